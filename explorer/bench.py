@@ -1,0 +1,130 @@
+"""``pruning-explorer bench``: how live is live? Slider-move latency against the naive way, in one run.
+
+For each model, the benchmark makes random single-group slider moves. For each move it times
+
+* ``first``: from the plan change to the first running estimate (first batch),
+* ``final``: from the plan change to the exact value, with the activation cache,
+* ``naive``: a full re-evaluation of the masked model with no cache (the way without this engine),
+
+and reports the medians and 95th percentiles, peak RSS, and the measured CPU speed-up of the exported model
+at a 50 % L1 plan. Timings are not asserted by the tests (shared machines make timed assertions flaky).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import random
+import resource
+import time
+
+import torch
+
+from explorer.session import PruningSession, measure_latency
+
+DEFAULT_MODELS = {"digits_cnn": None, "resnet20_cifar": 1000}
+
+
+def _percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))
+    return ordered[index]
+
+
+def _synthetic_data(session_spec, num_samples: int, seed: int):
+    """Random inputs with random labels: the timing does not depend on the values."""
+    generator = torch.Generator().manual_seed(seed)
+    inputs = torch.randn(num_samples, *session_spec.input_shape, generator=generator)
+    labels = torch.randint(0, session_spec.num_classes, (num_samples,), generator=generator)
+    return torch.utils.data.TensorDataset(inputs, labels)
+
+
+def machine_info() -> dict:
+    return {
+        "cpu": platform.processor() or platform.machine(),
+        "cores": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(),
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+    }
+
+
+def bench_model(name: str, num_samples: int | None, moves: int = 30, seed: int = 0) -> dict:
+    """Benchmark one zoo model; returns the figures described in the module docstring."""
+    from explorer.zoo import get_model_spec
+
+    spec = get_model_spec(name)
+    data = None
+    synthetic = False
+    if spec.dataset != "digits":
+        data = _synthetic_data(spec, num_samples or 1000, seed)
+        synthetic = True
+    session = PruningSession(name, data=data, num_samples=num_samples, pretrained=not synthetic, seed=seed)
+    session.scores("l1")
+    session.baseline()
+    rng = random.Random(seed)
+    first, final, naive = [], [], []
+    for _ in range(moves):
+        group = rng.choice(session.groups)
+        ratio = rng.choice([0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9])
+        start = time.perf_counter()
+        session.set_ratio(group.name, ratio, criterion="l1")
+        for i, _metrics in enumerate(session.iter_evaluate()):
+            if i == 0:
+                first.append((time.perf_counter() - start) * 1000)
+        final.append((time.perf_counter() - start) * 1000)
+        start = time.perf_counter()
+        session.evaluate(use_cache=False)
+        naive.append((time.perf_counter() - start) * 1000)
+    session.reset()
+    session.set_global_ratio(0.5, criterion="l1")
+    exported = session.export()
+    example = session.data.val.inputs[:64]
+    original_ms = measure_latency(session.model, example)
+    exported_ms = measure_latency(exported, example)
+    return {
+        "samples": int(session.data.val.labels.shape[0]),
+        "synthetic_data": synthetic,
+        "groups": len(session.groups),
+        "moves": moves,
+        "first_p50_ms": round(_percentile(first, 50), 2),
+        "first_p95_ms": round(_percentile(first, 95), 2),
+        "final_p50_ms": round(_percentile(final, 50), 2),
+        "final_p95_ms": round(_percentile(final, 95), 2),
+        "naive_p50_ms": round(_percentile(naive, 50), 2),
+        "final_over_naive": round(_percentile(final, 50) / _percentile(naive, 50), 3),
+        "cache_mb": round(session.evaluator.cache.used / 2**20, 1),
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "latency_original_ms": round(original_ms, 2),
+        "latency_exported_ms": round(exported_ms, 2),
+        "export_speedup": round(original_ms / exported_ms, 2),
+    }
+
+
+def run_benchmark(models: dict[str, int | None] | None = None, moves: int = 30) -> dict:
+    """``{"machine": {...}, "models": {name: {...}}}``."""
+    models = models or DEFAULT_MODELS
+    return {"machine": machine_info(), "models": {n: bench_model(n, s, moves) for n, s in models.items()}}
+
+
+def format_table(result: dict) -> str:
+    """A Markdown table of the benchmark result."""
+    keys = [
+        "samples", "first_p50_ms", "first_p95_ms", "final_p50_ms", "final_p95_ms", "naive_p50_ms",
+        "final_over_naive", "peak_rss_mb", "export_speedup",
+    ]
+    lines = ["| model | " + " | ".join(keys) + " |", "|---" * (len(keys) + 1) + "|"]
+    for name, row in result["models"].items():
+        lines.append(f"| {name} | " + " | ".join(str(row.get(k, "")) for k in keys) + " |")
+    machine = result["machine"]
+    lines.append("")
+    lines.append(
+        f"Machine: {machine['cpu']}, {machine['cores']} cores, torch {machine['torch']} "
+        f"({machine['torch_threads']} threads), Python {machine['python']}."
+    )
+    return "\n".join(lines)
+
+
+def main_json(models=None, moves: int = 30) -> str:
+    return json.dumps(run_benchmark(models, moves), indent=2)

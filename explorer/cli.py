@@ -1,0 +1,94 @@
+"""``pruning-explorer``: the command line.
+
+Subcommands: ``app`` (the Voilà app), ``train`` (retrain the embedded default), ``bench`` (live-ness
+benchmark), ``criteria`` (Spearman ρ of every criterion against the oracle).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    from explorer.train import train_digits_cnn
+
+    out = Path(args.out) if args.out else None
+    accuracy = train_digits_cnn(seed=args.seed, out_path=out)
+    print(f"digits_cnn validation accuracy: {accuracy:.4f}" + (f" (weights written to {out})" if out else ""))
+    return 0
+
+
+def _cmd_bench(args: argparse.Namespace) -> int:
+    from explorer.bench import DEFAULT_MODELS, format_table, run_benchmark
+
+    models = {name: DEFAULT_MODELS.get(name, 1000) for name in args.models} if args.models else None
+    result = run_benchmark(models, moves=args.moves)
+    if args.json:
+        import json
+
+        print(json.dumps(result, indent=2))
+    else:
+        print(format_table(result))
+    return 0
+
+
+def _cmd_criteria(args: argparse.Namespace) -> int:
+    from explorer.criteria.report import format_oracle_table, oracle_correlations
+    from explorer.session import PruningSession
+
+    session = PruningSession(args.model, data=args.data, num_samples=args.samples)
+    print(format_oracle_table(oracle_correlations(session)))
+    return 0
+
+
+def _cmd_app(args: argparse.Namespace) -> int:
+    from explorer.serve import serve_app
+
+    return serve_app(port=args.port, model=args.model, open_browser=not args.no_browser)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="pruning-explorer", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    app = sub.add_parser("app", help="serve the explorer as a Voilà app")
+    app.add_argument("--port", type=int, default=8866)
+    app.add_argument("--model", default="digits_cnn")
+    app.add_argument("--no-browser", action="store_true")
+    app.set_defaults(func=_cmd_app)
+
+    train = sub.add_parser("train", help="retrain a zoo model deterministically")
+    train.add_argument("model", choices=["digits_cnn"])
+    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--out", help="where to write the weights (default: do not write)")
+    train.set_defaults(func=_cmd_train)
+
+    bench = sub.add_parser("bench", help="time slider moves against naive re-evaluation")
+    bench.add_argument("--json", action="store_true", help="print one JSON object")
+    bench.add_argument("--models", nargs="*", help="zoo models (default: digits_cnn resnet20_cifar)")
+    bench.add_argument("--moves", type=int, default=30)
+    bench.set_defaults(func=_cmd_bench)
+
+    crit = sub.add_parser("criteria", help="Spearman ρ of every criterion against the oracle, per layer")
+    crit.add_argument("--model", default="digits_cnn")
+    crit.add_argument("--data", default=None)
+    crit.add_argument("--samples", type=int, default=None)
+    crit.set_defaults(func=_cmd_criteria)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    from explorer.errors import ExplorerError
+
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except ExplorerError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,116 @@
+"""Saving and loading pruned models without pickled code.
+
+A saved pruned model is a folder with two files:
+
+* ``plan.json``: the model name and the plan (removed root channel indices per group);
+* ``pruned_state_dict.pt``: the state_dict of the physically smaller network.
+
+``load_pruned`` rebuilds the original architecture from the zoo, removes the same channels again, and loads
+the weights with ``weights_only=True``: nothing executable is ever unpickled.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from explorer.checkpoints import load_checkpoint_state_dict
+from explorer.errors import CheckpointError
+from explorer.graph import export_pruned
+from explorer.plan import Plan
+
+PLAN_FILE = "plan.json"
+WEIGHTS_FILE = "pruned_state_dict.pt"
+
+
+def write_atomically(path: Path, payload: bytes) -> None:
+    """Write ``payload`` to ``path`` so that readers see either the old file or the whole new one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(payload)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def save_pruned(session_or_model, path: str | Path, plan: Plan | dict | None = None, extra: dict | None = None) -> Path:
+    """Save a pruned model as ``plan.json`` + ``pruned_state_dict.pt`` in the folder ``path``.
+
+    Args:
+        session_or_model: a ``PruningSession`` (its plan is exported), or an already exported module
+            together with ``plan``.
+        path: the folder to write (created if needed).
+        plan: the plan of an exported module; ignored for a session.
+        extra: JSON-able metadata stored beside the plan (metrics, criteria used...).
+
+    Returns:
+        The folder.
+    """
+    folder = Path(path)
+    if hasattr(session_or_model, "export") and hasattr(session_or_model, "plan"):
+        session = session_or_model
+        module = session.export()
+        plan_dict = dict(session.plan)
+        plan_dict["model"] = session.model_name
+    else:
+        if plan is None:
+            raise ValueError("saving an exported module needs its plan")
+        module = session_or_model
+        plan_dict = plan.to_dict() if isinstance(plan, Plan) else dict(plan)
+    if extra:
+        plan_dict["extra"] = extra
+    buffer = io.BytesIO()
+    torch.save(module.state_dict(), buffer)
+    write_atomically(folder / WEIGHTS_FILE, buffer.getvalue())
+    write_atomically(folder / PLAN_FILE, json.dumps(plan_dict, indent=2).encode())
+    return folder
+
+
+def load_pruned(path: str | Path, model: nn.Module | None = None, example_input: torch.Tensor | None = None) -> nn.Module:
+    """Rebuild a pruned model saved by ``save_pruned``.
+
+    Args:
+        path: the folder written by ``save_pruned``.
+        model: the original (unpruned) architecture, needed when the plan's model is not a zoo name.
+        example_input: an input batch for tracing; defaults to zeros of the zoo model's input shape.
+
+    Raises:
+        CheckpointError: missing files, or weights that do not fit the rebuilt architecture.
+    """
+    from explorer.checkpoints import load_model
+    from explorer.zoo import get_model_spec
+
+    folder = Path(path)
+    try:
+        plan_dict = json.loads((folder / PLAN_FILE).read_text())
+    except (OSError, json.JSONDecodeError) as error:
+        raise CheckpointError(f"cannot read {folder / PLAN_FILE}: {error}") from error
+    plan = Plan.from_dict(plan_dict)
+    if model is None:
+        if not plan.model:
+            raise CheckpointError("the plan names no zoo model: pass the original architecture as model=")
+        model = load_model(plan.model, pretrained=False)
+        if example_input is None:
+            example_input = torch.zeros(1, *get_model_spec(plan.model).input_shape)
+    if example_input is None:
+        raise CheckpointError("pass example_input= (one input batch) to rebuild a custom model")
+    smaller = export_pruned(model, example_input, plan.pruned())
+    state = load_checkpoint_state_dict(folder / WEIGHTS_FILE)
+    result = smaller.load_state_dict(state, strict=False)
+    if result.missing_keys or result.unexpected_keys:
+        raise CheckpointError(
+            f"the saved weights do not fit the pruned architecture: missing {result.missing_keys}, "
+            f"unexpected {result.unexpected_keys}"
+        )
+    return smaller.eval()

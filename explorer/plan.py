@@ -1,0 +1,150 @@
+"""Pruning plans: which root channels of which group are removed, and why.
+
+A plan maps group names to the root channel indices that are removed. It also remembers, per group, the
+ratio and criterion that chose them, so the UI can show the slider where the user left it. Plans are plain
+JSON: the indices are stored explicitly, so a plan replays identically even when scores depend on data.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import torch
+
+from explorer.errors import ExplorerError
+
+PLAN_FORMAT = "pruning-explorer-plan"
+PLAN_VERSION = 1
+
+
+class PlanError(ExplorerError):
+    """A plan that cannot be applied (unknown group, bad ratio, index out of range...)."""
+
+
+@dataclass(frozen=True)
+class GroupChoice:
+    """What was removed from one group, and how it was chosen.
+
+    Attributes:
+        pruned: removed root channel indices, sorted.
+        ratio: fraction of channels removed, as asked for (``len(pruned) / C`` for hand-picked channels).
+        criterion: the criterion that ranked the channels, or ``"manual"``.
+    """
+
+    pruned: tuple[int, ...]
+    ratio: float
+    criterion: str
+
+
+@dataclass
+class Plan:
+    """A whole-network plan. Groups absent from ``choices`` are left intact."""
+
+    choices: dict[str, GroupChoice] = field(default_factory=dict)
+    model: str | None = None
+
+    def pruned(self) -> dict[str, tuple[int, ...]]:
+        """Group name → removed root indices, only for groups that lose channels."""
+        return {name: c.pruned for name, c in self.choices.items() if c.pruned}
+
+    def to_dict(self) -> dict:
+        return {
+            "format": PLAN_FORMAT,
+            "version": PLAN_VERSION,
+            "model": self.model,
+            "groups": {
+                name: {"pruned": list(c.pruned), "ratio": c.ratio, "criterion": c.criterion}
+                for name, c in self.choices.items()
+            },
+        }
+
+    def to_json(self, indent: int | None = 2) -> str:
+        return json.dumps(self.to_dict(), indent=indent)
+
+    @classmethod
+    def from_dict(cls, data: Mapping) -> Plan:
+        if not isinstance(data, Mapping) or "groups" not in data:
+            raise PlanError("not a pruning plan: expected a JSON object with a 'groups' entry")
+        if data.get("format", PLAN_FORMAT) != PLAN_FORMAT:
+            raise PlanError(f"not a pruning plan: format is {data.get('format')!r}")
+        choices = {}
+        for name, entry in data["groups"].items():
+            if not isinstance(entry, Mapping) or "pruned" not in entry:
+                raise PlanError(f"plan entry for {name!r} needs a 'pruned' list of channel indices")
+            pruned = tuple(sorted(int(i) for i in entry["pruned"]))
+            choices[name] = GroupChoice(pruned, float(entry.get("ratio", 0.0)), str(entry.get("criterion", "manual")))
+        return cls(choices, data.get("model"))
+
+    @classmethod
+    def from_json(cls, text: str) -> Plan:
+        try:
+            return cls.from_dict(json.loads(text))
+        except json.JSONDecodeError as error:
+            raise PlanError(f"the plan is not valid JSON: {error}") from error
+
+
+def count_to_prune(num_channels: int, ratio: float, group: str = "") -> int:
+    """How many channels a ratio removes: ``round(ratio · C)``, always keeping at least one channel.
+
+    Raises:
+        PlanError: a ratio outside [0, 1).
+    """
+    if not (isinstance(ratio, (int, float)) and math.isfinite(ratio)) or ratio < 0 or ratio >= 1:
+        where = f" for {group}" if group else ""
+        raise PlanError(
+            f"ratio {ratio!r}{where} is outside [0, 1): a ratio of 1 would remove all {num_channels} channels, "
+            "and at least one channel is always kept"
+        )
+    return min(int(round(ratio * num_channels)), num_channels - 1)
+
+
+def lowest(scores: torch.Tensor, count: int) -> tuple[int, ...]:
+    """Indices of the ``count`` lowest scores (ties broken by index), sorted."""
+    if count <= 0:
+        return ()
+    order = sorted(range(scores.numel()), key=lambda i: (float(scores[i]), i))
+    return tuple(sorted(order[:count]))
+
+
+def choose_global(
+    scores: Mapping[str, torch.Tensor], ratio: float, cap: float = 0.9
+) -> dict[str, tuple[int, ...]]:
+    """One ratio over all groups, on scores normalised per group.
+
+    Each group's scores are divided by their ℓ2 norm (so that layers of different scale compete fairly, as in
+    Molchanov et al. 2017), the lowest ``ratio`` of all channels are removed, and no group loses more than
+    ``cap`` of its channels (and never all of them).
+    """
+    sizes = {name: s.numel() for name, s in scores.items()}
+    total = sum(sizes.values())
+    target = count_to_prune(total, ratio) if total else 0
+    limits = {name: min(int(math.floor(cap * n)), n - 1) for name, n in sizes.items()}
+    pool = []
+    for name, s in scores.items():
+        norm = float(torch.linalg.vector_norm(s.double()))
+        normalised = s.double() / norm if norm > 0 else s.double()
+        pool.extend((float(v), name, i) for i, v in enumerate(normalised))
+    pool.sort()
+    chosen: dict[str, list[int]] = {name: [] for name in scores}
+    removed = 0
+    for _, name, index in pool:
+        if removed >= target:
+            break
+        if len(chosen[name]) < limits[name]:
+            chosen[name].append(index)
+            removed += 1
+    return {name: tuple(sorted(idxs)) for name, idxs in chosen.items()}
+
+
+def validate_indices(group: str, num_channels: int, pruned: Sequence[int]) -> tuple[int, ...]:
+    """Check hand-given indices: in range, and not every channel."""
+    unique = sorted({int(i) for i in pruned})
+    bad = [i for i in unique if i < 0 or i >= num_channels]
+    if bad:
+        raise PlanError(f"{group} has {num_channels} channels; indices {bad} are out of range")
+    if len(unique) >= num_channels:
+        raise PlanError(f"the plan removes all {num_channels} channels of {group}; at least one must be kept")
+    return tuple(unique)

@@ -1,0 +1,495 @@
+"""``PruningSession``: the public, UI-free API. Anything the app can do, a script can do through it.
+
+    >>> from explorer import PruningSession
+    >>> s = PruningSession("digits_cnn")
+    >>> s.set_ratio("features.3", 0.5, criterion="l1")
+    >>> s.evaluate().accuracy, s.cost().macs
+
+The user's model is never mutated: the session works on a private copy and only ever installs temporary
+forward hooks on that copy.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from explorer import criteria as _criteria
+from explorer.checkpoints import load_model
+from explorer.cost import Cost, CostModel
+from explorer.data import DataBundle, DataSplit, load_data
+from explorer.errors import ExplorerError, ModelError
+from explorer.evaluation import DEFAULT_CACHE_BUDGET, Estimate, EvaluationCancelled, Evaluator, plan_batches
+from explorer.graph import GroupGraph, PruningGroup, build_groups, export_pruned
+from explorer.masks import LayerCuts, apply_masks, compute_layer_cuts
+from explorer.plan import GroupChoice, Plan, PlanError, choose_global, count_to_prune, lowest, validate_indices
+from explorer.zoo import get_model_spec
+
+EXPORT_TOLERANCE = 1e-4
+
+
+@dataclass(frozen=True)
+class Metrics:
+    """Metrics of the pruned network on the validation subset.
+
+    Attributes:
+        accuracy, top5: fractions in [0, 1] (``top5`` is ``None`` with fewer than 5 classes).
+        loss: mean cross-entropy.
+        accuracy_ci: half-width of the 95 % interval (0 once every sample is evaluated).
+        macs, params: of the pruned network, per sample.
+        seen, total: samples evaluated so far, and in the subset.
+    """
+
+    accuracy: float
+    top5: float | None
+    loss: float
+    accuracy_ci: float
+    macs: int
+    params: int
+    seen: int
+    total: int
+
+    @property
+    def final(self) -> bool:
+        return self.seen == self.total
+
+
+def _model_fingerprint(model: nn.Module) -> str:
+    digest = hashlib.sha256()
+    for name, tensor in [*model.state_dict().items()]:
+        digest.update(name.encode())
+        digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+    return digest.hexdigest()
+
+
+class PruningSession:
+    """Explore filter pruning of one model on one validation subset.
+
+    Args:
+        model: a zoo name (see ``explorer.list_models()``) or any ``nn.Module`` (it is copied, never changed).
+        data: any source ``explorer.load_data`` accepts, or a ready ``DataBundle``; defaults to the zoo
+            model's own dataset.
+        num_samples: size of the validation subset (``None``: the whole split, or 1000 for big datasets).
+        checkpoint: optional state_dict file, loaded with ``weights_only=True``.
+        pretrained: load the zoo model's trained weights (embedded for ``digits_cnn``; cached otherwise).
+        criterion: default criterion used to rank channels.
+        seed: seeds the subsets, the batch order and the ``random`` criterion.
+        batch_size: evaluation batch size (100-250 is fastest on CPU).
+        cache_budget: bytes of activations the cache may hold (1 GiB by default).
+        verify: check, when the session starts, that masking each offered group equals removing it.
+    """
+
+    def __init__(
+        self,
+        model: str | nn.Module = "digits_cnn",
+        data=None,
+        num_samples: int | None = None,
+        *,
+        checkpoint=None,
+        pretrained: bool = True,
+        criterion: str = "l1",
+        seed: int = 0,
+        batch_size: int = 200,
+        first_batch: int = 64,
+        cache_budget: int = DEFAULT_CACHE_BUDGET,
+        calib_samples: int = 256,
+        verify: bool = True,
+        root=None,
+    ):
+        self.seed = seed
+        self.model_name = model if isinstance(model, str) else type(model).__name__
+        self._model = load_model(model, checkpoint, pretrained=pretrained).eval()
+        self.trained = bool(getattr(self._model, "explorer_trained", True))
+        spec = get_model_spec(model) if isinstance(model, str) else None
+        self.spec = spec
+        if isinstance(data, DataBundle):
+            self.data = data
+        else:
+            source = data if data is not None else (spec.dataset if spec is not None else None)
+            if source is None:
+                raise ExplorerError("a custom model needs data: pass data=... (a dataset, loader or name)")
+            self.data = load_data(
+                source,
+                num_samples,
+                seed=seed,
+                root=root,
+                calib_samples=calib_samples,
+                input_shape=spec.input_shape if spec is not None else None,
+                num_classes=spec.num_classes if spec is not None else None,
+            )
+        val = self.data.val
+        self._check_model_accepts(val)
+        self.criterion = criterion
+        self.example_input = val.inputs[:2].clone()
+        # the private model copy is shared by the evaluation thread, scoring and export: masks are
+        # installed on it only while this lock is held
+        self._lock = threading.RLock()
+        self.graph: GroupGraph = build_groups(self._model, self.example_input)
+        self.warnings: list[str] = list(self.graph.warnings)
+        self._cost_model = CostModel(self._model, val.inputs[:1])
+        order = torch.randperm(val.labels.shape[0], generator=torch.Generator().manual_seed(seed))
+        self.evaluator = Evaluator(
+            self._model,
+            val.inputs[order],
+            val.labels[order],
+            plan_batches(int(val.labels.shape[0]), batch_size, first_batch),
+            cache_budget,
+            self._lock,
+        )
+        self._calib_evaluator: Evaluator | None = None
+        self._plan = Plan(model=self.model_name)
+        self._history: list[Plan] = []
+        self._generation = 0
+        self._scores: dict[str, dict[str, _criteria.GroupScores]] = {}
+        self._baseline: Metrics | None = None
+        self._fingerprint = _model_fingerprint(self._model)
+        if verify and self.graph.traced:
+            self._verify_groups()
+
+    # ----------------------------------------------------------------------------------------- model
+    def _check_model_accepts(self, split: DataSplit) -> None:
+        if split.labels.numel() == 0:
+            raise ExplorerError("the validation subset is empty")
+        try:
+            with torch.no_grad():
+                out = self._model(split.inputs[:2])
+        except Exception as error:
+            raise ModelError(
+                f"the model failed on inputs of shape {tuple(split.inputs.shape[1:])} "
+                f"({type(error).__name__}: {error})"
+            ) from error
+        if not isinstance(out, torch.Tensor) or out.dim() != 2:
+            raise ModelError("the model must return class logits of shape [N, num_classes]")
+        top = int(split.labels.max())
+        if top >= out.shape[1]:
+            raise ExplorerError(f"labels go up to {top} but the model has only {out.shape[1]} outputs")
+        self.num_classes = int(out.shape[1])
+
+    @property
+    def model(self) -> nn.Module:
+        """The session's private copy of the model (unpruned; masks are applied only while evaluating)."""
+        return self._model
+
+    @property
+    def groups(self) -> list[PruningGroup]:
+        """The groups offered for pruning (see ``all_groups`` for the refused ones and why)."""
+        return self.graph.prunable
+
+    @property
+    def all_groups(self) -> list[PruningGroup]:
+        return self.graph.groups
+
+    def group(self, name: str) -> PruningGroup:
+        group = self.graph[name] if name in {g.name for g in self.graph.groups} else None
+        if group is None:
+            raise PlanError(f"unknown group {name!r}; groups: {[g.name for g in self.groups]}")
+        if not group.prunable:
+            raise PlanError(f"{name} cannot be pruned: {group.reason}")
+        return group
+
+    def _verify_groups(self) -> None:
+        """Refuse, with a reason, every group whose masked outputs differ from its exported outputs."""
+        bad = self._find_mismatching(list(self.groups))
+        for group in bad:
+            group.prunable = False
+            group.reason = "masking it does not reproduce removing it (checked on this model), so it is not offered"
+        if bad:
+            self.warnings.append(f"{len(bad)} group(s) left out after the masked = exported check")
+
+    def _probe_plan(self, groups: Sequence[PruningGroup]) -> dict[str, tuple[int, ...]]:
+        return {g.name: tuple(range(0, g.num_channels - 1, 3)) for g in groups if g.num_channels > 1}
+
+    def _masked_equals_export(self, groups: Sequence[PruningGroup]) -> bool:
+        pruned = self._probe_plan(groups)
+        x = self.example_input
+        try:
+            with self._lock:
+                exported = export_pruned(self._model, x, pruned)
+            with torch.no_grad(), self._lock:
+                want = exported(x)
+                with apply_masks(self._model, compute_layer_cuts(self.graph, pruned)):
+                    got = self._model(x)
+        except Exception:
+            return False
+        return got.shape == want.shape and bool(torch.allclose(got, want, atol=EXPORT_TOLERANCE, rtol=1e-4))
+
+    def _find_mismatching(self, groups: list[PruningGroup]) -> list[PruningGroup]:
+        if not groups or self._masked_equals_export(groups):
+            return []
+        if len(groups) == 1:
+            return groups
+        half = len(groups) // 2
+        return self._find_mismatching(groups[:half]) + self._find_mismatching(groups[half:])
+
+    # ------------------------------------------------------------------------------------------ plan
+    @property
+    def plan(self) -> dict:
+        """The current plan as a JSON-able dict (see ``explorer.plan.Plan``)."""
+        return self._plan.to_dict()
+
+    @property
+    def pruned(self) -> dict[str, tuple[int, ...]]:
+        """Group name → removed root channel indices."""
+        return self._plan.pruned()
+
+    @property
+    def generation(self) -> int:
+        """Increases with every plan change; running evaluations of older plans stop early."""
+        return self._generation
+
+    def _commit(self, choices: Mapping[str, GroupChoice], *, replace: bool = False) -> None:
+        self._history.append(copy.deepcopy(self._plan))
+        new = {} if replace else dict(self._plan.choices)
+        new.update(choices)
+        self._plan = Plan({k: v for k, v in new.items() if v.pruned or v.ratio}, self.model_name)
+        self._generation += 1
+
+    def ratio(self, group: str) -> float:
+        choice = self._plan.choices.get(group)
+        return choice.ratio if choice else 0.0
+
+    def _choose(self, group: PruningGroup, ratio: float, criterion: str) -> GroupChoice:
+        count = count_to_prune(group.num_channels, ratio, group.name)
+        if count == 0:
+            return GroupChoice((), float(ratio), criterion)
+        scores = self.scores(criterion, groups=[group.name])[group.name]
+        return GroupChoice(lowest(scores, count), float(ratio), criterion)
+
+    def set_ratio(self, group: str, ratio: float, criterion: str | None = None) -> None:
+        """Remove the ``ratio`` lowest-scoring channels of ``group`` (at least one channel is kept)."""
+        g = self.group(group)
+        self._commit({group: self._choose(g, ratio, criterion or self.criterion)})
+
+    def set_ratios(self, ratios: Mapping[str, float], criterion: str | None = None) -> None:
+        """Several groups at once (one undo step)."""
+        crit = criterion or self.criterion
+        choices = {name: self._choose(self.group(name), r, crit) for name, r in ratios.items()}
+        self._commit(choices)
+
+    def set_global_ratio(self, ratio: float, criterion: str | None = None, cap: float = 0.9) -> None:
+        """One ratio over every offered group, with per-group normalised scores (see ``choose_global``)."""
+        crit = criterion or self.criterion
+        count_to_prune(sum(g.num_channels for g in self.groups), ratio)  # validates the ratio
+        scores = self.scores(crit)
+        chosen = choose_global({g.name: scores[g.name] for g in self.groups}, ratio, cap)
+        choices = {
+            g.name: GroupChoice(chosen[g.name], len(chosen[g.name]) / g.num_channels, crit) for g in self.groups
+        }
+        self._commit(choices, replace=True)
+
+    def set_pruned(self, group: str, pruned: Sequence[int]) -> None:
+        """Remove exactly these root channels of ``group`` (hand-picked)."""
+        g = self.group(group)
+        idxs = validate_indices(group, g.num_channels, pruned)
+        self._commit({group: GroupChoice(idxs, len(idxs) / g.num_channels, "manual")})
+
+    def toggle_channel(self, group: str, channel: int) -> None:
+        """Prune ``channel`` of ``group`` if it is kept, restore it if it is pruned."""
+        current = set(self.pruned.get(group, ()))
+        current ^= {int(channel)}
+        self.set_pruned(group, sorted(current))
+
+    def reset(self) -> None:
+        """Back to the unpruned network (undoable)."""
+        self._commit({}, replace=True)
+
+    def undo(self) -> bool:
+        """Go back one plan change. Returns False when there is nothing to undo."""
+        if not self._history:
+            return False
+        self._plan = self._history.pop()
+        self._generation += 1
+        return True
+
+    def apply_plan(self, plan: Plan | Mapping | str) -> None:
+        """Apply a plan (a ``Plan``, its dict, or its JSON). Checks every group and index first."""
+        if isinstance(plan, str):
+            plan = Plan.from_json(plan)
+        elif not isinstance(plan, Plan):
+            plan = Plan.from_dict(plan)
+        choices = {}
+        for name, choice in plan.choices.items():
+            group = self.group(name)
+            choices[name] = GroupChoice(
+                validate_indices(name, group.num_channels, choice.pruned), choice.ratio, choice.criterion
+            )
+        self._commit(choices, replace=True)
+
+    def layer_cuts(self, pruned: Mapping[str, Sequence[int]] | None = None) -> LayerCuts:
+        return compute_layer_cuts(self.graph, self.pruned if pruned is None else pruned)
+
+    # ---------------------------------------------------------------------------------------- scores
+    def scores(self, criterion: str | None = None, groups: Sequence[str] | None = None) -> dict[str, torch.Tensor]:
+        """``{group: Tensor[num_channels]}``: the criterion's score of every channel; low = pruned first."""
+        return {name: gs.score for name, gs in self.group_scores(criterion, groups).items()}
+
+    def group_scores(
+        self,
+        criterion: str | None = None,
+        groups: Sequence[str] | None = None,
+        progress: Callable[[int, int], None] | None = None,
+        should_stop: Callable[[], bool] | None = None,
+    ) -> dict[str, _criteria.GroupScores]:
+        """Scores with each member layer's own score; computed once per criterion and model state."""
+        name = criterion or self.criterion
+        wanted = list(groups) if groups is not None else [g.name for g in self.groups]
+        cached = self._scores.setdefault(name, {})
+        missing = [g for g in wanted if g not in cached]
+        if missing:
+            info = _criteria.get_criterion(name)
+            kwargs = {}
+            if info.needs == "loss_oracle":
+                evaluator = self._calibration_evaluator()
+                kwargs["base_loss"] = evaluator.evaluate(LayerCuts()).loss
+                kwargs["masked_loss"] = lambda g, idxs: evaluator.evaluate(self.layer_cuts({g: idxs})).loss
+            with self._lock:
+                computed = self._compute_scores(name, missing, progress, should_stop, kwargs)
+            cached.update(computed)
+        return {g: cached[g] for g in wanted}
+
+    def _compute_scores(self, name, missing, progress, should_stop, kwargs):
+        return _criteria.compute_group_scores(
+                name,
+                self._model,
+                self.graph,
+                groups=missing,
+                calib=self.data.calib,
+                seed=self.seed,
+                progress=progress,
+                should_stop=should_stop,
+                **kwargs,
+            )
+
+    def _calibration_evaluator(self) -> Evaluator:
+        if self._calib_evaluator is None:
+            calib = self.data.calib
+            self._calib_evaluator = Evaluator(
+                self._model, calib.inputs, calib.labels, plan_batches(int(calib.labels.shape[0]), 256, 256),
+                self.evaluator.cache.budget // 4,
+                self._lock,
+            )
+        return self._calib_evaluator
+
+    # ------------------------------------------------------------------------------------ evaluation
+    def cost(self, pruned: Mapping[str, Sequence[int]] | None = None) -> Cost:
+        """Analytic MACs and params of the pruned network (exactly what the exported model has)."""
+        return self._cost_model.count(self.layer_cuts(pruned))
+
+    def baseline_cost(self) -> Cost:
+        return self._cost_model.count(LayerCuts())
+
+    def _metrics(self, estimate: Estimate, cost: Cost) -> Metrics:
+        return Metrics(
+            accuracy=estimate.accuracy,
+            top5=estimate.top5,
+            loss=estimate.loss,
+            accuracy_ci=estimate.accuracy_ci,
+            macs=cost.macs,
+            params=cost.params,
+            seen=estimate.seen,
+            total=estimate.total,
+        )
+
+    def iter_evaluate(self, *, use_cache: bool = True, cancel_on_change: bool = True) -> Iterator[Metrics]:
+        """Yield running metrics after each batch; the last one is exact.
+
+        With ``cancel_on_change`` the iteration simply stops early as soon as the plan changes, so a storm
+        of slider moves only ever finishes the last one.
+        """
+        generation = self._generation
+        cuts = self.layer_cuts()
+        cost = self._cost_model.count(cuts)
+        stop = (lambda: self._generation != generation) if cancel_on_change else None
+        iterator = self.evaluator.iter_estimates(cuts, use_cache=use_cache, should_stop=stop)
+        try:
+            for estimate in iterator:
+                yield self._metrics(estimate, cost)
+        except EvaluationCancelled:
+            return
+
+    def evaluate(self, *, use_cache: bool = True) -> Metrics:
+        """Exact metrics of the current plan on the validation subset."""
+        cuts = self.layer_cuts()
+        estimate = self.evaluator.evaluate(cuts, use_cache=use_cache)
+        return self._metrics(estimate, self._cost_model.count(cuts))
+
+    def baseline(self) -> Metrics:
+        """Metrics of the unpruned model (computed once)."""
+        if self._baseline is None:
+            self._baseline = self._metrics(self.evaluator.evaluate(LayerCuts()), self.baseline_cost())
+        return self._baseline
+
+    # ---------------------------------------------------------------------------------------- export
+    def export(self) -> nn.Module:
+        """A physically smaller copy of the model with the plan's channels removed."""
+        if not self.graph.traced:
+            raise ModelError("export needs a model torch-pruning can trace; this one could not be traced")
+        with self._lock:
+            return export_pruned(self._model, self.example_input, self.pruned)
+
+    def masked_outputs(self, inputs: torch.Tensor) -> torch.Tensor:
+        """Outputs of the masked (not exported) model under the current plan."""
+        with self._lock, torch.no_grad(), apply_masks(self._model, self.layer_cuts()):
+            return self._model(inputs)
+
+    def verify_export(self, exported: nn.Module | None = None) -> float:
+        """Max |masked − exported| over the validation subset."""
+        exported = exported if exported is not None else self.export()
+        worst = 0.0
+        inputs = self.data.val.inputs
+        for start in range(0, inputs.shape[0], 250):
+            x = inputs[start : start + 250]
+            with torch.no_grad():
+                worst = max(worst, float((self.masked_outputs(x) - exported(x)).abs().max()))
+        return worst
+
+    def unchanged(self) -> bool:
+        """True when the session's copy of the model still has its original weights."""
+        return _model_fingerprint(self._model) == self._fingerprint
+
+    def save_plan(self, path: str | Path) -> None:
+        from explorer.export import write_atomically
+
+        write_atomically(Path(path), self._plan.to_json().encode())
+
+    def load_plan(self, path: str | Path) -> None:
+        self.apply_plan(Path(path).read_text())
+
+    def summary(self) -> dict:
+        """A JSON-able description of the model, data and baseline for display."""
+        base = self.baseline_cost()
+        return {
+            "model": self.model_name,
+            "trained": self.trained,
+            "dataset": self.data.name,
+            "classes": len(self.data.classes),
+            "val_samples": int(self.data.val.labels.shape[0]),
+            "groups": len(self.groups),
+            "refused_groups": {g.name: g.reason for g in self.all_groups if not g.prunable},
+            "macs": base.macs,
+            "params": base.params,
+        }
+
+
+def measure_latency(model: nn.Module, example: torch.Tensor, repeats: int = 20, warmup: int = 3) -> float:
+    """Median CPU latency in milliseconds of ``model(example)``."""
+    times = []
+    with torch.inference_mode():
+        for i in range(warmup + repeats):
+            start = time.perf_counter()
+            model(example)
+            if i >= warmup:
+                times.append((time.perf_counter() - start) * 1000)
+    times.sort()
+    return times[len(times) // 2]
+
+
+__all__ = ["Metrics", "PruningSession", "measure_latency"]

@@ -1,0 +1,86 @@
+"""Groups from the dependency graph: coupling, names, refusals, fallbacks."""
+
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+from toy_models import NoConvNet, PlainNet, ResidualNet, seeded
+
+from explorer.errors import ModelError
+from explorer.graph import build_groups
+
+
+def test_plain_net_has_one_group_per_conv_and_refuses_the_classifier():
+    graph = build_groups(seeded(PlainNet()), torch.randn(2, 1, 8, 8))
+    assert [g.name for g in graph.prunable] == ["features.0", "features.3", "features.7"]
+    first = graph["features.0"]
+    assert first.num_channels == 4
+    assert first.layers == ["features.0", "features.1", "features.3"]
+    assert first.coupled_layers == ["features.1"]
+    classifier = graph["classifier"]
+    assert not classifier.prunable
+    assert "classifier" in classifier.reason
+
+
+def test_residual_partners_share_a_group():
+    graph = build_groups(seeded(ResidualNet()), torch.randn(2, 1, 8, 8))
+    stem = graph["stem"]
+    outs = {m.module for m in stem.members if m.side == "out"}
+    ins = {m.module for m in stem.members if m.side == "in"}
+    assert outs == {"stem", "stem_bn", "conv2", "bn2"}
+    assert ins == {"conv1", "head"}
+    assert "conv2" not in [g.name for g in graph.groups]  # conv2 is a member, not a group of its own
+
+
+class _PadShortcutNet(nn.Module):
+    """A parameter-free 'option A' shortcut: subsample and zero-pad the new channels."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(3, 4, 3, padding=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(4)
+        self.conv2 = nn.Conv2d(4, 8, 3, stride=2, padding=1, bias=False)
+        self.bn2 = nn.BatchNorm2d(8)
+        self.conv3 = nn.Conv2d(8, 8, 3, padding=1, bias=False)
+        self.bn3 = nn.BatchNorm2d(8)
+        self.fc = nn.Linear(8, 3)
+
+    def forward(self, x):
+        x = F.relu(self.bn1(self.conv1(x)))
+        y = F.relu(self.bn2(self.conv2(x)))
+        y = self.bn3(self.conv3(y)) + F.pad(x[:, :, ::2, ::2], (0, 0, 0, 0, 2, 2))
+        return self.fc(F.relu(y).mean((2, 3)))
+
+
+def test_zero_padding_shortcut_stream_is_refused_with_its_reason():
+    graph = build_groups(seeded(_PadShortcutNet()), torch.randn(2, 3, 8, 8))
+    stream = graph["conv1"]
+    assert not stream.prunable
+    assert "option A" in stream.reason
+    assert graph["conv2"].prunable
+
+
+def test_model_without_conv_layers_gets_a_clear_message():
+    with pytest.raises(ModelError, match="no convolution layer"):
+        build_groups(NoConvNet(), torch.randn(2, 1, 8, 8))
+
+
+def test_group_names_are_stable_across_builds():
+    model = seeded(ResidualNet())
+    names = [g.name for g in build_groups(model, torch.randn(2, 1, 8, 8)).groups]
+    again = [g.name for g in build_groups(model, torch.randn(3, 1, 8, 8)).groups]
+    assert names == again
+
+
+def test_untraceable_model_falls_back_to_independent_groups(monkeypatch):
+    import explorer.graph as graph_module
+
+    def refuse(*_args, **_kwargs):
+        raise RuntimeError("cannot trace")
+
+    monkeypatch.setattr(graph_module, "_build_dependency_graph", refuse)
+    with pytest.warns(UserWarning, match="could not be traced"):
+        graph = build_groups(seeded(PlainNet()), torch.randn(2, 1, 8, 8))
+    assert not graph.traced
+    assert [g.name for g in graph.groups] == ["features.0", "features.3", "features.7"]
+    assert graph.warnings

@@ -1,0 +1,81 @@
+"""Tiny models with known structure, shared by the engine tests."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+def seeded(module: nn.Module, seed: int = 0) -> nn.Module:
+    """Give every parameter and BN statistic seeded, non-trivial values (so masks visibly matter)."""
+    generator = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for tensor in [*module.parameters(), *module.buffers()]:
+            if tensor.dtype.is_floating_point:
+                tensor.copy_(torch.rand(tensor.shape, generator=generator) * 0.8 + 0.2)
+    return module.eval()
+
+
+class PlainNet(nn.Module):
+    """conv-BN-ReLU ×3, pooling, linear: three independent groups and a classifier."""
+
+    def __init__(self, channels=(4, 6, 8), num_classes: int = 5):
+        super().__init__()
+        c1, c2, c3 = channels
+        self.features = nn.Sequential(
+            nn.Conv2d(1, c1, 3, padding=1), nn.BatchNorm2d(c1), nn.ReLU(),
+            nn.Conv2d(c1, c2, 3, padding=1), nn.BatchNorm2d(c2), nn.ReLU(),
+            nn.MaxPool2d(2),
+            nn.Conv2d(c2, c3, 3, padding=1), nn.BatchNorm2d(c3), nn.ReLU(),
+            nn.AdaptiveAvgPool2d(1), nn.Flatten(),
+        )
+        self.classifier = nn.Linear(c3, num_classes)
+
+    def forward(self, x):
+        return self.classifier(self.features(x))
+
+
+class ResidualNet(nn.Module):
+    """A stem and one identity-shortcut block: the stem conv and the block's second conv are coupled."""
+
+    def __init__(self, width: int = 6, num_classes: int = 5):
+        super().__init__()
+        self.stem = nn.Conv2d(1, width, 3, padding=1, bias=False)
+        self.stem_bn = nn.BatchNorm2d(width)
+        self.conv1 = nn.Conv2d(width, width, 3, padding=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(width)
+        self.conv2 = nn.Conv2d(width, width, 3, padding=1, bias=False)
+        self.bn2 = nn.BatchNorm2d(width)
+        self.head = nn.Linear(width, num_classes)
+
+    def forward(self, x):
+        x = F.relu(self.stem_bn(self.stem(x)))
+        y = F.relu(self.bn1(self.conv1(x)))
+        x = F.relu(self.bn2(self.conv2(y)) + x)
+        return self.head(F.adaptive_avg_pool2d(x, 1).flatten(1))
+
+
+class FunctionalNet(nn.Module):
+    """A conv applied through ``F.conv2d`` with a free parameter, then a module conv and a linear."""
+
+    def __init__(self):
+        super().__init__()
+        self.weight = nn.Parameter(torch.randn(4, 1, 3, 3))
+        self.conv = nn.Conv2d(4, 6, 3, padding=1)
+        self.bn = nn.BatchNorm2d(6)
+        self.fc = nn.Linear(6, 3)
+
+    def forward(self, x):
+        x = F.relu(F.conv2d(x, self.weight, padding=1))
+        x = F.relu(self.bn(self.conv(x)))
+        return F.linear(x.mean((2, 3)), self.fc.weight, self.fc.bias)
+
+
+class NoConvNet(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(64, 10)
+
+    def forward(self, x):
+        return self.fc(x.flatten(1))
