@@ -1,0 +1,203 @@
+"""Loading models and user checkpoints safely.
+
+Checkpoints are always read with ``torch.load(..., weights_only=True)``: a checkpoint is data, and unpickling
+arbitrary Python objects from a file a user picked can run code. So a whole pickled ``nn.Module`` is refused
+with a message that says what to do instead: pass the module itself to ``load_model`` and its weights as a
+``state_dict`` file.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import pickle
+from collections.abc import Mapping
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from explorer.errors import CheckpointError, ModelError
+
+__all__ = ["load_checkpoint_state_dict", "load_model", "load_state_dict_into"]
+
+# containers written by common training scripts: {"state_dict": ...}, {"model": ...}, ...
+_WRAPPER_KEYS = ("state_dict", "model_state_dict", "model", "net", "weights")
+# DataParallel / DistributedDataParallel and torch.compile wrap the real module
+_WRAPPER_PREFIXES = ("module.", "_orig_mod.")
+_REFUSED_HINT = (
+    "For safety the explorer only reads plain tensors (torch.load with weights_only=True). If this file is a "
+    "whole pickled nn.Module, build the architecture in Python, pass that nn.Module to explorer.load_model "
+    "(or PruningSession), and give the weights as a state_dict saved with "
+    "torch.save(model.state_dict(), path)."
+)
+
+
+def _strip_prefixes(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    for prefix in _WRAPPER_PREFIXES:
+        if state and all(key.startswith(prefix) for key in state):
+            state = {key[len(prefix) :]: value for key, value in state.items()}
+    # a mix of prefixed and plain keys: strip the prefixed ones individually
+    return {
+        next((key[len(p) :] for p in _WRAPPER_PREFIXES if key.startswith(p)), key): value
+        for key, value in state.items()
+    }
+
+
+def _unwrap(obj: object, path: Path) -> dict[str, torch.Tensor]:
+    if isinstance(obj, Mapping):
+        for key in _WRAPPER_KEYS:
+            inner = obj.get(key)
+            if (
+                isinstance(inner, Mapping)
+                and inner
+                and all(isinstance(v, torch.Tensor) for v in inner.values())
+            ):
+                obj = inner
+                break
+    if not isinstance(obj, Mapping):
+        raise CheckpointError(f"{path} holds a {type(obj).__name__}, not a state_dict (a dict of tensors)")
+    if not obj:
+        raise CheckpointError(f"{path} holds an empty dict, not a state_dict")
+    not_tensors = [
+        str(k) for k, v in obj.items() if not isinstance(k, str) or not isinstance(v, torch.Tensor)
+    ]
+    if not_tensors:
+        raise CheckpointError(
+            f"{path} is a dict but not a state_dict: entries {not_tensors[:8]} are not tensors, and none of "
+            f"the keys {list(_WRAPPER_KEYS)} holds a state_dict. Save the weights with "
+            "torch.save(model.state_dict(), path)."
+        )
+    return _strip_prefixes(dict(obj))
+
+
+def load_checkpoint_state_dict(
+    path: str | os.PathLike, *, max_bytes: int | None = None
+) -> dict[str, torch.Tensor]:
+    """Read a state_dict from a checkpoint file, safely.
+
+    Accepts a raw state_dict or a dict holding it under ``"state_dict"``, ``"model_state_dict"`` or
+    ``"model"`` (also ``"net"``, ``"weights"``). ``module.`` prefixes (DataParallel) and ``_orig_mod.``
+    prefixes (torch.compile) are stripped.
+
+    Args:
+        path: the checkpoint file.
+        max_bytes: refuse files larger than this many bytes.
+
+    Returns:
+        Parameter and buffer names mapped to CPU tensors, in the file's dtypes.
+
+    Raises:
+        CheckpointError: missing, too large, truncated or corrupt file; a pickled module or any other pickled
+            Python object; a dict that holds no state_dict.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"checkpoint {path} does not exist or is not a file")
+    size = path.stat().st_size
+    if max_bytes is not None and size > max_bytes:
+        raise CheckpointError(
+            f"checkpoint {path} is {size:,} bytes, more than the limit of {max_bytes:,} bytes"
+        )
+    if size == 0:
+        raise CheckpointError(f"checkpoint {path} is empty (0 bytes)")
+    try:
+        obj = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as error:
+        text = str(error)
+        if "weights_only" in text or "Weights only" in text or "Unsupported" in text:
+            detail = text.strip().splitlines()
+            reason = next(
+                (line.strip() for line in detail if "Unsupported" in line), detail[0] if detail else ""
+            )
+            raise CheckpointError(
+                f"{path} was refused: it contains pickled Python objects, not only tensors ({reason}). "
+                + _REFUSED_HINT
+            ) from error
+        raise CheckpointError(
+            f"{path} is corrupt or not a PyTorch checkpoint ({text.strip()[:200]})"
+        ) from error
+    except (EOFError, RuntimeError, ValueError, OSError, UnicodeDecodeError, AttributeError) as error:
+        raise CheckpointError(
+            f"{path} is truncated, corrupt or not a PyTorch checkpoint "
+            f"({type(error).__name__}: {str(error).strip()[:200]})"
+        ) from error
+    return _unwrap(obj, path)
+
+
+def load_state_dict_into(
+    model: nn.Module, state: Mapping[str, torch.Tensor], *, source: str = "checkpoint"
+) -> None:
+    """Load ``state`` into ``model`` with strict key checking.
+
+    Tensors are cast to the model's dtypes (a float16 file gives a float32 model).
+
+    Args:
+        model: the module to fill in place.
+        state: parameter and buffer names mapped to tensors.
+        source: how to name the state in error messages.
+
+    Raises:
+        CheckpointError: missing or unexpected keys (all listed), or tensors of the wrong shape.
+    """
+    try:
+        result = model.load_state_dict(dict(state), strict=False)
+    except RuntimeError as error:
+        raise CheckpointError(f"{source} does not fit the model: {error}") from error
+    if result.missing_keys or result.unexpected_keys:
+        raise CheckpointError(
+            f"{source} does not match the model ({type(model).__name__}): "
+            f"missing keys {list(result.missing_keys)}; unexpected keys {list(result.unexpected_keys)}"
+        )
+
+
+def load_model(
+    source: str | nn.Module,
+    checkpoint: str | os.PathLike | Mapping[str, torch.Tensor] | None = None,
+    *,
+    pretrained: bool = True,
+) -> nn.Module:
+    """Get a model ready for exploration: a zoo model or a copy of the user's module, with optional weights.
+
+    Args:
+        source: a zoo name (see ``explorer.list_models``) or an ``nn.Module``. A module is deep-copied first,
+            so the caller's object is never changed.
+        checkpoint: a state_dict file (read with ``load_checkpoint_state_dict``) or a state_dict, loaded with
+            strict key checking.
+        pretrained: for zoo names without a checkpoint, load the zoo's trained weights (a warning and random
+            weights when they are unavailable).
+
+    Returns:
+        The model in eval mode, with ``explorer_name`` (the zoo name; for a user module its existing
+        ``explorer_name`` or its class name) and ``explorer_trained`` (``True`` for a user module or when a
+        checkpoint was loaded).
+
+    Raises:
+        ModelError: unknown zoo name, a source that is neither a name nor a module, or a module that
+            cannot be copied.
+        CheckpointError: the checkpoint cannot be read or does not match the model.
+    """
+    if isinstance(source, str):
+        from explorer.zoo import create_model
+
+        model = create_model(source, pretrained=pretrained and checkpoint is None)
+    elif isinstance(source, nn.Module):
+        try:
+            model = copy.deepcopy(source)
+        except Exception as error:  # arbitrary user modules fail to copy in arbitrary ways
+            raise ModelError(
+                f"cannot copy the model ({type(error).__name__}: {error}); the explorer works on a copy so "
+                "that your module is never changed. Replace lambdas or open handles held by the module."
+            ) from error
+        model.explorer_name = getattr(source, "explorer_name", type(source).__name__)
+        model.explorer_trained = bool(getattr(source, "explorer_trained", True))
+    else:
+        raise ModelError(f"a model must be a zoo name or an nn.Module, got {type(source).__name__}")
+    if checkpoint is not None:
+        if isinstance(checkpoint, Mapping):
+            state, what = _strip_prefixes(dict(checkpoint)), "the state_dict"
+        else:
+            state, what = load_checkpoint_state_dict(checkpoint), f"checkpoint {checkpoint}"
+        load_state_dict_into(model, state, source=what)
+        model.explorer_trained = True
+    return model.eval()
