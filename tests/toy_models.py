@@ -8,12 +8,27 @@ from torch import nn
 
 
 def seeded(module: nn.Module, seed: int = 0) -> nn.Module:
-    """Give every parameter and BN statistic seeded, non-trivial values (so masks visibly matter)."""
+    """Re-initialise every parameter and BN statistic from ``seed``, with non-trivial BN values.
+
+    Weights are uniform in ±sqrt(3 / fan_in) (unit-variance activations, so deep nets stay finite); BN scales,
+    shifts and running statistics are random too, so that masking a channel visibly matters.
+    """
     generator = torch.Generator().manual_seed(seed)
+
+    def uniform(shape, low, high):
+        return torch.rand(shape, generator=generator) * (high - low) + low
+
     with torch.no_grad():
-        for tensor in [*module.parameters(), *module.buffers()]:
-            if tensor.dtype.is_floating_point:
-                tensor.copy_(torch.rand(tensor.shape, generator=generator) * 0.8 + 0.2)
+        for name, tensor in [*module.named_parameters(), *module.named_buffers()]:
+            if not tensor.dtype.is_floating_point:
+                continue
+            if tensor.dim() > 1:
+                bound = (3.0 / tensor[0].numel()) ** 0.5
+                tensor.copy_(uniform(tensor.shape, -bound, bound))
+            elif name.endswith("running_var") or name.endswith("weight"):
+                tensor.copy_(uniform(tensor.shape, 0.5, 1.5))
+            else:
+                tensor.copy_(uniform(tensor.shape, -0.2, 0.2))
     return module.eval()
 
 
