@@ -1,0 +1,106 @@
+"""Filter Pruning via Geometric Median (FPGM).
+
+He, Liu, Wang, Hu & Yang, "Filter Pruning via Geometric Median for Deep Convolutional Neural Networks
+Acceleration", CVPR 2019, https://arxiv.org/abs/1811.00250.
+
+The paper's argument (its §3.3-3.4): the geometric median x* of a layer's filters is the point that best
+represents them all, so the filters *nearest* to it are the most replaceable by the others and are pruned.
+Computing x* exactly is costly, so the paper ranks filter c by g(W_c) = Σ_j ‖W_c − W_j‖₂ (its Eq. 6-8): the
+filter minimising that sum is the sample closest to the median. The distances are taken between the *raw*
+flattened filter weights; torch-pruning 1.6.1's ``FPGMImportance`` uses |W|^p instead, which changes the
+ranking (see ``../shared/DESIGN.md`` §3 and ``tests/test_criteria.py``).
+
+``geometric_median_distance`` gives, for display, each filter's distance to the true geometric median
+(Weiszfeld's algorithm with the Vardi-Zhang fix for iterates that land on a filter).
+"""
+
+from __future__ import annotations
+
+import torch
+
+from explorer.criteria._registry import register_criterion
+
+
+def _as_filters(weight: torch.Tensor) -> torch.Tensor:
+    return weight.detach().reshape(weight.shape[0], -1).double()
+
+
+def _pairwise_distances(points: torch.Tensor) -> torch.Tensor:
+    # The matrix-product shortcut of cdist loses digits when filters are close; take real differences.
+    return torch.cdist(points, points, compute_mode="donot_use_mm_for_euclid_dist")
+
+
+@register_criterion(
+    "fpgm",
+    needs="weights",
+    title="He et al., Filter Pruning via Geometric Median for Deep Convolutional Neural Networks "
+    "Acceleration (CVPR 2019)",
+    url="https://arxiv.org/abs/1811.00250",
+    formula="s_c = Σ_j ‖W_c − W_j‖₂  (raw weights; smallest = nearest the geometric median)",
+    description="Filters that sit nearest the 'centre' of their layer are the most replaceable by the "
+    "others, so they go first.",
+)
+def fpgm_scores(weight: torch.Tensor) -> torch.Tensor:
+    """Sum of distances to the layer's other filters: s_c = Σ_j ‖W_c − W_j‖₂ on the raw weights.
+
+    He et al., "Filter Pruning via Geometric Median for Deep Convolutional Neural Networks Acceleration",
+    CVPR 2019, https://arxiv.org/abs/1811.00250 (Eq. 6-8).
+
+    Args:
+        weight: all the filters of one layer, ``[C_out, ...]``.
+
+    Returns:
+        ``[C_out]`` float32 scores; the filters nearest the geometric median score lowest.
+    """
+    return _pairwise_distances(_as_filters(weight)).sum(dim=1).float()
+
+
+def geometric_median(points: torch.Tensor, *, max_iter: int = 1000, tol: float = 1e-10) -> torch.Tensor:
+    """The geometric median argmin_y Σ_c ‖x_c − y‖₂ by Weiszfeld's algorithm.
+
+    When an iterate coincides with a point, the plain Weiszfeld step divides by zero; the Vardi-Zhang
+    step (Vardi & Zhang, PNAS 2000) is used instead, so the iteration still converges to the median.
+
+    Args:
+        points: ``[C, D]`` (any trailing shape is flattened).
+        max_iter: upper bound on the number of iterations.
+        tol: stop when an update moves less than ``tol · (1 + ‖y‖)``.
+
+    Returns:
+        ``[D]`` float64 median.
+    """
+    x = _as_filters(points)
+    y = x.mean(dim=0)
+    for _ in range(max_iter):
+        dist = (x - y).norm(dim=1)
+        scale = dist.max().clamp_min(1e-300)
+        away = dist > 1e-12 * scale
+        if not bool(away.any()):
+            return y
+        inv = 1.0 / dist[away]
+        target = (x[away] * inv[:, None]).sum(dim=0) / inv.sum()
+        coinciding = int((~away).sum())
+        if coinciding:
+            pull = ((x[away] - y) * inv[:, None]).sum(dim=0).norm()
+            gamma = min(1.0, coinciding / float(pull)) if float(pull) > 0 else 1.0
+            new = (1.0 - gamma) * target + gamma * y
+        else:
+            new = target
+        moved = float((new - y).norm())
+        y = new
+        if moved < tol * (1.0 + float(y.norm())):
+            break
+    return y
+
+
+def geometric_median_distance(weight: torch.Tensor) -> torch.Tensor:
+    """Each filter's Euclidean distance to the layer's true geometric median (for display).
+
+    Args:
+        weight: ``[C_out, ...]`` raw filter weights.
+
+    Returns:
+        ``[C_out]`` float32 distances ‖W_c − x*‖₂.
+    """
+    filters = _as_filters(weight)
+    return (filters - geometric_median(filters)).norm(dim=1).float()

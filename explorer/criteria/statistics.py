@@ -1,0 +1,367 @@
+"""Gathering the statistics that the data-driven criteria score: activations × gradients, weight gradients,
+and the empirical Fisher diagonal.
+
+Every collector follows the same contract:
+
+* the model runs in eval mode, so BatchNorm uses its running statistics and every sample is processed
+  independently of the others in its batch (which is what makes per-sample quantities well defined); each
+  module's own ``training`` flag is restored afterwards;
+* the weights are never written: gradients are obtained with ``torch.autograd.grad`` or ``torch.func``, so no
+  ``.grad`` field is created or changed, and a ``requires_grad`` flag switched on to differentiate a frozen
+  parameter is switched back off on exit;
+* hooks are installed by context managers and removed on exit, even after an error;
+* ``loss_fn(logits, labels)`` must return the *mean* loss over the batch, like ``F.cross_entropy``'s default;
+  the collectors rescale it where they need sums of per-sample losses;
+* ``should_stop()`` is polled between batches; when it returns true, ``ScoringCancelled`` is raised.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from explorer.criteria._exceptions import ScoringCancelled
+from explorer.errors import DataError, ExplorerError
+from explorer.graph import GroupGraph
+
+LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+
+#: Per-sample gradients of a chunk are held at once; cap their size (in numbers) to bound memory.
+_PER_SAMPLE_BUDGET = 1 << 25
+
+
+@dataclass
+class ActivationGradients:
+    """What ``collect_activation_gradients`` gathered.
+
+    Attributes:
+        products: layer name → ``[N, C_layer]`` float64, for every calibration sample n and output channel c
+            the signed spatial mean of a·∂ℓ_n/∂a at that layer's output (for a linear layer, the mean over
+            every dimension other than the batch and the features).
+        direct_successors: layer name → the hooked layers whose input *is* that layer's output tensor (for
+            example ``conv1 → {bn1}``); a layer with none is a point where a channel mask acts last.
+    """
+
+    products: dict[str, torch.Tensor]
+    direct_successors: dict[str, set[str]] = field(default_factory=dict)
+
+
+def calibration_tensors(calib: Any, criterion: str = "this criterion") -> tuple[torch.Tensor, torch.Tensor]:
+    """Check a calibration split (any object with ``.inputs`` and ``.labels``) and return its tensors.
+
+    Raises:
+        DataError: ``calib`` is missing, empty or malformed.
+    """
+    if calib is None:
+        raise DataError(
+            f"{criterion} needs calibration data (calib=..., an object with .inputs [N, C, H, W] and "
+            ".labels [N]); none was given"
+        )
+    inputs, labels = getattr(calib, "inputs", None), getattr(calib, "labels", None)
+    if not isinstance(inputs, torch.Tensor) or not isinstance(labels, torch.Tensor):
+        raise DataError(
+            f"{criterion}: calibration data must have tensor attributes .inputs and .labels, "
+            f"got {type(calib).__name__}"
+        )
+    if inputs.dim() < 2 or labels.dim() != 1 or inputs.shape[0] != labels.shape[0]:
+        raise DataError(
+            f"{criterion}: calibration inputs {tuple(inputs.shape)} and labels {tuple(labels.shape)} do not "
+            "match (expected [N, ...] and [N])"
+        )
+    if inputs.shape[0] == 0:
+        raise DataError(f"{criterion}: the calibration set is empty")
+    return inputs, labels
+
+
+@contextmanager
+def evaluation_mode(model: nn.Module, params: Sequence[nn.Parameter] = ()) -> Iterator[nn.Module]:
+    """Eval mode, with ``params`` differentiable, for the duration of the block; everything restored after.
+
+    Args:
+        model: the network.
+        params: parameters that must require grad inside the block (frozen ones are unfrozen temporarily).
+    """
+    modes = [(m, m.training) for m in model.modules()]
+    flags = [(p, p.requires_grad) for p in params]
+    try:
+        model.eval()
+        for p, _ in flags:
+            p.requires_grad_(True)
+        with torch.enable_grad():
+            yield model
+    finally:
+        for p, flag in flags:
+            p.requires_grad_(flag)
+        for m, mode in modes:
+            m.training = mode
+
+
+def _device_of(model: nn.Module) -> torch.device:
+    for tensor in (*model.parameters(), *model.buffers()):
+        return tensor.device
+    return torch.device("cpu")
+
+
+def _batches(
+    inputs: torch.Tensor, labels: torch.Tensor, batch_size: int, device: torch.device, should_stop
+) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    for start in range(0, inputs.shape[0], batch_size):
+        if should_stop is not None and should_stop():
+            raise ScoringCancelled(f"scoring cancelled after {start} of {inputs.shape[0]} samples")
+        x = inputs[start : start + batch_size].to(device=device, dtype=torch.float32)
+        y = labels[start : start + batch_size].to(device=device)
+        yield x, y
+
+
+def _finite_loss(loss: torch.Tensor) -> torch.Tensor:
+    if not bool(torch.isfinite(loss).all()):
+        raise ExplorerError(
+            f"the calibration loss is {float(loss.detach().sum())}: the model's outputs are not finite, so "
+            "gradient-based scores cannot be computed"
+        )
+    return loss
+
+
+def _channel_dim(module: nn.Module) -> int:
+    # Linear layers put the features last; convs and norms on dimension 1 (same convention as explorer.masks).
+    return -1 if isinstance(module, nn.Linear) else 1
+
+
+def _per_channel_mean(t: torch.Tensor, dim: int) -> torch.Tensor:
+    """``[B, ..., C, ...] → [B, C]``: the mean over every dimension except the batch and the channel."""
+    if t.dim() == 1:
+        return t.unsqueeze(1)
+    moved = t.movedim(dim % t.dim(), 1)
+    return moved.reshape(moved.shape[0], moved.shape[1], -1).mean(dim=2)
+
+
+def _out_layers(graph: GroupGraph, group_names: Sequence[str]) -> list[str]:
+    layers: list[str] = []
+    for name in group_names:
+        layers.extend(m.module for m in graph[name].members if m.side == "out")
+    return list(dict.fromkeys(layers))
+
+
+def collect_activation_gradients(
+    model: nn.Module,
+    graph: GroupGraph,
+    group_names: Sequence[str],
+    calib: Any,
+    loss_fn: LossFn = F.cross_entropy,
+    batch_size: int = 128,
+    should_stop: Callable[[], bool] | None = None,
+) -> ActivationGradients:
+    """Per sample, the spatial mean of activation × gradient at the output of every "out" member layer.
+
+    The loss differentiated for a batch is Σ_n ℓ_n (the mean times the batch size): in eval mode samples do
+    not interact, so ∂(Σ_n ℓ_n)/∂a_n = ∂ℓ_n/∂a_n is exactly sample n's own gradient, and the result does not
+    depend on ``batch_size``.
+
+    The activation is taken as the layer's output *before* anything downstream can modify it in place
+    (a ``ReLU(inplace=True)`` after a BatchNorm, say): the value is copied in the forward hook and the
+    gradient is read by a tensor hook registered at the same moment, which PyTorch defines as the gradient
+    with respect to that pre-modification value.
+
+    Args:
+        model: the network (restored on exit).
+        graph: its groups.
+        group_names: the groups whose "out" member layers are hooked.
+        calib: calibration split with ``.inputs [N, ...]`` and ``.labels [N]``.
+        loss_fn: ``(logits, labels) → mean loss``.
+        batch_size: samples per forward/backward pass.
+        should_stop: polled between batches.
+
+    Returns:
+        The products per layer and which hooked layers feed which directly.
+    """
+    inputs, labels = calibration_tensors(calib, "taylor")
+    modules = dict(model.named_modules())
+    layers = _out_layers(graph, group_names)
+    device = _device_of(model)
+    chunks: dict[str, list[torch.Tensor]] = {name: [] for name in layers}
+    successors: dict[str, set[str]] = {name: set() for name in layers}
+    current: dict[str, torch.Tensor] = {}  # layer → this batch's [B, C] sum over calls of the products
+    produced: dict[int, tuple[str, torch.Tensor]] = {}  # id(output) → (layer, output), kept alive per batch
+
+    def forward_hook(name: str, dim: int):
+        def hook(_module, _inputs, output):
+            if not isinstance(output, torch.Tensor) or not output.requires_grad:
+                return
+            produced[id(output)] = (name, output)
+            value = output.detach().clone()
+            current.setdefault(name, torch.zeros(value.shape[0], value.shape[dim], dtype=torch.float64,
+                                                 device=value.device))
+
+            def grad_hook(grad: torch.Tensor) -> None:
+                current[name] += _per_channel_mean((value * grad).double(), dim)
+
+            output.register_hook(grad_hook)
+
+        return hook
+
+    def pre_hook(name: str):
+        def hook(_module, args):
+            if args and isinstance(args[0], torch.Tensor):
+                source = produced.get(id(args[0]))
+                if source is not None and source[1] is args[0]:
+                    successors[source[0]].add(name)
+
+        return hook
+
+    handles = []
+    try:
+        for name in layers:
+            module = modules[name]
+            handles.append(module.register_forward_pre_hook(pre_hook(name)))
+            handles.append(module.register_forward_hook(forward_hook(name, _channel_dim(module))))
+        with evaluation_mode(model):
+            for x, y in _batches(inputs, labels, batch_size, device, should_stop):
+                current.clear()
+                produced.clear()
+                # A differentiable input makes every activation part of the graph, even if all the
+                # parameters are frozen; the gradient with respect to it is simply discarded.
+                x = x.detach().requires_grad_(True)
+                loss = _finite_loss(loss_fn(model(x), y)) * x.shape[0]
+                torch.autograd.grad(loss, x)
+                for name in layers:
+                    got = current.get(name)
+                    if got is None:  # the layer was not called on this input
+                        channels = _layer_channels(modules[name])
+                        got = torch.zeros(x.shape[0], channels, dtype=torch.float64, device=x.device)
+                    chunks[name].append(got.cpu())
+                produced.clear()
+    finally:
+        for handle in handles:
+            handle.remove()
+    return ActivationGradients({n: torch.cat(c) for n, c in chunks.items()}, successors)
+
+
+def _layer_channels(module: nn.Module) -> int:
+    for attr in ("out_channels", "out_features", "num_features", "num_parameters"):
+        if hasattr(module, attr):
+            return int(getattr(module, attr))
+    raise ExplorerError(f"cannot tell how many output channels {type(module).__name__} has")
+
+
+def collect_weight_gradients(
+    model: nn.Module,
+    param_names: Sequence[str],
+    calib: Any,
+    loss_fn: LossFn = F.cross_entropy,
+    batch_size: int = 128,
+    should_stop: Callable[[], bool] | None = None,
+) -> dict[str, torch.Tensor]:
+    """The gradient of the mean calibration loss, (1/N) Σ_n ∂ℓ_n/∂w, for the named parameters.
+
+    It is accumulated over batches (each batch's mean loss weighted by its share of the samples), so it is the
+    full-calibration-set gradient whatever ``batch_size`` is. The parameters' ``.grad`` are not touched.
+
+    Args:
+        model: the network.
+        param_names: dotted parameter names (``"conv1.weight"``...).
+        calib: calibration split with ``.inputs`` and ``.labels``.
+        loss_fn: ``(logits, labels) → mean loss``.
+        batch_size: samples per pass.
+        should_stop: polled between batches.
+
+    Returns:
+        name → gradient, float64, shaped like the parameter.
+    """
+    inputs, labels = calibration_tensors(calib, "taylor_weight")
+    named = dict(model.named_parameters())
+    params = [named[n] for n in param_names]
+    total = inputs.shape[0]
+    sums = [torch.zeros_like(p, dtype=torch.float64) for p in params]
+    with evaluation_mode(model, params):
+        for x, y in _batches(inputs, labels, batch_size, _device_of(model), should_stop):
+            loss = _finite_loss(loss_fn(model(x), y)) * (x.shape[0] / total)
+            grads = torch.autograd.grad(loss, params, allow_unused=True)
+            for acc, g in zip(sums, grads, strict=True):
+                if g is not None:
+                    acc += g.double()
+    return {n: s.cpu() for n, s in zip(param_names, sums, strict=True)}
+
+
+def collect_fisher_diagonal(
+    model: nn.Module,
+    param_names: Sequence[str],
+    calib: Any,
+    loss_fn: LossFn = F.cross_entropy,
+    should_stop: Callable[[], bool] | None = None,
+) -> dict[str, torch.Tensor]:
+    """The empirical Fisher diagonal F_ii = (1/N) Σ_n (∂ℓ_n/∂w_i)² from exact per-sample gradients.
+
+    Per-sample gradients come from ``torch.func.vmap(torch.func.grad(...))`` over chunks of samples, each
+    sample run as a batch of one; models that ``vmap`` cannot handle fall back to a loop of one backward pass
+    per sample, which gives the same numbers more slowly.
+
+    Args:
+        model: the network.
+        param_names: dotted names of the parameters whose diagonal is wanted.
+        calib: calibration split with ``.inputs`` and ``.labels``.
+        loss_fn: ``(logits, labels) → mean loss`` (on a batch of one, the sample's loss).
+        should_stop: polled between chunks.
+
+    Returns:
+        name → F diagonal, float64, shaped like the parameter.
+    """
+    inputs, labels = calibration_tensors(calib, "hessian")
+    named = dict(model.named_parameters())
+    wanted = {n: named[n] for n in param_names}
+    numel = max(1, sum(p.numel() for p in wanted.values()))
+    chunk = max(1, min(64, _PER_SAMPLE_BUDGET // numel))
+    total = inputs.shape[0]
+    sums = {n: torch.zeros_like(p, dtype=torch.float64) for n, p in wanted.items()}
+    with evaluation_mode(model):
+        try:
+            per_sample = _vmap_per_sample_grads(model, wanted, loss_fn)
+            for x, y in _batches(inputs, labels, chunk, _device_of(model), should_stop):
+                for n, g in per_sample(x, y).items():
+                    sums[n] += g.double().square().sum(dim=0)
+        except ExplorerError:  # cancelled, or a non-finite loss: the loop would fail the same way
+            raise
+        except Exception:  # vmap cannot batch some models (data-dependent control flow, .item()...)
+            sums = {n: torch.zeros_like(p, dtype=torch.float64) for n, p in wanted.items()}
+            _loop_per_sample_squares(model, wanted, loss_fn, inputs, labels, sums, should_stop)
+    return {n: (s / total).cpu() for n, s in sums.items()}
+
+
+def _vmap_per_sample_grads(model: nn.Module, wanted: dict[str, nn.Parameter], loss_fn: LossFn):
+    from torch.func import functional_call, grad, vmap
+
+    fixed = {n: p.detach() for n, p in model.named_parameters() if n not in wanted}
+    fixed.update({n: b.detach() for n, b in model.named_buffers()})
+    live = {n: p.detach() for n, p in wanted.items()}
+
+    def sample_loss(params: dict[str, torch.Tensor], x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        out = functional_call(model, {**fixed, **params}, (x.unsqueeze(0),))
+        return loss_fn(out, y.unsqueeze(0))
+
+    batched = vmap(grad(sample_loss), in_dims=(None, 0, 0))
+
+    def run(x: torch.Tensor, y: torch.Tensor) -> dict[str, torch.Tensor]:
+        grads = batched(live, x, y)
+        for g in grads.values():
+            if not bool(torch.isfinite(g).all()):
+                _finite_loss(torch.tensor(float("nan")))
+        return grads
+
+    return run
+
+
+def _loop_per_sample_squares(model, wanted, loss_fn, inputs, labels, sums, should_stop) -> None:
+    names = list(wanted)
+    params = [wanted[n] for n in names]
+    with evaluation_mode(model, params):
+        for x, y in _batches(inputs, labels, 1, _device_of(model), should_stop):
+            loss = _finite_loss(loss_fn(model(x), y))
+            grads = torch.autograd.grad(loss, params, allow_unused=True)
+            for n, g in zip(names, grads, strict=True):
+                if g is not None:
+                    sums[n] += g.double().square()

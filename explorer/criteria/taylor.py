@@ -1,0 +1,78 @@
+"""First-order Taylor criteria: how much the loss would change, to first order, if a channel were removed.
+
+Two papers by Molchanov et al., with different expansions:
+
+* ``taylor`` — "Pruning Convolutional Neural Networks for Resource Efficient Inference", ICLR 2017,
+  https://arxiv.org/abs/1611.06440. Removing feature map h_c sets it to zero, so to first order
+  ΔL ≈ −Σ_positions h·∂L/∂h. The criterion (their Eq. 7-8) is, per sample n,
+  Θ_n,c = |(1/M) Σ_m h_n,c,m · ∂L/∂h_n,c,m| over the M spatial positions, averaged over the samples and then
+  ℓ2-normalised within the layer (their Eq. 9), Θ_c ← Θ_c / ‖Θ‖₂, so layers of different depth compare.
+* ``taylor_weight`` — "Importance Estimation for Neural Network Pruning", CVPR 2019,
+  https://arxiv.org/abs/1906.10771. The expansion is in the parameters instead: for the set S of all weights
+  that disappear with channel c, I_c = (Σ_{s∈S} g_s·w_s)² (their Eq. 4 with the group contribution of
+  Eq. 7, including the BatchNorm γ and β that their "Taylor FO on BN" variant uses).
+
+How the statistics are gathered (``explorer.criteria.statistics``) is documented there.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from explorer.criteria._registry import register_criterion
+
+
+@register_criterion(
+    "taylor",
+    needs="gradients",
+    title="Molchanov et al., Pruning Convolutional Neural Networks for Resource Efficient Inference "
+    "(ICLR 2017)",
+    url="https://arxiv.org/abs/1611.06440",
+    formula="Θ_c = mean_n |mean_positions(a_n,c · ∂L/∂a_n,c)|,  then Θ ← Θ / ‖Θ‖₂ per layer",
+    description="Estimates, from activations and their gradients, how much the loss would rise if the "
+    "channel's output were set to zero.",
+)
+def taylor_scores(activation_grad_products: torch.Tensor) -> torch.Tensor:
+    """Molchanov et al. 2017: Θ_c = mean_n |p_n,c|, ℓ2-normalised over the layer's channels.
+
+    "Pruning Convolutional Neural Networks for Resource Efficient Inference", ICLR 2017,
+    https://arxiv.org/abs/1611.06440 (Eq. 7-9).
+
+    Args:
+        activation_grad_products: ``[N, C]``, for sample n and channel c the signed spatial mean
+            p_n,c = mean_m a_n,c,m · ∂ℓ_n/∂a_n,c,m of the channel's activation times its gradient.
+
+    Returns:
+        ``[C]`` float32 scores with unit ℓ2 norm (all zeros if every product is zero).
+    """
+    theta = activation_grad_products.detach().double().abs().mean(dim=0)
+    norm = theta.norm()
+    # A layer whose products all vanish (dead ReLUs everywhere) has no ranking to normalise.
+    return (theta / norm if norm > 0 else theta).float()
+
+
+@register_criterion(
+    "taylor_weight",
+    needs="gradients",
+    title="Molchanov et al., Importance Estimation for Neural Network Pruning (CVPR 2019)",
+    url="https://arxiv.org/abs/1906.10771",
+    formula="I_c = (Σ_{w ∈ channel c} w · ∂L/∂w)²  over the filter, its BN γ and β, and the consumers' "
+    "input slices",
+    description="Estimates the loss change from every weight that disappears with the channel, in the "
+    "filter, its BatchNorm and the next layer.",
+)
+def taylor_weight_scores(weight_grad_products: torch.Tensor) -> torch.Tensor:
+    """Molchanov et al. 2019: I_c = (Σ_{s∈S_c} g_s·w_s)².
+
+    "Importance Estimation for Neural Network Pruning", CVPR 2019, https://arxiv.org/abs/1906.10771
+    (Eq. 4 and 7).
+
+    Args:
+        weight_grad_products: ``[M, C]``: row m holds, for each channel c, the signed sum of g·w over the
+            weights of member layer m that are removed with c. Rows are summed before squaring, because the
+            paper's group contribution is the square of the whole sum, not a sum of squares.
+
+    Returns:
+        ``[C]`` float32 scores.
+    """
+    return weight_grad_products.detach().double().sum(dim=0).square().float()
