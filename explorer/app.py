@@ -1,0 +1,242 @@
+"""The explorer app: ``build_app`` (a widget, never displayed by itself), ``show`` and the ``%explore`` magic.
+
+The first render is cheap: the app shows "Loading model…" at once and builds the ``PruningSession``, the
+baseline and the views in a thread, then fills itself in. Whatever goes wrong, the app shows the message in a
+red box inside itself (and logs the traceback): a Voilà page never ends up empty.
+
+    import explorer
+    explorer.show()                      # digits_cnn, or $PRUNING_EXPLORER_MODEL
+    app = explorer.build_app("resnet20_cifar10", num_samples=500)   # display(app) yourself
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import shlex
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import ipywidgets as w
+
+log = logging.getLogger(__name__)
+
+#: The environment variable ``show()`` reads when no model is given (set by ``serve_app``).
+MODEL_ENV = "PRUNING_EXPLORER_MODEL"
+DEFAULT_MODEL = "digits_cnn"
+
+_LOADING = (
+    "<div style='padding:12px;color:#5f6368;font-size:110%'>"
+    "<span style='display:inline-block;animation:spin 1s linear infinite'>⏳</span> {}</div>"
+)
+_INTRO = (
+    "<h2 style='margin:4px 0'>Pruning Explorer</h2>"
+    "<div style='color:#5f6368'>Remove filters from a convolutional network and see, live, what it costs in "
+    "accuracy and what it saves in compute. Move a slider, switch the criterion that decides which filters "
+    "go, or click a filter to remove it by hand.</div>"
+)
+
+
+def _section(title: str, *children: w.Widget) -> w.VBox:
+    return w.VBox([w.HTML(f"<h3 style='margin:10px 0 2px 0'>{title}</h3>"), *children])
+
+
+class ExplorerApp(w.VBox):
+    """The whole explorer as one widget; built by :func:`build_app`.
+
+    Attributes:
+        state: the ``ExplorerState`` every view is linked to.
+        views: view name → view, once the session is ready (``summary``, ``metrics``, ``controls``, ``job``,
+            ``filters``, ``why``, ``overview``, ``trajectory``, ``gallery``).
+    """
+
+    def __init__(self, state: Any, **kwargs: Any):
+        from explorer.ui.views.error import ErrorView
+
+        self.state = state
+        self.views: dict[str, w.Widget] = {}
+        self._status = w.HTML(_LOADING.format("Loading model…"))
+        self._error = ErrorView(state)
+        self._body = w.VBox()
+        self._ready = threading.Event()
+        self.build_seconds: float | None = None
+        super().__init__([w.HTML(_INTRO), self._status, self._error, self._body], **kwargs)
+        self.add_class("pruning-explorer")
+        state.observe(self._status_text, names="status_text")
+
+    @property
+    def error_view(self) -> w.Widget:
+        """The red error box (hidden while there is no error)."""
+        return self._error
+
+    @property
+    def ready(self) -> bool:
+        return self._ready.is_set()
+
+    def wait_ready(self, timeout: float = 120.0) -> bool:
+        """Block until the session and the views are built (or failed). Returns False on timeout."""
+        return self._ready.wait(timeout)
+
+    def start(self, builder: Callable[[], Any], background: bool = True) -> None:
+        """Build the session with ``builder`` (in a thread when ``background``) and fill the app in."""
+        if background:
+            threading.Thread(
+                target=self._load, args=(builder,), name="pruning-explorer-load", daemon=True
+            ).start()
+        else:
+            self._load(builder)
+
+    def _status_text(self, change: dict) -> None:
+        self._status.value = _LOADING.format(change["new"]) if change["new"] else ""
+
+    def _load(self, builder: Callable[[], Any]) -> None:
+        start = time.perf_counter()
+        try:
+            session = builder()
+            self.state.status_text = "Scoring filters and measuring the original accuracy…"
+            self.state.attach(session)
+            self._build_views()
+        except Exception as error:  # shown in the app: a failing cell would leave Voilà's page empty
+            self.state.fail(error)
+            self._status.value = ""
+        finally:
+            self.build_seconds = time.perf_counter() - start
+            self._ready.set()
+
+    def _build_views(self) -> None:
+        from explorer.ui import views as v
+
+        state = self.state
+        self.views = {
+            "summary": v.SummaryView(state),
+            "metrics": v.MetricsView(state),
+            "controls": v.ControlsView(state, layout=w.Layout(min_width="560px")),
+            "job": v.JobView(state),
+            "filters": v.FilterPlotsView(state),
+            "why": v.WhyView(state),
+            "gallery": v.GalleryView(state),
+            "overview": v.OverviewView(state),
+            "trajectory": v.TrajectoryView(state),
+        }
+        views = self.views
+        self._body.children = [
+            views["summary"],
+            w.HBox([views["controls"], w.VBox([views["metrics"], views["job"]])]),
+            _section("Inside the selected layer", views["filters"], views["why"]),
+            _section("Filter gallery", views["gallery"]),
+            _section("The whole network", views["overview"], views["trajectory"]),
+        ]
+        self._status.value = ""
+
+
+def _error_widget(error: BaseException) -> w.Widget:
+    """A red box with the message, for when not even the app could be built."""
+    from explorer.ui.format import escape
+    from explorer.ui.state import describe_error
+    from explorer.ui.views.error import BOX_STYLE
+
+    box = w.HTML(f'<div style="{BOX_STYLE}"><b>Error:</b> {escape(describe_error(error))}</div>')
+    return w.VBox([w.HTML(_INTRO), box])
+
+
+def build_app(
+    model: Any = None,
+    data: Any = None,
+    *,
+    session: Any = None,
+    background: bool = True,
+    debounce: float | None = None,
+    **options: Any,
+) -> w.Widget:
+    """Build the explorer widget; it is not displayed (see :func:`show`).
+
+    Args:
+        model: a zoo name or an ``nn.Module``; default ``$PRUNING_EXPLORER_MODEL`` or ``"digits_cnn"``.
+        data: anything ``PruningSession`` accepts as data (default: the zoo model's dataset).
+        session: a ready ``PruningSession`` to explore instead of building one.
+        background: build the session in a thread and show "Loading model…" meanwhile (the default);
+            ``False`` builds it before returning.
+        debounce: seconds of slider quiet before a change is applied (default 0.15).
+        **options: passed to ``PruningSession`` (``num_samples``, ``checkpoint``, ``criterion``, ``seed``...).
+
+    Returns:
+        An :class:`ExplorerApp`, or, if even the app cannot be built, a widget with the error message.
+    """
+    try:
+        from explorer.ui.state import DEBOUNCE_SECONDS, ExplorerState
+
+        if session is None:
+            model = model if model is not None else os.environ.get(MODEL_ENV) or DEFAULT_MODEL
+
+            def builder() -> Any:
+                from explorer.session import PruningSession
+
+                return PruningSession(model, data, **options)
+
+        else:
+
+            def builder() -> Any:
+                return session
+
+        criterion = options.get("criterion") or getattr(session, "criterion", None) or "l1"
+        state = ExplorerState(
+            debounce=DEBOUNCE_SECONDS if debounce is None else debounce, criterion=criterion
+        )
+        app = ExplorerApp(state)
+        app.start(builder, background=background)
+        return app
+    except Exception as error:
+        log.error("pruning explorer: the app could not be built", exc_info=error)
+        return _error_widget(error)
+
+
+def load_bokehjs() -> None:
+    """Put BokehJS on the page, inline (no CDN: these machines are offline); the plots need it."""
+    try:
+        from bokeh.io import output_notebook
+        from bokeh.resources import INLINE
+
+        output_notebook(resources=INLINE, hide_banner=True)
+    except Exception as error:  # plots will be blank, the rest of the app still works
+        log.warning("pruning explorer: could not load BokehJS: %s", error)
+
+
+def show(model: Any = None, data: Any = None, **options: Any) -> None:
+    """Display the explorer in the notebook (JupyterLab or Voilà); arguments as for :func:`build_app`."""
+    from IPython.display import display
+
+    load_bokehjs()
+    display(build_app(model, data, **options))
+
+
+def _parse_explore(line: str) -> dict[str, Any]:
+    parser = argparse.ArgumentParser(prog="%explore", add_help=False)
+    parser.add_argument("model", nargs="?", default=None)
+    parser.add_argument("--data", default=None)
+    parser.add_argument("--samples", type=int, default=None, dest="num_samples")
+    parser.add_argument("--criterion", default=None)
+    parser.add_argument("--checkpoint", default=None)
+    args = parser.parse_args(shlex.split(line))
+    options = {k: v for k, v in vars(args).items() if v is not None and k not in ("model", "data")}
+    return {"model": args.model, "data": args.data, **options}
+
+
+def register_magic(ipython: Any) -> None:
+    """Register ``%explore [model] [--data D] [--samples N] [--criterion C] [--checkpoint F]``."""
+
+    def explore(line: str = "") -> None:
+        """Open the Pruning Explorer: ``%explore resnet20_cifar10 --samples 500``."""
+        try:
+            kwargs = _parse_explore(line)
+        except SystemExit:  # argparse's way of saying the line is wrong
+            print("usage: %explore [model] [--data DATA] [--samples N] [--criterion C] [--checkpoint FILE]")
+            return
+        show(**kwargs)
+
+    ipython.register_magic_function(explore, magic_kind="line", magic_name="explore")
+
+
+__all__ = ["MODEL_ENV", "ExplorerApp", "build_app", "load_bokehjs", "register_magic", "show"]

@@ -1,0 +1,110 @@
+"""Serve the explorer as a Voilà app: ``serve_app(port=8866, model="digits_cnn")``.
+
+Voilà runs ``notebooks/explorer.ipynb`` (two cells: a title and ``show()``) in a fresh kernel for every
+visit. Idle kernels are culled after ten minutes (each holds torch, several hundred MB), sources are hidden,
+BokehJS is served inline (the machines may be offline), and the model's name reaches the kernel through
+``$PRUNING_EXPLORER_MODEL``.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from explorer.app import MODEL_ENV
+
+NOTEBOOK_TITLE = (
+    "# Pruning Explorer\n\n"
+    "Remove filters from a convolutional network and watch what it costs in accuracy and saves in compute."
+)
+NOTEBOOK_CODE = "from explorer.app import show\n\nshow()"
+
+
+def build_notebook() -> object:
+    """The explorer notebook (a title cell and a code cell), outputs stripped, as an ``nbformat`` node."""
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_markdown_cell(NOTEBOOK_TITLE), nbformat.v4.new_code_cell(NOTEBOOK_CODE)]
+    nb.metadata["kernelspec"] = {"display_name": "Python 3", "language": "python", "name": "python3"}
+    nb.metadata["language_info"] = {"name": "python"}
+    return nb
+
+
+def write_notebook(path: str | os.PathLike) -> Path:
+    """Write :func:`build_notebook` to ``path`` and return it."""
+    import nbformat
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    nb = build_notebook()
+    # stable cell ids keep the committed file byte-identical from one write to the next
+    for i, cell in enumerate(nb.cells):
+        cell["id"] = f"explorer-{i}"
+    nbformat.write(nb, str(path))
+    return path
+
+
+def notebook_path() -> Path:
+    """The repository's ``notebooks/explorer.ipynb``, or a fresh copy in a temp dir (non-editable install)."""
+    repo_notebook = Path(__file__).resolve().parents[1] / "notebooks" / "explorer.ipynb"
+    if repo_notebook.is_file():
+        return repo_notebook
+    return write_notebook(Path(tempfile.mkdtemp(prefix="pruning-explorer-")) / "explorer.ipynb")
+
+
+def voila_command(notebook: str | os.PathLike, port: int = 8866, open_browser: bool = True) -> list[str]:
+    """The command line that serves ``notebook`` with Voilà."""
+    return [
+        sys.executable,
+        "-m",
+        "voila",
+        str(notebook),
+        *([] if open_browser else ["--no-browser"]),
+        f"--port={int(port)}",
+        "--strip_sources=True",
+        "--MappingKernelManager.cull_idle_timeout=600",
+        "--MappingKernelManager.cull_interval=60",
+        "--theme=light",
+    ]
+
+
+def voila_environment(model: str = "digits_cnn") -> dict[str, str]:
+    """The environment of the Voilà server (and so of its kernels)."""
+    env = dict(os.environ)
+    env[MODEL_ENV] = model
+    env["BOKEH_RESOURCES"] = "inline"
+    # from a source checkout the kernel, started in notebooks/, must still find the package
+    root = str(Path(__file__).resolve().parents[1])
+    paths = [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
+    if root not in paths:
+        env["PYTHONPATH"] = os.pathsep.join([root, *paths])
+    return env
+
+
+def serve_app(port: int = 8866, model: str = "digits_cnn", open_browser: bool = True) -> int:
+    """Run the Voilà app until it is stopped (Ctrl-C); returns Voilà's exit code."""
+    command = voila_command(notebook_path(), port, open_browser)
+    process = subprocess.Popen(command, env=voila_environment(model))
+    try:
+        return process.wait()
+    except KeyboardInterrupt:
+        process.terminate()
+        try:
+            return process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            return process.wait()
+
+
+__all__ = [
+    "build_notebook",
+    "notebook_path",
+    "serve_app",
+    "voila_command",
+    "voila_environment",
+    "write_notebook",
+]

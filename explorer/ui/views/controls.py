@@ -1,0 +1,149 @@
+"""The controls: criterion, one slider per prunable layer, a global slider, Reset and Undo, job progress."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import ipywidgets as w
+
+from explorer.ui.format import escape
+
+#: The slider range and step of every ratio.
+RATIO_MIN, RATIO_MAX, RATIO_STEP = 0.0, 0.9, 0.05
+
+_HELP = "<div style='color:#5f6368;font-size:90%;line-height:1.3'>{}</div>"
+
+
+def _help(text: str) -> w.HTML:
+    return w.HTML(_HELP.format(text), layout=w.Layout(max_width="420px"))
+
+
+def _ratio_slider(description: str, tooltip: str = "") -> w.FloatSlider:
+    return w.FloatSlider(
+        value=0.0,
+        min=RATIO_MIN,
+        max=RATIO_MAX,
+        step=RATIO_STEP,
+        continuous_update=True,
+        readout_format=".0%",
+        description=description,
+        description_allow_html=False,
+        tooltip=tooltip,
+        style={"description_width": "120px"},
+        layout=w.Layout(width="360px"),
+    )
+
+
+class ControlsView(w.VBox):
+    """Everything that changes the plan.
+
+    Args:
+        state: an ``ExplorerState`` that is ready (its ``groups`` known).
+    """
+
+    def __init__(self, state: Any, **kwargs: Any):
+        self._state = state
+        self._criterion = w.Dropdown(
+            options=[(c["name"], c["name"]) for c in state.criteria],
+            description="Criterion",
+            style={"description_width": "70px"},
+        )
+        w.link((self._criterion, "value"), (state, "criterion"))
+        self._criterion_help = w.HTML(layout=w.Layout(max_width="420px"))
+        self._sliders: dict[str, w.FloatSlider] = {}
+        rows = []
+        for group in state.groups:
+            name = group["name"]
+            slider = _ratio_slider(
+                name, f"fraction of the {group['num_channels']} channels of {name} to remove"
+            )
+            slider.observe(lambda change, name=name: self._slider_moved(name, change), names="value")
+            self._sliders[name] = slider
+            coupled = ", ".join(group["coupled"])
+            beside = f"{group['num_channels']} channels" + (
+                f"; also cuts {escape(coupled)}" if coupled else ""
+            )
+            rows.append(w.HBox([slider, w.HTML(f"<span style='color:#5f6368'>{beside}</span>")]))
+        self._global = _ratio_slider("All layers", "one ratio spread over every layer")
+        w.link((self._global, "value"), (state, "global_ratio"))
+        self._reset = w.Button(description="Reset", icon="refresh", tooltip="back to the unpruned network")
+        self._undo = w.Button(description="Undo", icon="undo", tooltip="undo the last change")
+        self._reset.on_click(lambda _b: state.reset())
+        self._undo.on_click(lambda _b: state.undo())
+        super().__init__(
+            [
+                w.HTML("<h4 style='margin:4px 0'>Choose what to remove</h4>"),
+                self._criterion,
+                self._criterion_help,
+                _help(
+                    "Each slider removes that fraction of a layer's filters: the ones the criterion scores "
+                    "lowest. Layers joined by BatchNorm or a residual add lose the same channels, listed on "
+                    "the right."
+                ),
+                *rows,
+                _help(
+                    "The global slider removes one fraction of all filters at once, taking the lowest "
+                    "scores after normalising each layer's scores, so big and small layers compete fairly."
+                ),
+                self._global,
+                w.HBox([self._undo, self._reset]),
+            ],
+            **kwargs,
+        )
+        state.observe(self._ratios_changed, names="ratios")
+        state.observe(self._describe_criterion, names="criterion")
+        self._ratios_changed()
+        self._describe_criterion()
+
+    @property
+    def sliders(self) -> dict[str, w.FloatSlider]:
+        """Layer name → its slider (read-only view, for tests and scripts)."""
+        return dict(self._sliders)
+
+    @property
+    def global_slider(self) -> w.FloatSlider:
+        return self._global
+
+    @property
+    def criterion_dropdown(self) -> w.Dropdown:
+        return self._criterion
+
+    def _slider_moved(self, name: str, change: dict) -> None:
+        # read the slider's current value, whatever number of events brought it there
+        self._state.set_ratio(name, float(self._sliders[name].value))
+
+    def _ratios_changed(self, _change: Any = None) -> None:
+        for name, ratio in self._state.ratios.items():
+            slider = self._sliders.get(name)
+            if slider is not None and abs(slider.value - ratio) > 1e-9:
+                slider.value = ratio
+
+    def _describe_criterion(self, _change: Any = None) -> None:
+        info = next((c for c in self._state.criteria if c["name"] == self._state.criterion), None)
+        if info is None:
+            self._criterion_help.value = ""
+            return
+        data = " Needs a pass over calibration data (may take a while)." if info["needs_data"] else ""
+        self._criterion_help.value = _HELP.format(
+            f"{escape(info['description'])}{data}<br><code>{escape(info['formula'])}</code><br>"
+            f"<a href='{escape(info['url'])}' target='_blank'>{escape(info['title'])}</a>"
+        )
+
+
+class JobView(w.HBox):
+    """Progress of the running long job (scoring with a data criterion, latency), with a Cancel button."""
+
+    def __init__(self, state: Any, **kwargs: Any):
+        self._state = state
+        self._bar = w.IntProgress(min=0, max=100, value=0, layout=w.Layout(width="240px"))
+        self._label = w.HTML()
+        self._cancel = w.Button(description="Cancel", icon="stop", button_style="warning")
+        self._cancel.on_click(lambda _b: state.cancel())
+        super().__init__([self._label, self._bar, self._cancel], **kwargs)
+        state.observe(self._update, names=["busy", "progress", "progress_text"])
+        self._update()
+
+    def _update(self, _change: Any = None) -> None:
+        self._bar.value = round(100 * self._state.progress)
+        self._label.value = escape(self._state.progress_text)
+        self.layout.display = "flex" if self._state.busy else "none"

@@ -1,0 +1,76 @@
+"""The "why" panel: the active criterion's formula filled in with one filter's actual numbers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import ipywidgets as w
+
+from explorer.ui.format import escape, format_number, format_terms
+
+_SYMBOL = {"sum_abs": "Σ|W|", "sqrt_sum_sq": "√(Σ W²)", "sum_dist": "Σ_j ‖W_c − W_j‖₂", "abs": "|γ|"}
+
+
+class WhyView(w.VBox):
+    """Explains ``state.why``; the filter can be chosen here or by clicking a bar."""
+
+    def __init__(self, state: Any, **kwargs: Any):
+        self._state = state
+        self._filter = w.BoundedIntText(
+            value=0, min=0, max=0, description="Filter #", layout=w.Layout(width="180px")
+        )
+        self._filter.observe(self._filter_typed, names="value")
+        self._html = w.HTML()
+        super().__init__(
+            [w.HTML("<h4 style='margin:4px 0'>Why this filter?</h4>"), self._filter, self._html], **kwargs
+        )
+        self._updating = False
+        state.observe(self._update, names="why")
+        self._update()
+
+    @property
+    def text(self) -> str:
+        return self._html.value
+
+    def _filter_typed(self, change: dict) -> None:
+        if not self._updating:
+            self._state.selected_filter = int(self._filter.value)
+
+    def _update(self, _change: Any = None) -> None:
+        y = self._state.why
+        if not y:
+            self._html.value = ""
+            return
+        self._updating = True
+        try:
+            self._filter.max = max(y["count"] - 1, 0)
+            self._filter.value = y["channel"]
+        finally:
+            self._updating = False
+        kind = y["kind"]
+        lines = [f"<b>{escape(y['criterion'])}</b>: <code>{escape(y['formula'])}</code>"]
+        if kind in _SYMBOL:
+            terms = format_terms(y["terms"], y["n_terms"])
+            inner = f"√({terms})" if kind == "sqrt_sum_sq" else terms
+            if kind == "abs":
+                inner = f"|{format_number(y['terms'][0])}|"
+            lines.append(
+                f"For filter {y['channel']} of {escape(y['group'])}: {_SYMBOL[kind]} = {escape(inner)} = "
+                f"<b>{format_number(y['layer_value'])}</b>"
+            )
+        members = y.get("members", {})
+        if len(members) > 1:
+            parts = ", ".join(f"{escape(k)}: {format_number(v)}" for k, v in members.items())
+            lines.append(f"Layers of the group ({escape(y['reduction'])}): {parts}")
+        lines.append(f"Group score: <b>{format_number(y['score'])}</b>")
+        ratio_text = f"{100 * y['ratio']:.0f} %"
+        lines.append(
+            f"Rank <b>{y['rank']}</b> of {y['count']} (1 = removed first). Pruned at this ratio "
+            f"({ratio_text}): <b>{'yes' if y['pruned_by_ratio'] else 'no'}</b>; pruned in the current plan: "
+            f"<b>{'yes' if y['pruned'] else 'no'}</b>."
+        )
+        lines.append(
+            f"<span style='color:#5f6368'>{escape(y['description'])} "
+            f"<a href='{escape(y['url'])}' target='_blank'>{escape(y['title'])}</a></span>"
+        )
+        self._html.value = "<br>".join(lines)
