@@ -102,6 +102,7 @@ def _store_atomically(name: str, source: WeightsSource, chunks, cache: Path, wha
             raise
     try:
         _check_digest(name, source, digest.hexdigest(), what)
+        temp.chmod(0o644)  # NamedTemporaryFile creates 0600; a shared cache should stay readable
         os.replace(temp, target)
     finally:
         temp.unlink(missing_ok=True)
