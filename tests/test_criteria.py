@@ -26,6 +26,7 @@ from explorer.criteria import (
     list_criteria,
     random_scores,
     spearman,
+    statistics,
 )
 from explorer.errors import DataError, ExplorerError, ModelError
 from explorer.graph import build_groups
@@ -359,6 +360,72 @@ def test_hessian_matches_per_sample_gradient_loop(tiny):
     assert torch.allclose(got["conv2"].score, torch.tensor(expected), rtol=1e-4, atol=1e-12)
     members = got["conv2"].members
     assert torch.allclose(got["conv2"].score, members["conv2"] + members["bn2"] + members["fc"], rtol=1e-5)
+
+
+class OddLayers(nn.Module):
+    """Layers the per-sample formulas must get right: strided, dilated, depthwise and bias-free convs, a
+    Conv1d, per-channel and shared PReLU, BatchNorm1d, a linear layer on a 3-D input, and a module called
+    twice (its per-sample gradients must be summed over the calls before squaring)."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(1, 4, 3, stride=2, padding=1, dilation=1)
+        self.bn = nn.BatchNorm2d(4)
+        self.act = nn.PReLU(4)
+        self.dw = nn.Conv2d(4, 4, 3, padding=2, dilation=2, groups=4, bias=False)
+        self.line = nn.Conv1d(4, 3, 2)
+        self.bn1d = nn.BatchNorm1d(3)
+        self.shared = nn.PReLU()
+        self.mix = nn.Linear(3, 3)
+        self.fc = nn.Linear(9, 3)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.dw(self.act(self.bn(self.conv(x))))  # [N, 4, 4, 4]
+        x = self.shared(self.bn1d(self.line(x.flatten(2)[:, :, :4])))  # [N, 3, 3]
+        x = self.shared(self.mix(x))  # linear over the last dimension of a 3-D tensor
+        return self.fc(x.flatten(1))
+
+
+def _fisher_by_loop(model: nn.Module, names: list[str], calib) -> dict[str, torch.Tensor]:
+    named = dict(model.named_parameters())
+    fisher = {n: torch.zeros_like(named[n]) for n in names}
+    count = calib.inputs.shape[0]
+    for n in range(count):
+        loss = F.cross_entropy(model(calib.inputs[n : n + 1]), calib.labels[n : n + 1])
+        for name, g in zip(names, torch.autograd.grad(loss, [named[k] for k in names]), strict=True):
+            fisher[name] += g.square() / count
+    return fisher
+
+
+def test_per_sample_layer_formulas_match_a_loop():
+    torch.manual_seed(4)
+    model = _randomise_bns(OddLayers(), 4).eval()
+    with torch.no_grad():
+        model.bn1d.running_mean.normal_()
+        model.bn1d.running_var.uniform_(0.5, 2)
+    calib = _calib(12)
+    names = [n for n, _ in model.named_parameters()]
+    assert statistics._layer_formulas_apply(model, dict(model.named_parameters()))
+    got = statistics.collect_fisher_diagonal(model, names, calib)
+    expected = _fisher_by_loop(model, names, calib)
+    for name in names:
+        assert torch.allclose(got[name].float(), expected[name], rtol=1e-4, atol=1e-9), name
+
+
+def test_tied_weights_fall_back_to_vmap_and_agree():
+    model = _make(TinyNet)
+    tied = nn.Linear(6, 3)
+    tied.weight = model.fc.weight  # another module shares the classifier's weight: hooks on fc would miss it
+    model.tied = tied
+    original = model.forward
+    model.forward = lambda x: original(x) + 0.1 * model.tied(torch.ones(x.shape[0], 6))
+    names = ["fc.weight", "conv2.weight"]
+    assert not statistics._layer_formulas_apply(model, {n: dict(model.named_parameters())[n] for n in names})
+    calib = _calib(8)
+    got = statistics.collect_fisher_diagonal(model, names, calib)
+    expected = _fisher_by_loop(model, names, calib)
+    for name in names:
+        assert torch.allclose(got[name].float(), expected[name], rtol=1e-4, atol=1e-9), name
 
 
 def test_random_is_seeded():

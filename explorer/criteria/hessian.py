@@ -8,7 +8,7 @@ consumers' input slices.
 
 H_ii is approximated by the empirical Fisher information, F_ii = (1/N) Σ_n (∂ℓ_n/∂w_i)², the mean over
 the calibration samples of the squared *per-sample* gradients (the square of a batch-mean gradient would be a
-different, much smaller quantity). The per-sample gradients are exact (``torch.func``; see
+different, much smaller quantity). The per-sample gradients are exact (see
 ``explorer.criteria.statistics``).
 """
 
