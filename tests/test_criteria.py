@@ -28,6 +28,7 @@ from explorer.criteria import (
     spearman,
     statistics,
 )
+from explorer.criteria.report import format_oracle_table, oracle_correlations
 from explorer.errors import DataError, ExplorerError, ModelError
 from explorer.graph import build_groups
 from explorer.masks import apply_masks, compute_layer_cuts
@@ -544,3 +545,22 @@ def test_every_criterion_is_well_formed_and_leaves_the_model_alone(criterion):
     assert model.conv2.weight.requires_grad
     assert all(p.grad is None for p in model.parameters())
     assert all(not m._forward_hooks and not m._forward_pre_hooks for m in model.modules())
+
+
+def test_oracle_report_table(tiny):
+    model, graph = tiny
+    calib = _calib(16)
+    kwargs = _all_kwargs(model, graph, calib)
+    session = SimpleNamespace(
+        groups=graph.prunable,
+        group_scores=lambda criterion: compute_group_scores(criterion, model, graph, **kwargs),
+    )
+    rows = oracle_correlations(session)
+    assert {r["criterion"] for r in rows} == set(list_criteria()) - {"oracle"}
+    oracle = compute_group_scores("oracle", model, graph, **kwargs)
+    taylor = compute_group_scores("taylor", model, graph, **kwargs)
+    row = next(r for r in rows if r["group"] == "conv2" and r["criterion"] == "taylor")
+    assert row["rho"] == pytest.approx(spearman(taylor["conv2"].score, oracle["conv2"].score), nan_ok=True)
+    table = format_oracle_table(rows)
+    assert table.splitlines()[-1].startswith("mean ρ")
+    assert "conv1" in table

@@ -189,6 +189,8 @@ def compute_group_scores(
     strategy = _BY_NAME.get(info.name) or _BY_NEEDS.get(info.needs)
     if strategy is None:
         raise ExplorerError(f"criterion {info.name!r} needs {info.needs!r}, which no scoring strategy serves")
+    if not chosen:
+        return {}
     modules = dict(model.named_modules())
     used = list(modules) if info.needs_data else sorted({m.module for g in chosen for m in g.members})
     _check_finite(modules, used)

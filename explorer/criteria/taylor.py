@@ -12,6 +12,15 @@ Two papers by Molchanov et al., with different expansions:
   that disappear with channel c, I_c = (Σ_{s∈S} g_s·w_s)² (their Eq. 4 with the group contribution of
   Eq. 7, including the BatchNorm γ and β that their "Taylor FO on BN" variant uses).
 
+  What is computed here, precisely: S is every parameter entry indexed by the channel in every member of
+  the group: the filter W[c] and bias b[c] of each "out" conv or linear layer, γ[c] and β[c] of each "out"
+  BatchNorm (and a per-channel PReLU slope), and the input slice W[:, c] of each consumer (all of its
+  columns for a linear layer reading a flattened map). g = ∂L̄/∂w is the gradient of the *mean* loss over
+  the whole calibration set, accumulated over batches, in eval mode. The paper instead averages I over the
+  minibatches it sees during training; squaring one full-set gradient rather than averaging squares of
+  minibatch gradients leaves out the minibatch noise (E[x]² instead of E[x²]) and makes the score independent
+  of the batch size.
+
 How the statistics are gathered (``explorer.criteria.statistics``) is documented there.
 """
 
