@@ -111,8 +111,15 @@ def run_benchmark(models: dict[str, int | None] | None = None, moves: int = 30) 
 def format_table(result: dict) -> str:
     """A Markdown table of the benchmark result."""
     keys = [
-        "samples", "first_p50_ms", "first_p95_ms", "final_p50_ms", "final_p95_ms", "naive_p50_ms",
-        "final_over_naive", "peak_rss_mb", "export_speedup",
+        "samples",
+        "first_p50_ms",
+        "first_p95_ms",
+        "final_p50_ms",
+        "final_p95_ms",
+        "naive_p50_ms",
+        "final_over_naive",
+        "peak_rss_mb",
+        "export_speedup",
     ]
     lines = ["| model | " + " | ".join(keys) + " |", "|---" * (len(keys) + 1) + "|"]
     for name, row in result["models"].items():

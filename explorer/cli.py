@@ -43,6 +43,39 @@ def _cmd_criteria(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_sensitivity(args: argparse.Namespace) -> int:
+    from explorer.sensitivity import plot_sensitivity
+    from explorer.session import PruningSession
+
+    session = PruningSession(args.model, data=args.data, num_samples=args.samples)
+    ratios = [float(r) for r in args.ratios.split(",")] if args.ratios else None
+
+    def progress(done: int, total: int) -> None:
+        print(f"\r{done}/{total} evaluations", end="", file=sys.stderr, flush=True)
+
+    table = session.sensitivity(ratios=ratios, criterion=args.criterion, progress=progress)
+    print(file=sys.stderr)
+    out = Path(args.out)
+    csv_path = table.write_csv(out / "sensitivity.csv")
+    png_path = plot_sensitivity(table, out / "sensitivity.png")
+    print(f"wrote {csv_path} and {png_path}")
+    return 0
+
+
+def _cmd_fetch(args: argparse.Namespace) -> int:
+    from explorer.data import load_data
+    from explorer.zoo.pretrained import fetch_weights
+
+    for what in args.what:
+        if what == "cifar10":
+            load_data("cifar10", num_samples=100, download=True, root=args.root)
+            print("CIFAR-10 test set ready")
+        else:
+            path = fetch_weights(what)
+            print(f"weights of {what} ready at {path}")
+    return 0
+
+
 def _cmd_app(args: argparse.Namespace) -> int:
     from explorer.serve import serve_app
 
@@ -76,6 +109,22 @@ def build_parser() -> argparse.ArgumentParser:
     crit.add_argument("--data", default=None)
     crit.add_argument("--samples", type=int, default=None)
     crit.set_defaults(func=_cmd_criteria)
+
+    fetch = sub.add_parser("fetch", help="download pretrained weights or datasets into the cache")
+    fetch.add_argument(
+        "what", nargs="+", help="a zoo model with public weights (resnet20_cifar) or 'cifar10'"
+    )
+    fetch.add_argument("--root", default=None, help="dataset folder (default: the package's data cache)")
+    fetch.set_defaults(func=_cmd_fetch)
+
+    sens = sub.add_parser("sensitivity", help="per-group sensitivity scan (Li et al. 2017 Fig. 2)")
+    sens.add_argument("--model", default="digits_cnn")
+    sens.add_argument("--data", default=None)
+    sens.add_argument("--samples", type=int, default=None)
+    sens.add_argument("--criterion", default="l1")
+    sens.add_argument("--ratios", default=None, help="comma-separated, default 0.1,...,0.9")
+    sens.add_argument("--out", default="sensitivity-out")
+    sens.set_defaults(func=_cmd_sensitivity)
     return parser
 
 

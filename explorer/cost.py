@@ -43,13 +43,13 @@ class Cost:
 
 @dataclass(frozen=True)
 class _OpRecord:
-    module: str | None      # owner of the weight, None for weights that belong to no module
-    kind: str               # "conv", "mm" or "fixed"
+    module: str | None  # owner of the weight, None for weights that belong to no module
+    kind: str  # "conv", "mm" or "fixed"
     c_out: int
-    c_in: int               # per group for convs
+    c_in: int  # per group for convs
     groups: int
-    spatial: int            # H_out·W_out·k_h·k_w for convs, rows per sample for matmuls
-    fixed_macs: int = 0     # for ops whose cost pruning cannot change (attention...)
+    spatial: int  # H_out·W_out·k_h·k_w for convs, rows per sample for matmuls
+    fixed_macs: int = 0  # for ops whose cost pruning cannot change (attention...)
 
 
 class _OpRecorder(TorchDispatchMode):
@@ -84,7 +84,9 @@ class _OpRecorder(TorchDispatchMode):
             self.records.append(_OpRecord(owner, "mm", b.shape[1], a.shape[1], 1, rows))
         elif packet in flop_registry:
             flops = flop_registry[packet](*args, **kwargs, out_val=out)
-            self.records.append(_OpRecord(None, "fixed", 0, 0, 1, 0, fixed_macs=int(flops) // 2 // self.batch))
+            self.records.append(
+                _OpRecord(None, "fixed", 0, 0, 1, 0, fixed_macs=int(flops) // 2 // self.batch)
+            )
         return out
 
 

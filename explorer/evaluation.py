@@ -102,7 +102,9 @@ class SegmentedModel:
                 return i
         return len(self.segments)
 
-    def run(self, x: torch.Tensor, start: int, on_boundary: Callable[[int, torch.Tensor], None]) -> torch.Tensor:
+    def run(
+        self, x: torch.Tensor, start: int, on_boundary: Callable[[int, torch.Tensor], None]
+    ) -> torch.Tensor:
         """Run segments ``start..`` on ``x`` (the input of segment ``start``), reporting each boundary."""
         if not self.traced:
             return self.model(x)
@@ -118,8 +120,8 @@ class SegmentedModel:
             if node.op == "placeholder":
                 env[node] = value
                 continue
-            args = fx.node.map_arg(node.args, lambda n: env[n] if n in env else value)
-            kwargs = fx.node.map_arg(node.kwargs, lambda n: env[n] if n in env else value)
+            args = fx.node.map_arg(node.args, lambda n: env.get(n, value))
+            kwargs = fx.node.map_arg(node.kwargs, lambda n: env.get(n, value))
             if node.op == "call_module":
                 env[node] = self.modules[node.target](*args, **kwargs)
             elif node.op == "call_function":
@@ -301,11 +303,8 @@ class Evaluator:
 
     def evaluate(self, cuts: LayerCuts, *, use_cache: bool = True, should_stop=None) -> Estimate:
         """The exact metrics over the whole subset."""
-        estimate = None
-        for estimate in self.iter_estimates(cuts, use_cache=use_cache, should_stop=should_stop):
-            pass
-        assert estimate is not None
-        return estimate
+        *_, last = self.iter_estimates(cuts, use_cache=use_cache, should_stop=should_stop)
+        return last
 
 
 def _estimate(correct, correct5, loss_sum, loss_sq, seen, total, has_top5) -> Estimate:

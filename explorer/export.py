@@ -27,6 +27,7 @@ from explorer.plan import Plan
 
 PLAN_FILE = "plan.json"
 WEIGHTS_FILE = "pruned_state_dict.pt"
+SUMMARY_FILE = "SUMMARY.md"
 
 
 def write_atomically(path: Path, payload: bytes) -> None:
@@ -44,7 +45,9 @@ def write_atomically(path: Path, payload: bytes) -> None:
         raise
 
 
-def save_pruned(session_or_model, path: str | Path, plan: Plan | dict | None = None, extra: dict | None = None) -> Path:
+def save_pruned(
+    session_or_model, path: str | Path, plan: Plan | dict | None = None, extra: dict | None = None
+) -> Path:
     """Save a pruned model as ``plan.json`` + ``pruned_state_dict.pt`` in the folder ``path``.
 
     Args:
@@ -74,10 +77,49 @@ def save_pruned(session_or_model, path: str | Path, plan: Plan | dict | None = N
     torch.save(module.state_dict(), buffer)
     write_atomically(folder / WEIGHTS_FILE, buffer.getvalue())
     write_atomically(folder / PLAN_FILE, json.dumps(plan_dict, indent=2).encode())
+    if hasattr(session_or_model, "export"):
+        write_atomically(folder / SUMMARY_FILE, summarize_markdown(session_or_model).encode())
     return folder
 
 
-def load_pruned(path: str | Path, model: nn.Module | None = None, example_input: torch.Tensor | None = None) -> nn.Module:
+def summarize_markdown(session) -> str:
+    """A human-readable Markdown report of a session's plan: per-group choices, metrics, criteria used."""
+    base = session.baseline()
+    now = session.evaluate()
+    base_cost = session.baseline_cost()
+    lines = [
+        f"# Pruned {session.model_name}",
+        "",
+        f"Data: {session.data.name}, {now.total} validation samples."
+        + ("" if session.trained else " The model is UNTRAINED: accuracy figures are meaningless."),
+        "",
+        "| metric | original | pruned |",
+        "|---|---|---|",
+        f"| top-1 accuracy | {base.accuracy:.2%} | {now.accuracy:.2%} |",
+        f"| loss | {base.loss:.4f} | {now.loss:.4f} |",
+        f"| MACs | {base_cost.macs:,} | {now.macs:,} ({now.macs / base_cost.macs:.1%}) |",
+        f"| params | {base_cost.params:,} | {now.params:,} ({now.params / base_cost.params:.1%}) |",
+        "",
+        "| group | channels | removed | ratio | criterion |",
+        "|---|---|---|---|---|",
+    ]
+    choices = session.plan["groups"]
+    for group in session.groups:
+        choice = choices.get(group.name)
+        removed = len(choice["pruned"]) if choice else 0
+        criterion = choice["criterion"] if choice else "-"
+        lines.append(
+            f"| {group.name} | {group.num_channels} | {removed} | {removed / group.num_channels:.0%} "
+            f"| {criterion} |"
+        )
+    used = sorted({c["criterion"] for c in choices.values()})
+    lines += ["", f"Criteria used: {', '.join(used) if used else 'none'}.", ""]
+    return "\n".join(lines)
+
+
+def load_pruned(
+    path: str | Path, model: nn.Module | None = None, example_input: torch.Tensor | None = None
+) -> nn.Module:
     """Rebuild a pruned model saved by ``save_pruned``.
 
     Args:

@@ -150,10 +150,14 @@ def _refusal_reason(group: PruningGroup, modules: Mapping[str, nn.Module]) -> st
                     f"({channels} channels vs {len(member.idxs)}), e.g. a zero-padding 'option A' shortcut, "
                     "which torch-pruning 1.6.1 groups incorrectly"
                 )
-        if isinstance(module, _CONV) and 1 < module.groups and not (
-            module.groups == module.in_channels == module.out_channels
+        if (
+            isinstance(module, _CONV)
+            and module.groups > 1
+            and not (module.groups == module.in_channels == module.out_channels)
         ):
-            return f"{member.module} is a grouped convolution (groups={module.groups}), which is not supported"
+            return (
+                f"{member.module} is a grouped convolution (groups={module.groups}), which is not supported"
+            )
         if isinstance(module, _CROSS_CHANNEL_NORMS):
             return (
                 f"{member.module} ({type(module).__name__}) normalises across channels, so masking a channel "
@@ -215,8 +219,14 @@ def build_groups(model: nn.Module, example_input: torch.Tensor) -> GroupGraph:
             PruningGroup(
                 name,
                 modules[name].out_channels,
-                [Member(name, "out", tuple(range(modules[name].out_channels)),
-                        tuple(range(modules[name].out_channels)))],
+                [
+                    Member(
+                        name,
+                        "out",
+                        tuple(range(modules[name].out_channels)),
+                        tuple(range(modules[name].out_channels)),
+                    )
+                ],
             )
             for name in convs
         ]

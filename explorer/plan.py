@@ -75,7 +75,9 @@ class Plan:
             if not isinstance(entry, Mapping) or "pruned" not in entry:
                 raise PlanError(f"plan entry for {name!r} needs a 'pruned' list of channel indices")
             pruned = tuple(sorted(int(i) for i in entry["pruned"]))
-            choices[name] = GroupChoice(pruned, float(entry.get("ratio", 0.0)), str(entry.get("criterion", "manual")))
+            choices[name] = GroupChoice(
+                pruned, float(entry.get("ratio", 0.0)), str(entry.get("criterion", "manual"))
+            )
         return cls(choices, data.get("model"))
 
     @classmethod
@@ -95,10 +97,11 @@ def count_to_prune(num_channels: int, ratio: float, group: str = "") -> int:
     if not (isinstance(ratio, (int, float)) and math.isfinite(ratio)) or ratio < 0 or ratio >= 1:
         where = f" for {group}" if group else ""
         raise PlanError(
-            f"ratio {ratio!r}{where} is outside [0, 1): a ratio of 1 would remove all {num_channels} channels, "
+            f"ratio {ratio!r}{where} is outside [0, 1): a ratio of 1 would remove all {num_channels} "
+            "channels, "
             "and at least one channel is always kept"
         )
-    return min(int(round(ratio * num_channels)), num_channels - 1)
+    return min(round(ratio * num_channels), num_channels - 1)
 
 
 def lowest(scores: torch.Tensor, count: int) -> tuple[int, ...]:
@@ -121,7 +124,7 @@ def choose_global(
     sizes = {name: s.numel() for name, s in scores.items()}
     total = sum(sizes.values())
     target = count_to_prune(total, ratio) if total else 0
-    limits = {name: min(int(math.floor(cap * n)), n - 1) for name, n in sizes.items()}
+    limits = {name: min(math.floor(cap * n), n - 1) for name, n in sizes.items()}
     pool = []
     for name, s in scores.items():
         norm = float(torch.linalg.vector_norm(s.double()))

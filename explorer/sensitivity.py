@@ -122,7 +122,7 @@ class TargetSuggestion:
 
 
 def suggest_for_macs(session, table: SensitivityTable, reduction: float) -> TargetSuggestion:
-    """Greedy plan reaching ``reduction`` (e.g. 0.3 = 30 % fewer MACs) at the least predicted accuracy loss."""
+    """Greedy plan reaching ``reduction`` (0.3 = 30 % fewer MACs) at the least predicted accuracy loss."""
     scores = session.scores(table.criterion, groups=table.groups)
     curves = {name: sorted(table.curve(name), key=lambda r: r["ratio"]) for name in table.groups}
     step = dict.fromkeys(curves, -1)  # index into each curve; -1 = unpruned
@@ -136,7 +136,9 @@ def suggest_for_macs(session, table: SensitivityTable, reduction: float) -> Targ
         for name, index in steps.items():
             if index >= 0:
                 group = session.group(name)
-                out[name] = lowest(scores[name], count_to_prune(group.num_channels, curves[name][index]["ratio"]))
+                out[name] = lowest(
+                    scores[name], count_to_prune(group.num_channels, curves[name][index]["ratio"])
+                )
         return out
 
     macs = table.baseline_macs
@@ -172,8 +174,13 @@ def plot_sensitivity(table: SensitivityTable, path: str | Path) -> Path:
     fig, ax = plt.subplots(figsize=(7, 4.5), dpi=120)
     for name in table.groups:
         curve = table.curve(name)
-        ax.plot([0.0] + [r["ratio"] * 100 for r in curve], [table.baseline_accuracy * 100]
-                + [r["accuracy"] * 100 for r in curve], marker="o", ms=3, label=name)
+        ax.plot(
+            [0.0] + [r["ratio"] * 100 for r in curve],
+            [table.baseline_accuracy * 100] + [r["accuracy"] * 100 for r in curve],
+            marker="o",
+            ms=3,
+            label=name,
+        )
     ax.set_xlabel("filters pruned away (%)")
     ax.set_ylabel("validation accuracy (%)")
     ax.set_title(f"Sensitivity to pruning, one group at a time (criterion: {table.criterion})")

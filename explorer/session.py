@@ -30,7 +30,15 @@ from explorer.errors import ExplorerError, ModelError
 from explorer.evaluation import DEFAULT_CACHE_BUDGET, Estimate, EvaluationCancelled, Evaluator, plan_batches
 from explorer.graph import GroupGraph, PruningGroup, build_groups, export_pruned
 from explorer.masks import LayerCuts, apply_masks, compute_layer_cuts
-from explorer.plan import GroupChoice, Plan, PlanError, choose_global, count_to_prune, lowest, validate_indices
+from explorer.plan import (
+    GroupChoice,
+    Plan,
+    PlanError,
+    choose_global,
+    count_to_prune,
+    lowest,
+    validate_indices,
+)
 from explorer.zoo import get_model_spec
 
 EXPORT_TOLERANCE = 1e-4
@@ -150,6 +158,7 @@ class PruningSession:
         self._generation = 0
         self._scores: dict[str, dict[str, _criteria.GroupScores]] = {}
         self._baseline: Metrics | None = None
+        self._sensitivity: dict = {}
         self._fingerprint = _model_fingerprint(self._model)
         if verify and self.graph.traced:
             self._verify_groups()
@@ -200,7 +209,9 @@ class PruningSession:
         bad = self._find_mismatching(list(self.groups))
         for group in bad:
             group.prunable = False
-            group.reason = "masking it does not reproduce removing it (checked on this model), so it is not offered"
+            group.reason = (
+                "masking it does not reproduce removing it (checked on this model), so it is not offered"
+            )
         if bad:
             self.warnings.append(f"{len(bad)} group(s) left out after the masked = exported check")
 
@@ -281,7 +292,8 @@ class PruningSession:
         scores = self.scores(crit)
         chosen = choose_global({g.name: scores[g.name] for g in self.groups}, ratio, cap)
         choices = {
-            g.name: GroupChoice(chosen[g.name], len(chosen[g.name]) / g.num_channels, crit) for g in self.groups
+            g.name: GroupChoice(chosen[g.name], len(chosen[g.name]) / g.num_channels, crit)
+            for g in self.groups
         }
         self._commit(choices, replace=True)
 
@@ -327,7 +339,9 @@ class PruningSession:
         return compute_layer_cuts(self.graph, self.pruned if pruned is None else pruned)
 
     # ---------------------------------------------------------------------------------------- scores
-    def scores(self, criterion: str | None = None, groups: Sequence[str] | None = None) -> dict[str, torch.Tensor]:
+    def scores(
+        self, criterion: str | None = None, groups: Sequence[str] | None = None
+    ) -> dict[str, torch.Tensor]:
         """``{group: Tensor[num_channels]}``: the criterion's score of every channel; low = pruned first."""
         return {name: gs.score for name, gs in self.group_scores(criterion, groups).items()}
 
@@ -357,22 +371,25 @@ class PruningSession:
 
     def _compute_scores(self, name, missing, progress, should_stop, kwargs):
         return _criteria.compute_group_scores(
-                name,
-                self._model,
-                self.graph,
-                groups=missing,
-                calib=self.data.calib,
-                seed=self.seed,
-                progress=progress,
-                should_stop=should_stop,
-                **kwargs,
-            )
+            name,
+            self._model,
+            self.graph,
+            groups=missing,
+            calib=self.data.calib,
+            seed=self.seed,
+            progress=progress,
+            should_stop=should_stop,
+            **kwargs,
+        )
 
     def _calibration_evaluator(self) -> Evaluator:
         if self._calib_evaluator is None:
             calib = self.data.calib
             self._calib_evaluator = Evaluator(
-                self._model, calib.inputs, calib.labels, plan_batches(int(calib.labels.shape[0]), 256, 256),
+                self._model,
+                calib.inputs,
+                calib.labels,
+                plan_batches(int(calib.labels.shape[0]), 256, 256),
                 self.evaluator.cache.budget // 4,
                 self._lock,
             )
@@ -454,6 +471,201 @@ class PruningSession:
     def unchanged(self) -> bool:
         """True when the session's copy of the model still has its original weights."""
         return _model_fingerprint(self._model) == self._fingerprint
+
+    # ---------------------------------------------------------------- sensitivity, suggestions, retraining
+    def sensitivity(
+        self,
+        ratios: Sequence[float] | None = None,
+        criterion: str = "l1",
+        groups: Sequence[str] | None = None,
+        progress: Callable[[int, int], None] | None = None,
+        should_stop: Callable[[], bool] | None = None,
+    ):
+        """Accuracy and loss with only one group pruned, for every group and ratio (Li et al. 2017 Fig. 2).
+
+        Cached per (model state, criterion, subset, ratios, groups). Raises ``EvaluationCancelled`` when
+        ``should_stop()`` turns true; the session is then exactly as before.
+        """
+        from explorer.sensitivity import run_sensitivity
+
+        key = (self._fingerprint, criterion, tuple(ratios or ()), tuple(groups or ()))
+        if key not in self._sensitivity:
+            self._sensitivity[key] = run_sensitivity(self, ratios, criterion, groups, progress, should_stop)
+        return self._sensitivity[key]
+
+    def suggest_plan(
+        self,
+        kind: str,
+        *,
+        table=None,
+        epsilon: float = 0.01,
+        reduction: float = 0.3,
+        ratio: float = 0.5,
+        criterion: str | None = None,
+        apply: bool = True,
+    ) -> dict:
+        """Suggest (and by default apply) a plan.
+
+        Args:
+            kind: ``"li"`` (largest ratio per group whose accuracy drop ≤ ``epsilon``), ``"target"`` (reach
+                ``reduction`` fewer MACs at the least predicted accuracy loss) or ``"global"`` (one ratio).
+            table: a sensitivity table (computed with ``criterion`` when omitted).
+
+        Returns:
+            ``{"ratios": {...}, "predicted_accuracy": float | None, "predicted_macs": int | None}``.
+        """
+        from explorer.sensitivity import suggest_for_macs, suggest_li
+
+        crit = criterion or self.criterion
+        if kind == "global":
+            if apply:
+                self.set_global_ratio(ratio, crit)
+            return {
+                "ratios": {g.name: self.ratio(g.name) for g in self.groups},
+                "predicted_accuracy": None,
+                "predicted_macs": None,
+            }
+        table = table if table is not None else self.sensitivity(criterion=crit)
+        if kind == "li":
+            ratios, predicted, macs = suggest_li(table, epsilon), None, None
+        elif kind == "target":
+            suggestion = suggest_for_macs(self, table, reduction)
+            ratios, predicted, macs = (
+                suggestion.ratios,
+                suggestion.predicted_accuracy,
+                suggestion.predicted_macs,
+            )
+        else:
+            raise PlanError(f"unknown suggestion {kind!r}: use 'li', 'target' or 'global'")
+        if apply:
+            self._commit(
+                {n: self._choose(self.group(n), r, table.criterion) for n, r in ratios.items()}, replace=True
+            )
+        return {"ratios": ratios, "predicted_accuracy": predicted, "predicted_macs": macs}
+
+    def adopt_weights(self, model: nn.Module) -> None:
+        """Make ``model`` (same architecture, e.g. fine-tuned) the session's model state; caches are reset."""
+        with self._lock:
+            self._model.load_state_dict(model.state_dict())
+            self._fingerprint = _model_fingerprint(self._model)
+            self.evaluator.cache.clear()
+            if self._calib_evaluator is not None:
+                self._calib_evaluator.cache.clear()
+            self._scores.clear()
+            self._generation += 1
+
+    def finetune(
+        self,
+        steps: int = 200,
+        *,
+        lr: float = 3e-3,
+        eval_every: int = 25,
+        adopt: bool = True,
+        progress=None,
+        on_point=None,
+        should_stop=None,
+    ):
+        """Retrain the pruned network (masked) on the training subset; see ``explorer.finetune``.
+
+        A cancelled run changes nothing. Otherwise, with ``adopt``, the session goes on from the new weights.
+        """
+        from explorer.finetune import finetune_masked
+
+        train = self._train_split()
+        with self._lock:
+            base = copy.deepcopy(self._model)
+        result = finetune_masked(
+            base,
+            self.layer_cuts(),
+            train,
+            self.data.val,
+            steps,
+            lr=lr,
+            seed=self.seed,
+            eval_every=eval_every,
+            progress=progress,
+            on_point=on_point,
+            should_stop=should_stop,
+        )
+        if adopt and not result.cancelled:
+            self.adopt_weights(result.model)
+        return result
+
+    def _train_split(self) -> DataSplit:
+        if self.data.train is None or self.data.train.labels.numel() == 0:
+            raise ExplorerError(f"the data source {self.data.name!r} has no training split to fine-tune on")
+        return self.data.train
+
+    def compare_schedules(
+        self, ratio: float = 0.5, steps: int = 200, k: int = 4, criterion: str | None = None, should_stop=None
+    ) -> dict:
+        """One-shot vs iterative (k steps) pruning to a global ``ratio``, each with ``steps`` of training.
+
+        Runs on copies: the session's plan and weights are not changed.
+        """
+        from explorer.finetune import finetune_masked, iterative_schedule
+
+        crit = criterion or self.criterion
+        train = self._train_split()
+        scores = self.scores(crit)
+        final = choose_global({g.name: scores[g.name] for g in self.groups}, ratio)
+        one_shot = finetune_masked(
+            self._model,
+            self.layer_cuts(final),
+            train,
+            self.data.val,
+            steps,
+            seed=self.seed,
+            should_stop=should_stop,
+        )
+        ordered = {g: sorted(idxs, key=lambda i, g=g: (float(scores[g][i]), i)) for g, idxs in final.items()}
+        model = self._model
+        curve = []
+        for i, plan in enumerate(iterative_schedule(final, ordered, k)):
+            step = finetune_masked(
+                model,
+                self.layer_cuts(plan),
+                train,
+                self.data.val,
+                steps // k,
+                seed=self.seed + i,
+                should_stop=should_stop,
+            )
+            model = step.model
+            curve.append(step.accuracy_after)
+        return {
+            "ratio": ratio,
+            "criterion": crit,
+            "before": one_shot.accuracy_before,
+            "one_shot": one_shot.accuracy_after,
+            "iterative": curve[-1] if curve else None,
+            "iterative_steps": curve,
+        }
+
+    def compare_unstructured(self, repeats: int = 20) -> dict:
+        """Filter pruning (exported) vs magnitude pruning of single weights at the same parameter count.
+
+        Returns accuracy on the validation subset and measured CPU latency of both, plus the dense original.
+        Zeroed weights keep the dense shapes, so the dense kernels do the same work: no speed-up.
+        """
+        from explorer.finetune import count_nonzero_params, magnitude_prune
+        from explorer.train import compute_accuracy
+
+        exported = self.export()
+        params = sum(p.numel() for p in exported.parameters())
+        with self._lock:
+            dense = copy.deepcopy(self._model)
+        sparse = magnitude_prune(dense, params)
+        x = self.data.val.inputs[:128]
+        return {
+            "params": params,
+            "unstructured_nonzero_params": count_nonzero_params(sparse),
+            "filter_accuracy": compute_accuracy(exported, self.data.val),
+            "unstructured_accuracy": compute_accuracy(sparse, self.data.val),
+            "dense_latency_ms": measure_latency(dense, x, repeats),
+            "filter_latency_ms": measure_latency(exported, x, repeats),
+            "unstructured_latency_ms": measure_latency(sparse, x, repeats),
+        }
 
     def save_plan(self, path: str | Path) -> None:
         from explorer.export import write_atomically

@@ -6,8 +6,8 @@ import pytest
 import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from toy_models import FunctionalNet, PlainNet, ResidualNet, seeded
 from torch.utils.flop_counter import FlopCounterMode
+from toy_models import FunctionalNet, PlainNet, ResidualNet, seeded
 
 from explorer.cost import CostModel
 from explorer.graph import build_groups, export_pruned
@@ -112,10 +112,8 @@ def test_torchvision_models_are_exact(name):
     check_plan(model, x, graph, random_plan(graph, random.Random(0), max_ratio=0.5))
 
 
-
-
 def test_li_et_al_table_1_vgg16_figures():
-    """Li et al. 2017 Table 1: VGG-16 on CIFAR-10 has 3.13e8 MACs and 1.5e7 params; pruned-A 2.06e8 / 5.4e6."""
+    """Li et al. 2017 Table 1: VGG-16 on CIFAR-10: 3.13e8 MACs, 1.5e7 params; pruned-A 2.06e8 / 5.4e6."""
     model = create_model("vgg16_bn_cifar")
     x = torch.zeros(1, 3, 32, 32)
     graph = build_groups(model, x)
