@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import os
 import pickle
+import re
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -106,18 +107,17 @@ def load_checkpoint_state_dict(
     except pickle.UnpicklingError as error:
         text = str(error)
         if "weights_only" in text or "Weights only" in text or "Unsupported" in text:
-            detail = text.strip().splitlines()
-            reason = next(
-                (line.strip() for line in detail if "Unsupported" in line), detail[0] if detail else ""
-            )
+            # name the offending global, but not torch's advice to allow-list it
+            found = re.search(r"GLOBAL ([\w.]+)", text)
+            what = f" such as {found.group(1)}" if found else ""
             raise CheckpointError(
-                f"{path} was refused: it contains pickled Python objects, not only tensors ({reason}). "
+                f"{path} was refused: it contains pickled Python objects{what}, not only tensors. "
                 + _REFUSED_HINT
             ) from error
         raise CheckpointError(
             f"{path} is corrupt or not a PyTorch checkpoint ({text.strip()[:200]})"
         ) from error
-    except (EOFError, RuntimeError, ValueError, OSError, UnicodeDecodeError, AttributeError) as error:
+    except Exception as error:  # a damaged file makes the unpickler fail in many ways
         raise CheckpointError(
             f"{path} is truncated, corrupt or not a PyTorch checkpoint "
             f"({type(error).__name__}: {str(error).strip()[:200]})"
