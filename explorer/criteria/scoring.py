@@ -11,7 +11,8 @@ criterion                 member layers scored (``GroupScores.members``)        
 l1, l2, fpgm              every "out" member conv or linear, on its own weight rows      ``reduction``
                           (consumers' input slices are *not* scored: the papers rank      over the members
                           a layer's filters, not the next layer's columns)
-bn_scale                  every "out" member BatchNorm (|γ|)                             ``reduction``
+bn_scale                  every "out" member BatchNorm (|γ|); a group with none is       ``reduction``
+                          reported by ``CriterionNotApplicable``
 taylor                    the "out" members where the mask acts last, i.e. whose output  ``reduction``
                           is not fed straight into another out member (the BN after a
                           conv, both BNs of a residual add); ℓ2-normalised per layer
@@ -20,8 +21,14 @@ hessian                   every member, "out" and "in": ½ Σ_{w in its slice} F
 random, oracle            the group as a whole, under the root's name                    the scores
 ========================  ============================================================  ==================
 
+"Fed straight into" means that the member's output tensor object is the other member's input, as for
+conv → BN, or BN → in-place activation → depthwise conv (an in-place op returns the same tensor). With a
+*non*-in-place activation between a BN and a depthwise conv of the same group, both BNs are scored: zeroing
+either removes the channel, and the mean of their (normalised) scores is used.
+
 ``reduction`` is ``"mean"`` by default (also ``"sum"``, ``"max"``, ``"min"``); a residual group's l1 score is
-thus the mean of its convs' own l1 norms, and the root's own score stays in ``members[group]``. For
+thus the mean of its convs' own l1 norms, and for l1, l2 and fpgm the root conv's own score is always in
+``members[group]``. For
 taylor_weight and hessian the papers define how a channel's weights combine, so ``reduction`` does not apply
 and ``GroupScores.reduction`` names what was done instead.
 """
