@@ -161,7 +161,9 @@ class ExplorerState(HasTraits):
         self._cond = threading.Condition()
         self._outstanding = 0
         self._timer: threading.Timer | None = None
-        self._dirty: set[str] = set()
+        self._dirty: set[str] = set()  # groups whose slider moved since the last apply
+        # guards ratios + _dirty together: sliders write them on the kernel's thread, the worker reads them
+        self._inputs = threading.RLock()
         self._global_pending = False
         self._publishing_global = False  # the state itself sets global_ratio: not a user request
         self._cancel = threading.Event()
@@ -200,6 +202,11 @@ class ExplorerState(HasTraits):
         ]
         summary = dict(session.summary())
         summary["warnings"] = list(session.warnings)
+        summary["architecture"] = type(session.model).__name__
+        summary["layers"] = sum(
+            isinstance(m, (torch.nn.Conv1d, torch.nn.Conv2d, torch.nn.Conv3d, torch.nn.Linear))
+            for m in session.model.modules()
+        )
         summary["refused_groups"] = {g.name: g.reason for g in session.all_groups if not g.prunable}
         base = session.baseline()
         self.baseline = _metrics_dict(base, None, session.generation)
@@ -239,10 +246,11 @@ class ExplorerState(HasTraits):
     def set_ratio(self, group: str, ratio: float) -> None:
         """Ask to prune ``ratio`` of ``group``; applied after ``debounce`` s of quiet (newest value wins)."""
         ratio = float(ratio)
-        if abs(self.ratios.get(group, 0.0) - ratio) < _TOLERANCE and group not in self._dirty:
-            return  # an echo of a value the state itself published
-        self._dirty.add(group)
-        self.ratios = {**self.ratios, group: ratio}
+        with self._inputs:
+            if abs(self.ratios.get(group, 0.0) - ratio) < _TOLERANCE and group not in self._dirty:
+                return  # an echo of a value the state itself published
+            self.ratios = {**self.ratios, group: ratio}
+            self._dirty.add(group)
         self._schedule()
 
     def apply_global(self, ratio: float) -> None:
@@ -325,9 +333,9 @@ class ExplorerState(HasTraits):
         """Show ``error`` to the user, and log its traceback."""
         message = describe_error(error)
         if isinstance(error, ExplorerError):
-            log.warning("pruning explorer: %s", message)
+            log.warning("pruning explorer: %s", message, exc_info=error)
         else:
-            log.error("pruning explorer: unexpected error", exc_info=error)
+            log.error("pruning explorer: unexpected error: %s", message, exc_info=error)
         self.error = message
 
     def wait_idle(self, timeout: float = 30.0) -> bool:
@@ -456,8 +464,9 @@ class ExplorerState(HasTraits):
                 self._global_pending = False
                 session.set_global_ratio(float(self.global_ratio), criterion=self.criterion)
                 changed = True
-            dirty, self._dirty = self._dirty, set()
-            current = self.ratios
+            with self._inputs:
+                dirty, self._dirty = self._dirty, set()
+                current = dict(self.ratios)
             diff = {
                 g: float(current[g])
                 for g in sorted(dirty)
@@ -578,13 +587,14 @@ class ExplorerState(HasTraits):
             return
         pruned = session.pruned
         self.pruned = {g: list(v) for g, v in pruned.items()}
-        waiting = self._dirty  # slider moves not applied yet keep their value
-        self.ratios = {
-            g.name: self.ratios[g.name]
-            if g.name in waiting and g.name in self.ratios
-            else session.ratio(g.name)
-            for g in session.groups
-        }
+        with self._inputs:
+            waiting = self._dirty  # slider moves not applied yet keep their value
+            self.ratios = {
+                g.name: self.ratios[g.name]
+                if g.name in waiting and g.name in self.ratios
+                else session.ratio(g.name)
+                for g in session.groups
+            }
         cost, base = session.cost(), session.baseline_cost()
         self.cost = {
             "macs": cost.macs,

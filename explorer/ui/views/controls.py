@@ -29,8 +29,8 @@ def _ratio_slider(description: str, tooltip: str = "") -> w.FloatSlider:
         description=description,
         description_allow_html=False,
         tooltip=tooltip,
-        style={"description_width": "120px"},
-        layout=w.Layout(width="360px"),
+        style={"description_width": "150px"},
+        layout=w.Layout(width="400px"),
     )
 
 

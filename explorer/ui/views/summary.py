@@ -42,6 +42,8 @@ class SummaryView(w.VBox):
         warnings = "".join(f"<li>{escape(x)}</li>" for x in s.get("warnings", []))
         self._html.value = (
             f"<h3 style='margin:4px 0'>{escape(s['model'])}{badge}</h3>"
+            f"<div>Architecture: <b>{escape(s.get('architecture', '?'))}</b> with {s.get('layers', '?')} "
+            "convolution and linear layers.</div>"
             f"<div>Data: <b>{escape(s['dataset'])}</b>, {s['classes']} classes; validation subset of "
             f"<b>{s['val_samples']}</b> images. Original network: accuracy "
             f"<b>{format_percent(base.get('accuracy'))}</b>, "

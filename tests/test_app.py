@@ -1,0 +1,226 @@
+"""The app without a browser: set widget values in Python, then check state, labels and plot sources agree."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import ipywidgets as w
+import pytest
+
+from explorer.app import ExplorerApp, _parse_explore, build_app
+from explorer.session import PruningSession
+from explorer.ui.format import format_accuracy, format_count, format_percent, format_points
+from explorer.ui.views.plots import CURRENT, KEPT, PRUNED
+
+pytestmark = pytest.mark.filterwarnings("ignore:the embedded weights")
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def session() -> PruningSession:
+    return PruningSession("digits_cnn")
+
+
+@pytest.fixture
+def app(session: PruningSession):
+    session.reset()
+    built = build_app(session=session, background=False, debounce=0.05)
+    assert isinstance(built, ExplorerApp)
+    assert built.state.wait_idle(30)
+    yield built
+    built.state.close()
+
+
+def test_build_app_shows_loading_then_fills_in() -> None:
+    start = time.perf_counter()
+    app = build_app()  # digits_cnn, built in a thread
+    returned = time.perf_counter() - start
+    assert isinstance(app, ExplorerApp)
+    assert app.children
+    assert app.wait_ready(120)
+    total = time.perf_counter() - start
+    print(f"\nbuild_app(): returned in {returned:.3f} s, ready after {total:.2f} s")
+    assert app.state.status == "ready", app.state.error
+    assert set(app.views) >= {
+        "summary",
+        "metrics",
+        "controls",
+        "filters",
+        "overview",
+        "trajectory",
+        "gallery",
+    }
+    assert "digits_cnn" in app.views["summary"].text
+    app.state.close()
+
+
+def test_slider_updates_state_labels_and_plots(app: ExplorerApp, session: PruningSession) -> None:
+    state = app.state
+    group = session.groups[1].name
+    state.selected_group = group
+    assert state.wait_idle(30)
+    points_before = len(app.views["trajectory"].source.data["macs"])
+    app.views["controls"].sliders[group].value = 0.5
+    assert state.wait_idle(30)
+
+    # 1. the state's metrics are the session's exact metrics for that plan
+    want = session.evaluate()
+    assert session.ratio(group) == 0.5
+    assert state.metrics["final"]
+    assert state.metrics["accuracy"] == pytest.approx(want.accuracy)
+    assert state.metrics["macs"] == want.macs
+
+    # 2. the cards show those values
+    base = session.baseline()
+    texts = app.views["metrics"].texts
+    assert texts["accuracy"] == format_accuracy(want.accuracy)
+    assert texts["change"] == format_points(want.accuracy - base.accuracy)
+    assert texts["macs"] == format_count(want.macs)
+    assert texts["params"] == format_count(want.params)
+    assert format_percent(want.macs / base.macs) in app.views["metrics"].children[0].children[2].value
+
+    # 3. the plots changed: pruned bars greyed in (a), a new highlighted point in (d), kept channels in (c)
+    data = app.views["filters"].source.data
+    pruned = set(session.pruned[group])
+    assert len(pruned) == 16
+    assert [c for c, col in zip(data["channel"], data["color"], strict=True) if col == PRUNED] == sorted(
+        pruned, key=data["channel"].index
+    )
+    assert data["color"][:16] == [PRUNED] * 16
+    assert data["color"][16:] == [KEPT] * 16
+    trajectory = app.views["trajectory"].source.data
+    assert len(trajectory["macs"]) == points_before + 1
+    assert trajectory["color"][-1] == CURRENT
+    assert trajectory["macs"][-1] == pytest.approx(want.macs / 1e6)
+    overview = app.views["overview"].source.data
+    assert overview["kept"][1] == 16
+
+
+def test_criterion_dropdown_updates_plot_a(app: ExplorerApp, session: PruningSession) -> None:
+    state = app.state
+    app.views["controls"].criterion_dropdown.value = "fpgm"
+    assert state.wait_idle(30)
+    group = state.selected_group
+    fpgm = session.scores("fpgm", groups=[group])[group]
+    data = app.views["filters"].source.data
+    assert data["score"] == pytest.approx(sorted(fpgm.tolist()))
+    bars, _scatter = app.views["filters"].figures
+    assert "fpgm" in bars.title.text
+    assert "fpgm" in bars.yaxis.axis_label
+    assert "Spearman ρ" in _scatter.title.text
+
+
+def test_clicking_a_bar_toggles_that_filter(app: ExplorerApp, session: PruningSession) -> None:
+    state = app.state
+    source = app.views["filters"].source
+    channel = source.data["channel"][2]
+    source.selected.indices = [2]  # what a TapTool click sends back
+    assert state.wait_idle(30)
+    assert session.pruned[state.selected_group] == (channel,)
+    assert source.data["color"][2] == PRUNED
+    assert source.selected.indices == []  # ready for the next click on the same bar
+    assert f"filter {channel} " in app.views["why"].text
+    state.undo()
+    assert state.wait_idle(30)
+    assert session.pruned == {}
+    assert PRUNED not in app.views["filters"].source.data["color"]
+
+
+def test_global_slider_moves_layer_sliders(app: ExplorerApp, session: PruningSession) -> None:
+    app.views["controls"].global_slider.value = 0.4
+    assert app.state.wait_idle(30)
+    for name, slider in app.views["controls"].sliders.items():
+        assert slider.value == pytest.approx(session.ratio(name))
+    assert any(session.pruned.values())
+
+
+def test_errors_show_in_the_red_box(app: ExplorerApp, session: PruningSession) -> None:
+    state = app.state
+    state.toggle_filter(state.selected_group, 999)
+    assert state.wait_idle(30)
+    assert state.error
+    assert "999" in state.error
+    assert state.error in app.error_view.html.replace("&#x27;", "'")
+    assert app.error_view.layout.display != "none"
+    state.clear_error()
+    assert app.error_view.layout.display == "none"
+
+
+def test_failing_session_builder_shows_the_error() -> None:
+    app = build_app("no_such_model", background=False)
+    assert isinstance(app, ExplorerApp)
+    assert app.wait_ready(5)
+    assert app.state.status == "failed"
+    assert "no_such_model" in app.error_view.html
+    assert app.error_view.layout.display != "none"
+
+    def broken() -> None:
+        raise RuntimeError("the disk is on fire")
+
+    app = ExplorerApp(app.state.__class__())
+    app.start(broken, background=False)
+    assert "RuntimeError: the disk is on fire" in app.error_view.html
+
+
+def test_magic_arguments() -> None:
+    assert _parse_explore("") == {"model": None, "data": None}
+    assert _parse_explore("resnet20_cifar10 --data cifar10 --samples 200") == {
+        "model": "resnet20_cifar10",
+        "data": "cifar10",
+        "num_samples": 200,
+    }
+
+
+def test_magic_registers() -> None:
+    from explorer.app import register_magic
+
+    class FakeShell:
+        def register_magic_function(self, func, magic_kind: str, magic_name: str) -> None:
+            self.registered = (func, magic_kind, magic_name)
+
+    shell = FakeShell()
+    register_magic(shell)
+    assert shell.registered[1:] == ("line", "explore")
+
+
+def test_views_are_widgets(app: ExplorerApp) -> None:
+    for view in app.views.values():
+        assert isinstance(view, (w.VBox, w.HBox))
+
+
+@pytest.mark.slow
+def test_notebook_runs_headless() -> None:
+    import nbclient
+    import nbformat
+
+    nb = nbformat.read(REPO / "notebooks" / "explorer.ipynb", as_version=4)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert all(not c.get("outputs") and c.get("execution_count") is None for c in code)
+    # then check, in the same kernel, that the app shown by the notebook really loads
+    nb.cells.append(
+        nbformat.v4.new_code_cell(
+            "from explorer.app import current_app\n"
+            "app = current_app()\n"
+            "assert app.wait_ready(100)\n"
+            "assert app.state.status == 'ready', app.state.error\n"
+            "assert app.state.wait_idle(30)"
+        )
+    )
+    env_before = os.environ.get("PYTHONPATH")
+    os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), env_before) if p)
+    try:
+        client = nbclient.NotebookClient(
+            nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(REPO)}}
+        )
+        client.execute()
+    finally:
+        if env_before is None:
+            del os.environ["PYTHONPATH"]
+        else:
+            os.environ["PYTHONPATH"] = env_before
+    outputs = [o for c in code for o in c.outputs]
+    assert not [o for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
+    assert any("application/vnd.jupyter.widget-view+json" in o.get("data", {}) for o in outputs)

@@ -1,0 +1,232 @@
+"""ExplorerState without any widget: debounced ratios, live metrics, scores, toggles, undo, errors, jobs."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from explorer import criteria
+from explorer.plan import count_to_prune, lowest
+from explorer.session import PruningSession
+from explorer.ui.format import format_accuracy, format_count, format_points
+from explorer.ui.state import ExplorerState, Gallery
+
+pytestmark = pytest.mark.filterwarnings("ignore:the embedded weights")
+
+
+@pytest.fixture(scope="module")
+def session() -> PruningSession:
+    return PruningSession("digits_cnn")
+
+
+@pytest.fixture
+def state(session: PruningSession):
+    session.reset()
+    st = ExplorerState(session, debounce=0.05)
+    assert st.wait_idle(30)
+    yield st
+    st.close()
+
+
+def assert_metrics_exact(st: ExplorerState, session: PruningSession) -> None:
+    want = session.evaluate()
+    got = st.metrics
+    assert got["final"]
+    assert got["generation"] == session.generation
+    assert got["accuracy"] == pytest.approx(want.accuracy)
+    assert got["loss"] == pytest.approx(want.loss)
+    assert (got["macs"], got["params"]) == (want.macs, want.params)
+    assert (st.cost["macs"], st.cost["params"]) == (want.macs, want.params)
+
+
+def test_attach_publishes_baseline(state: ExplorerState, session: PruningSession) -> None:
+    assert state.status == "ready"
+    assert [g["name"] for g in state.groups] == [g.name for g in session.groups]
+    assert state.baseline["accuracy"] == pytest.approx(session.baseline().accuracy)
+    assert state.metrics["delta"] == 0.0
+    assert state.summary["refused_groups"]  # the classifier is refused, with a reason
+    assert len(state.trajectory) == 1
+    assert state.trajectory[0]["current"]
+    assert state.selected_group == session.groups[0].name
+    assert {c["name"] for c in state.criteria} == set(criteria.list_criteria())
+
+
+def test_slider_storm_applies_only_the_newest_value(state: ExplorerState, session: PruningSession) -> None:
+    group = session.groups[1].name
+    start = session.generation
+    for ratio in (0.05, 0.1, 0.3, 0.25, 0.5):  # merged events: only the current value matters
+        state.set_ratio(group, ratio)
+    assert state.wait_idle(30)
+    assert session.ratio(group) == 0.5
+    assert session.generation == start + 1  # one plan change, not five
+    assert len(session.pruned[group]) == count_to_prune(session.groups[1].num_channels, 0.5)
+    assert_metrics_exact(state, session)
+    assert state.metrics["delta"] == pytest.approx(state.metrics["accuracy"] - state.baseline["accuracy"])
+    assert state.ratios[group] == 0.5
+
+
+def test_trajectory_grows_and_undo_highlights_the_old_point(
+    state: ExplorerState, session: PruningSession
+) -> None:
+    group = session.groups[0].name
+    state.set_ratio(group, 0.25)
+    assert state.wait_idle(30)
+    state.set_ratio(group, 0.5)
+    assert state.wait_idle(30)
+    assert len(state.trajectory) == 3
+    current = [p for p in state.trajectory if p["current"]]
+    assert len(current) == 1
+    assert current[0]["macs"] == session.cost().macs
+    state.undo()
+    assert state.wait_idle(30)
+    assert session.ratio(group) == 0.25
+    assert len(state.trajectory) == 3  # a visited plan is not added twice
+    assert next(p for p in state.trajectory if p["current"])["macs"] == session.cost().macs
+    assert_metrics_exact(state, session)
+
+
+def test_criterion_switch_reranks_and_rescores(state: ExplorerState, session: PruningSession) -> None:
+    group = session.groups[0].name
+    state.set_ratio(group, 0.5)
+    assert state.wait_idle(30)
+    state.criterion = "fpgm"
+    assert state.wait_idle(30)
+    fpgm = session.scores("fpgm", groups=[group])[group]
+    assert state.scores["criterion"] == "fpgm"
+    assert state.scores["values"]["fpgm"] == pytest.approx(fpgm.tolist())
+    assert [float(fpgm[i]) for i in state.scores["order"]] == sorted(fpgm.tolist())
+    assert session.pruned[group] == lowest(fpgm, count_to_prune(fpgm.numel(), 0.5))
+    assert state.scores["pruned"] == [i in session.pruned[group] for i in range(fpgm.numel())]
+    assert_metrics_exact(state, session)
+    x, y = state.compare
+    assert state.scores["rho"] == pytest.approx(
+        criteria.spearman(state.scores["values"][x], state.scores["values"][y]), nan_ok=True
+    )
+
+
+def test_toggle_filter_and_undo(state: ExplorerState, session: PruningSession) -> None:
+    group = session.groups[1].name
+    state.toggle_filter(group, 3)
+    assert state.wait_idle(30)
+    assert session.pruned[group] == (3,)
+    assert state.pruned[group] == [3]
+    assert state.layers["kept"][1] == session.groups[1].num_channels - 1
+    assert_metrics_exact(state, session)
+    state.toggle_filter(group, 3)
+    state.toggle_filter(group, 5)
+    assert state.wait_idle(30)
+    assert session.pruned[group] == (5,)
+    state.undo()
+    assert state.wait_idle(30)
+    assert session.pruned.get(group, ()) == ()
+    state.reset()
+    assert state.wait_idle(30)
+    assert session.pruned == {}
+
+
+def test_global_ratio(state: ExplorerState, session: PruningSession) -> None:
+    state.apply_global(0.3)
+    assert state.wait_idle(30)
+    removed = sum(len(v) for v in session.pruned.values())
+    assert removed == count_to_prune(sum(g.num_channels for g in session.groups), 0.3)
+    assert state.ratios == {g.name: session.ratio(g.name) for g in session.groups}
+    assert_metrics_exact(state, session)
+    state.reset()
+    assert state.wait_idle(30)
+    assert state.global_ratio == 0.0
+    assert session.pruned == {}
+
+
+def test_bad_ratio_is_reported_not_raised(state: ExplorerState, session: PruningSession) -> None:
+    group = session.groups[0].name
+    state.set_ratio(group, 1.5)
+    assert state.wait_idle(30)
+    assert "outside [0, 1)" in state.error
+    assert state.ratios[group] == session.ratio(group) == 0.0  # the slider goes back
+    state.set_ratio(group, 0.25)  # the next good change clears the error
+    assert state.wait_idle(30)
+    assert state.error == ""
+
+
+def test_why_panel_fills_in_the_l1_formula(state: ExplorerState, session: PruningSession) -> None:
+    group = session.groups[1].name
+    state.selected_group = group
+    state.set_ratio(group, 0.25)
+    assert state.wait_idle(30)
+    weight = session.model.get_submodule(group).weight
+    l1 = criteria.l1_scores(weight)
+    why = state.why
+    channel = why["channel"]
+    assert channel == state.scores["order"][0]  # by default: the first filter to be removed
+    assert why["kind"] == "sum_abs"
+    assert why["n_terms"] == weight[0].numel()
+    assert why["terms"] == pytest.approx(weight[channel].reshape(-1).abs()[:6].tolist())
+    assert why["layer_value"] == pytest.approx(float(l1[channel]))
+    assert why["rank"] == 1
+    assert why["pruned_by_ratio"]
+    assert why["pruned"]
+    state.selected_filter = int(torch.argmax(l1))
+    assert state.wait_idle(30)
+    assert state.why["rank"] == l1.numel()
+    assert not state.why["pruned_by_ratio"]
+
+
+def test_gallery_tiles_and_darkens_pruned_channels(state: ExplorerState, session: PruningSession) -> None:
+    group = session.groups[0].name
+    state.toggle_filter(group, 0)
+    assert state.wait_idle(30)
+    g = state.gallery
+    assert isinstance(g, Gallery)
+    assert g.group == group
+    assert g.weights is not None
+    assert g.weights.ndim == 2
+    assert g.maps is not None
+    assert g.pruned[0]
+    assert not any(g.pruned[1:])
+    assert len(g.tiles_x) == len(g.channel) == session.groups[0].num_channels
+    rgba = g.weights.view("uint8").reshape(*g.weights.shape, 4)
+    flipped = rgba[::-1]  # bokeh rows are bottom-up: tile 0 is top-left
+    side = g.weight_tile
+    assert tuple(flipped[0, 0, :3]) == (200, 40, 40)  # the red frame of a pruned filter
+    assert tuple(flipped[0, side, :3]) == (220, 220, 220)
+
+
+def test_data_criterion_runs_as_a_cancellable_job(state: ExplorerState, session: PruningSession) -> None:
+    seen = []
+    state.observe(lambda c: seen.append(c["new"]), names="busy")
+    original = state._on_progress
+
+    def cancel_on_first_progress(done: int, total: int) -> None:
+        original(done, total)
+        state.cancel()
+
+    state._on_progress = cancel_on_first_progress
+    state.criterion = "oracle"
+    assert state.wait_idle(60)
+    assert seen[:2] == [True, False]
+    assert state.criterion == "l1"  # back to the previous criterion
+    assert "cancelled" in state.error
+
+
+def test_latency_measured_on_the_exported_model(state: ExplorerState, session: PruningSession) -> None:
+    state.set_ratio(session.groups[2].name, 0.5)
+    assert state.wait_idle(30)
+    state.measure_latency()
+    assert state.wait_idle(60)
+    lat = state.latency
+    assert lat["generation"] == session.generation
+    assert lat["pruned_ms"] > 0
+    assert lat["baseline_ms"] > 0
+    assert lat["speedup"] == pytest.approx(lat["baseline_ms"] / lat["pruned_ms"])
+
+
+def test_formatting() -> None:
+    assert format_count(1_234_567) == "1.23 M"
+    assert format_count(950) == "950"
+    assert format_points(-0.024) == "−2.4 pts"
+    assert format_points(0.0) == "±0.0 pts"
+    assert format_accuracy(0.9712, 0.02, final=False) == "97.1 ± 2.0 %"
+    assert format_accuracy(0.9712, 0.0, final=True) == "97.1 %"
+    assert format_count(math.nan) == "—"
