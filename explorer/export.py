@@ -22,7 +22,7 @@ from torch import nn
 
 from explorer.checkpoints import load_checkpoint_state_dict
 from explorer.errors import CheckpointError
-from explorer.graph import export_pruned
+from explorer.graph import build_groups, export_pruned
 from explorer.plan import Plan
 
 PLAN_FILE = "plan.json"
@@ -147,7 +147,7 @@ def load_pruned(
             example_input = torch.zeros(1, *get_model_spec(plan.model).input_shape)
     if example_input is None:
         raise CheckpointError("pass example_input= (one input batch) to rebuild a custom model")
-    smaller = export_pruned(model, example_input, plan.pruned())
+    smaller = export_pruned(model, example_input, plan.pruned(), build_groups(model, example_input))
     state = load_checkpoint_state_dict(folder / WEIGHTS_FILE)
     result = smaller.load_state_dict(state, strict=False)
     if result.missing_keys or result.unexpected_keys:

@@ -31,8 +31,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import torch
+import torch.nn.functional as F
 import torch_pruning as tp
-from torch import nn
+from torch import fx, nn
 
 from explorer.errors import ModelError
 
@@ -104,6 +105,7 @@ class GroupGraph:
     groups: list[PruningGroup]
     traced: bool
     warnings: list[str] = field(default_factory=list)
+    exportable: bool = True
 
     def __getitem__(self, name: str) -> PruningGroup:
         for group in self.groups:
@@ -193,7 +195,7 @@ def build_groups(model: nn.Module, example_input: torch.Tensor) -> GroupGraph:
 
     Returns:
         The groups, root first in module order. When torch-pruning cannot trace the model, every conv
-        becomes an independent group (``traced=False``) and a warning says so.
+        becomes an independent group (``traced=False``, see ``_fallback_groups``) and a warning says so.
 
     Raises:
         ModelError: the model has no conv layer.
@@ -210,27 +212,7 @@ def build_groups(model: nn.Module, example_input: torch.Tensor) -> GroupGraph:
         dg = _build_dependency_graph(model, example_input)
         tp_groups = list(dg.get_all_groups(root_module_types=CHANNEL_LAYERS))
     except Exception as error:  # torch-pruning raises many kinds of errors on odd graphs
-        message = (
-            f"The model could not be traced ({type(error).__name__}: {error}). Every conv is treated as an "
-            "independent group: coupled layers are not pruned with it and export is unavailable."
-        )
-        warnings.warn(message, stacklevel=2)
-        groups = [
-            PruningGroup(
-                name,
-                modules[name].out_channels,
-                [
-                    Member(
-                        name,
-                        "out",
-                        tuple(range(modules[name].out_channels)),
-                        tuple(range(modules[name].out_channels)),
-                    )
-                ],
-            )
-            for name in convs
-        ]
-        return GroupGraph(groups, traced=False, warnings=[message])
+        return _fallback_groups(model, convs, f"{type(error).__name__}: {error}")
 
     groups = []
     for tp_group in tp_groups:
@@ -247,8 +229,151 @@ def build_groups(model: nn.Module, example_input: torch.Tensor) -> GroupGraph:
     return GroupGraph(groups, traced=True)
 
 
+# Ops that act on each channel separately: a removed channel stays removed through them.
+_CHANNELWISE_MODULES = (
+    nn.BatchNorm2d,
+    nn.ReLU,
+    nn.ReLU6,
+    nn.SiLU,
+    nn.GELU,
+    nn.Hardswish,
+    nn.Hardsigmoid,
+    nn.Sigmoid,
+    nn.LeakyReLU,
+    nn.Dropout,
+    nn.Identity,
+    nn.MaxPool2d,
+    nn.AvgPool2d,
+)
+_CHANNELWISE_FUNCTIONS = {
+    F.relu,
+    F.relu6,
+    F.silu,
+    F.gelu,
+    F.hardswish,
+    F.leaky_relu,
+    torch.relu,
+    torch.sigmoid,
+}
+_CHANNELWISE_METHODS = {"relu", "sigmoid", "contiguous"}
+
+
+def _is_depthwise(module: nn.Module) -> bool:
+    return isinstance(module, _CONV) and 1 < module.groups == module.in_channels == module.out_channels
+
+
+def _chain_members(root: str, node: fx.Node, modules: Mapping[str, nn.Module]) -> list[Member] | None:
+    """Follow ``node``'s channels through channel-wise ops to the convs that consume them.
+
+    Returns ``None`` when they reach anything else (an add, a concatenation, a reshape...).
+    """
+    channels = modules[root].out_channels
+    identity = tuple(range(channels))
+    members = [Member(root, "out", identity, identity)]
+    frontier = list(node.users)
+    seen: set[fx.Node] = set()
+    while frontier:
+        user = frontier.pop()
+        if user in seen:
+            continue
+        seen.add(user)
+        target = modules.get(str(user.target)) if user.op == "call_module" else None
+        if target is not None and _is_depthwise(target) and target.in_channels == channels:
+            members.append(Member(str(user.target), "out", identity, identity))
+            frontier.extend(user.users)
+        elif target is not None and isinstance(target, _CONV) and target.groups == 1:
+            members.append(Member(str(user.target), "in", identity, identity))
+        elif (
+            (target is not None and isinstance(target, _CHANNELWISE_MODULES))
+            or (user.op == "call_function" and user.target in _CHANNELWISE_FUNCTIONS)
+            or (user.op == "call_method" and user.target in _CHANNELWISE_METHODS)
+        ):
+            if isinstance(target, nn.BatchNorm2d):
+                members.append(Member(str(user.target), "out", identity, identity))
+            frontier.extend(user.users)
+        else:
+            return None
+    return members if any(m.side == "in" for m in members) else None
+
+
+def _fallback_groups(model: nn.Module, convs: list[str], why: str) -> GroupGraph:
+    """Independent per-conv groups when torch-pruning cannot trace the model.
+
+    With ``torch.fx``, a conv whose outputs reach only other convs through channel-wise ops (BN, activations,
+    depthwise convs) is offered with those layers; any other conv is listed but refused. Without fx, every
+    conv is a group of its own that can be masked but not exported.
+    """
+    modules = dict(model.named_modules())
+    try:
+        graph = fx.symbolic_trace(model).graph
+    except Exception:
+        message = (
+            f"The model could not be traced ({why}), not even by torch.fx. Every conv is treated as an "
+            "independent group: coupled layers are not pruned with it and export is unavailable."
+        )
+        warnings.warn(message, stacklevel=3)
+        groups = []
+        for name in convs:
+            identity = tuple(range(modules[name].out_channels))
+            groups.append(PruningGroup(name, len(identity), [Member(name, "out", identity, identity)]))
+        return GroupGraph(groups, traced=False, warnings=[message], exportable=False)
+    message = (
+        f"torch-pruning could not trace the model ({why}). Falling back to independent per-conv groups: "
+        "only convs whose channels flow through BN, activations or depthwise convs into other convs are offered."
+    )
+    warnings.warn(message, stacklevel=3)
+    groups = []
+    for node in graph.nodes:
+        name = str(node.target)
+        if node.op != "call_module" or name not in convs or _is_depthwise(modules[name]):
+            continue
+        members = _chain_members(name, node, modules)
+        if members is None:
+            identity = tuple(range(modules[name].out_channels))
+            groups.append(
+                PruningGroup(
+                    name,
+                    len(identity),
+                    [Member(name, "out", identity, identity)],
+                    False,
+                    "the model could not be traced by torch-pruning, and this conv's channels "
+                    "reach more than a plain chain of layers (an add, a concatenation, a "
+                    "reshape...), so the explorer cannot tell what else they are tied to",
+                )
+            )
+        else:
+            groups.append(PruningGroup(name, modules[name].out_channels, members))
+    return GroupGraph(groups, traced=False, warnings=[message], exportable=True)
+
+
+_LAYER_PRUNERS = {
+    ("conv", "out"): tp.prune_conv_out_channels,
+    ("conv", "in"): tp.prune_conv_in_channels,
+    ("depthwise", "out"): tp.prune_depthwise_conv_out_channels,
+    ("bn", "out"): tp.prune_batchnorm_out_channels,
+}
+
+
+def _prune_members(model: nn.Module, graph: GroupGraph, pruned: Mapping[str, Sequence[int]]) -> None:
+    modules = dict(model.named_modules())
+    for name, idxs in pruned.items():
+        for module_name, side, layer_idxs in graph[name].layer_cuts(idxs):
+            module = modules[module_name]
+            kind = (
+                "depthwise"
+                if _is_depthwise(module)
+                else "bn"
+                if isinstance(module, nn.BatchNorm2d)
+                else "conv"
+            )
+            _LAYER_PRUNERS[(kind, side)](module, list(layer_idxs))
+
+
 def export_pruned(
-    model: nn.Module, example_input: torch.Tensor, pruned: Mapping[str, Sequence[int]]
+    model: nn.Module,
+    example_input: torch.Tensor,
+    pruned: Mapping[str, Sequence[int]],
+    graph: GroupGraph | None = None,
 ) -> nn.Module:
     """Return a physically smaller copy of ``model`` with the given root channels removed.
 
@@ -256,6 +381,7 @@ def export_pruned(
         model: the original network (not modified).
         example_input: one batch the model accepts, for tracing.
         pruned: group name → root channel indices to remove.
+        graph: the groups; needed only for a model torch-pruning could not trace (layer-by-layer removal).
 
     Returns:
         A deep copy, in eval mode, whose layers really have fewer channels.
@@ -264,6 +390,11 @@ def export_pruned(
     todo = {name: sorted(int(i) for i in idxs) for name, idxs in pruned.items() if len(idxs) > 0}
     if not todo:
         return smaller
+    if graph is not None and not graph.traced:
+        if not graph.exportable:
+            raise ModelError("this model could not be traced, so its pruned version cannot be exported")
+        _prune_members(smaller, graph, todo)
+        return smaller.eval()
     dg = _build_dependency_graph(smaller, example_input)
     modules = dict(smaller.named_modules())
     for name, idxs in todo.items():

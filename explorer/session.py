@@ -160,7 +160,7 @@ class PruningSession:
         self._baseline: Metrics | None = None
         self._sensitivity: dict = {}
         self._fingerprint = _model_fingerprint(self._model)
-        if verify and self.graph.traced:
+        if verify and self.graph.exportable:
             self._verify_groups()
 
     # ----------------------------------------------------------------------------------------- model
@@ -223,7 +223,7 @@ class PruningSession:
         x = self.example_input
         try:
             with self._lock:
-                exported = export_pruned(self._model, x, pruned)
+                exported = export_pruned(self._model, x, pruned, self.graph)
             with torch.no_grad(), self._lock:
                 want = exported(x)
                 with apply_masks(self._model, compute_layer_cuts(self.graph, pruned)):
@@ -447,10 +447,8 @@ class PruningSession:
     # ---------------------------------------------------------------------------------------- export
     def export(self) -> nn.Module:
         """A physically smaller copy of the model with the plan's channels removed."""
-        if not self.graph.traced:
-            raise ModelError("export needs a model torch-pruning can trace; this one could not be traced")
         with self._lock:
-            return export_pruned(self._model, self.example_input, self.pruned)
+            return export_pruned(self._model, self.example_input, self.pruned, self.graph)
 
     def masked_outputs(self, inputs: torch.Tensor) -> torch.Tensor:
         """Outputs of the masked (not exported) model under the current plan."""

@@ -7,7 +7,8 @@ from torch import nn
 from toy_models import NoConvNet, PlainNet, ResidualNet, seeded
 
 from explorer.errors import ModelError
-from explorer.graph import build_groups
+from explorer.graph import build_groups, export_pruned
+from explorer.masks import apply_masks, compute_layer_cuts
 
 
 def test_plain_net_has_one_group_per_conv_and_refuses_the_classifier():
@@ -79,8 +80,43 @@ def test_untraceable_model_falls_back_to_independent_groups(monkeypatch):
         raise RuntimeError("cannot trace")
 
     monkeypatch.setattr(graph_module, "_build_dependency_graph", refuse)
-    with pytest.warns(UserWarning, match="could not be traced"):
-        graph = build_groups(seeded(PlainNet()), torch.randn(2, 1, 8, 8))
+    model = seeded(PlainNet())
+    x = torch.randn(2, 1, 8, 8)
+    with pytest.warns(UserWarning, match="could not trace"):
+        graph = build_groups(model, x)
     assert not graph.traced
-    assert [g.name for g in graph.groups] == ["features.0", "features.3", "features.7"]
     assert graph.warnings
+    assert [g.name for g in graph.groups] == ["features.0", "features.3", "features.7"]
+    # conv → BN → ReLU (→ max-pool) → conv chains are offered, with their coupled layers
+    assert graph["features.0"].layers == ["features.0", "features.1", "features.3"]
+    assert graph["features.3"].prunable
+    # the last conv feeds a flatten + linear, which the fallback cannot follow
+    assert not graph["features.7"].prunable
+    assert "could not be traced" in graph["features.7"].reason
+    plan = {"features.0": (1, 2), "features.3": (0, 4, 5)}
+    exported = export_pruned(model, x, plan, graph)
+    with torch.no_grad(), apply_masks(model, compute_layer_cuts(graph, plan)):
+        masked = model(x)
+    assert torch.allclose(masked, exported(x), atol=1e-5)
+    assert exported.features[3].weight.shape == (3, 2, 3, 3)
+
+
+def test_untraceable_even_by_fx_gives_mask_only_groups(monkeypatch):
+    import explorer.graph as graph_module
+
+    def refuse(*_args, **_kwargs):
+        raise RuntimeError("cannot trace")
+
+    class Branchy(PlainNet):
+        def forward(self, x):
+            if x.mean() > 100:  # data-dependent control flow: torch.fx cannot trace it
+                x = x * 2
+            return super().forward(x)
+
+    monkeypatch.setattr(graph_module, "_build_dependency_graph", refuse)
+    with pytest.warns(UserWarning, match="not even by torch.fx"):
+        graph = build_groups(seeded(Branchy()), torch.randn(2, 1, 8, 8))
+    assert not graph.exportable
+    assert [m.side for m in graph["features.3"].members] == ["out"]
+    with pytest.raises(ModelError, match="cannot be exported"):
+        export_pruned(Branchy(), torch.randn(2, 1, 8, 8), {"features.3": (0,)}, graph)
