@@ -319,7 +319,7 @@ def _fallback_groups(model: nn.Module, convs: list[str], why: str) -> GroupGraph
         return GroupGraph(groups, traced=False, warnings=[message], exportable=False)
     message = (
         f"torch-pruning could not trace the model ({why}). Falling back to independent per-conv groups: "
-        "only convs whose channels flow through BN, activations or depthwise convs into other convs are offered."
+        "only convs whose channels flow through BN, activations or depthwise convs into convs are offered."
     )
     warnings.warn(message, stacklevel=3)
     groups = []

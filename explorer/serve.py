@@ -17,8 +17,8 @@ from pathlib import Path
 from explorer.app import MODEL_ENV
 
 NOTEBOOK_TITLE = (
-    "# Pruning Explorer\n\n"
-    "Remove filters from a convolutional network and watch what it costs in accuracy and saves in compute."
+    "<small>The model loads first (a few seconds); then move the sliders. Idle pages are closed after ten "
+    "minutes: reload to start again.</small>"
 )
 NOTEBOOK_CODE = "from explorer.app import show\n\nshow()"
 

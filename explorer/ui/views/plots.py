@@ -2,8 +2,10 @@
 
 A bokeh model belongs to one document, so figures that share a ``ColumnDataSource`` live in one
 ``row``/``column`` inside a single ``BokehModel``. Redrawing means assigning ``source.data`` (never
-``push_notebook``, which does not reach Voilà). BokehJS comes with the jupyter_bokeh extension; the app loads
-it ``INLINE`` so nothing is fetched from a CDN.
+``push_notebook``, which does not reach Voilà). Each view fills its sources *before* wrapping them in a
+``BokehModel``: the model's render bundle is what a newly rendered view shows, and changes made before the
+browser renders it are lost. jupyter_bokeh needs BokehJS on the page: ``explorer.app.show`` loads it inline,
+so nothing is fetched from a CDN.
 
 (a) the selected layer's filters sorted by the active criterion (click a bar to prune or restore it),
 (b) two criteria against each other, (c) per-layer overview, (d) the trajectory of visited plans,
@@ -83,6 +85,7 @@ class FilterPlotsView(w.VBox):
         self._scatter.add_tools(HoverTool(tooltips=tips), TapTool())
         self._scatter.legend.location = "top_left"
         self._source.selected.on_change("indices", self._tapped)
+        self._update()  # before BokehModel: data set later reaches only views already rendered
         self._plot = BokehModel(row(self._bars, self._scatter))
         self._group = w.Dropdown(
             options=[g["name"] for g in state.groups],
@@ -110,7 +113,6 @@ class FilterPlotsView(w.VBox):
         state.observe(self._update, names="scores")
         state.observe(self._compare_changed, names="compare")
         self._compare_changed()
-        self._update()
 
     @property
     def source(self) -> ColumnDataSource:
@@ -219,6 +221,7 @@ class OverviewView(w.VBox):
             fig.legend.location = "top_left"
             fig.xgrid.visible = False
         self._source.selected.on_change("indices", self._tapped)
+        self._update()
         self._plot = BokehModel(row(self._channels, self._macs))
         super().__init__(
             [
@@ -231,7 +234,6 @@ class OverviewView(w.VBox):
             **kwargs,
         )
         state.observe(self._update, names="layers")
-        self._update()
 
     @property
     def source(self) -> ColumnDataSource:
@@ -284,6 +286,7 @@ class TrajectoryView(w.VBox):
             )
         )
         self._fig.legend.location = "bottom_right"
+        self._update()
         self._plot = BokehModel(self._fig)
         super().__init__(
             [
@@ -296,7 +299,6 @@ class TrajectoryView(w.VBox):
             **kwargs,
         )
         state.observe(self._update, names="trajectory")
-        self._update()
 
     @property
     def source(self) -> ColumnDataSource:
@@ -326,11 +328,11 @@ class GalleryView(w.VBox):
         self._maps_tiles = ColumnDataSource({"x": [], "y": [], "channel": [], "status": []})
         self._weights_fig = self._image_figure("Filters (weights)", self._weights_image, self._weights_tiles)
         self._maps_fig = self._image_figure("Feature maps", self._maps_image, self._maps_tiles)
-        self._plot = BokehModel(row(self._weights_fig, self._maps_fig))
         self._note = w.HTML()
+        self._update()
+        self._plot = BokehModel(row(self._weights_fig, self._maps_fig))
         super().__init__([self._note, self._plot], **kwargs)
         state.observe(self._update, names="gallery")
-        self._update()
 
     @staticmethod
     def _image_figure(title: str, image: ColumnDataSource, tiles: ColumnDataSource) -> Any:
