@@ -527,7 +527,8 @@ def load_data(
             to an ImageFolder directory, a ``Dataset`` yielding ``(input, label)``, a ``DataLoader`` yielding
             ``(inputs, labels)``, or a pair of tensors ``(inputs [N, C, H, W], labels [N])``. Inputs from
             datasets and loaders are used as they are, so normalise them yourself; an ImageFolder is
-            normalised with the ImageNet mean and std (0.5 and 0.5 for one channel).
+            normalised with the ImageNet mean and std (0.5 and 0.5 for one channel). A DataLoader is read
+            in full, in its own order: with ``shuffle=True`` the subsets change from one call to the next.
         num_samples: validation subset size; ``None`` keeps the whole test split, up to 1000 samples.
         seed: seeds every subset; the same seed gives identical subsets.
         root: folder of the named datasets (default ``$PRUNING_EXPLORER_DATA`` or
