@@ -5,9 +5,11 @@ from __future__ import annotations
 import os
 import time
 from pathlib import Path
+from typing import Any
 
 import ipywidgets as w
 import pytest
+from jupyter_bokeh import BokehModel
 
 from explorer.app import ExplorerApp, _parse_explore, build_app
 from explorer.session import PruningSession
@@ -113,28 +115,65 @@ def test_criterion_dropdown_updates_plot_a(app: ExplorerApp, session: PruningSes
     assert "Spearman ρ" in _scatter.title.text
 
 
+def _browser_selects(view: w.Widget, source: Any, rows: list[int]) -> None:
+    """Deliver a tap the way the browser does: a jsevent message to the view's BokehModel."""
+    (model,) = [c for c in view.children if isinstance(c, BokehModel)]
+    content = {"event": "jsevent", "kind": "ModelChanged", "model": {"id": source.selected.id}}
+    model._sync_model(model, {**content, "attr": "indices", "new": rows}, [])
+
+
 def test_clicking_a_bar_toggles_that_filter(app: ExplorerApp, session: PruningSession) -> None:
     state = app.state
     source = app.views["filters"].source
     channel = source.data["channel"][2]
-    source.selected.indices = [2]  # what a TapTool click sends back
+    # jupyter_bokeh runs the python callback twice for one browser change: the filter must toggle once
+    _browser_selects(app.views["filters"], source, [2])
     assert state.wait_idle(30)
     assert session.pruned[state.selected_group] == (channel,)
     assert source.data["color"][2] == PRUNED
     assert source.selected.indices == []  # ready for the next click on the same bar
     assert f"filter {channel} " in app.views["why"].text
+    source.selected.indices = [3]  # a selection made from python works too
+    assert state.wait_idle(30)
+    assert len(session.pruned[state.selected_group]) == 2
+    state.undo()
     state.undo()
     assert state.wait_idle(30)
     assert session.pruned == {}
     assert PRUNED not in app.views["filters"].source.data["color"]
 
 
+def test_clicking_a_layer_in_the_overview_selects_it(app: ExplorerApp, session: PruningSession) -> None:
+    overview = app.views["overview"]
+    _browser_selects(overview, overview.source, [2])
+    assert app.state.wait_idle(30)
+    assert app.state.selected_group == session.groups[2].name
+    assert app.views["filters"].source.data["channel"] == app.state.scores["order"]
+    assert len(app.views["filters"].source.data["channel"]) == session.groups[2].num_channels
+
+
 def test_global_slider_moves_layer_sliders(app: ExplorerApp, session: PruningSession) -> None:
     app.views["controls"].global_slider.value = 0.4
     assert app.state.wait_idle(30)
     for name, slider in app.views["controls"].sliders.items():
-        assert slider.value == pytest.approx(session.ratio(name))
+        # sliders move in steps of 0.05: they show the nearest step to the global plan's exact ratio
+        assert abs(slider.value - session.ratio(name)) <= 0.025 + 1e-9
     assert any(session.pruned.values())
+
+
+def test_snapped_slider_echo_keeps_hand_picked_filters(app: ExplorerApp, session: PruningSession) -> None:
+    state = app.state
+    group = session.groups[0].name
+    state.toggle_filter(group, 7)
+    assert state.wait_idle(30)
+    slider = app.views["controls"].sliders[group]
+    assert slider.value == pytest.approx(0.05)  # 1/16 = 0.0625, shown on the grid
+    slider.value = 0.05 + 1e-9  # the browser sends back its snapped position
+    assert state.wait_idle(30)
+    assert session.pruned == {group: (7,)}
+    slider.value = 0.25  # a real move
+    assert state.wait_idle(30)
+    assert len(session.pruned[group]) == 4
 
 
 def test_errors_show_in_the_red_box(app: ExplorerApp, session: PruningSession) -> None:

@@ -7,11 +7,18 @@ from typing import Any
 import ipywidgets as w
 
 from explorer.ui.format import escape
+from explorer.ui.views._sync import serialized
 
 #: The slider range and step of every ratio.
 RATIO_MIN, RATIO_MAX, RATIO_STEP = 0.0, 0.9, 0.05
 
 _HELP = "<div style='color:#5f6368;font-size:90%;line-height:1.3'>{}</div>"
+
+
+def _on_grid(ratio: float) -> float:
+    """The slider position that shows ``ratio`` (sliders move in steps; a hand-picked ratio may not)."""
+    steps = round((min(max(ratio, RATIO_MIN), RATIO_MAX) - RATIO_MIN) / RATIO_STEP)
+    return RATIO_MIN + steps * RATIO_STEP
 
 
 def _help(text: str) -> w.HTML:
@@ -48,9 +55,11 @@ class ControlsView(w.VBox):
             description="Criterion",
             style={"description_width": "70px"},
         )
-        w.link((self._criterion, "value"), (state, "criterion"))
+        w.link((state, "criterion"), (self._criterion, "value"))
         self._criterion_help = w.HTML(layout=w.Layout(max_width="420px"))
         self._sliders: dict[str, w.FloatSlider] = {}
+        self._counts: dict[str, w.HTML] = {}
+        self._publishing = False  # the view itself moves a slider to show the state's ratio
         rows = []
         for group in state.groups:
             name = group["name"]
@@ -60,12 +69,21 @@ class ControlsView(w.VBox):
             slider.observe(lambda change, name=name: self._slider_moved(name, change), names="value")
             self._sliders[name] = slider
             coupled = ", ".join(group["coupled"])
-            beside = f"{group['num_channels']} channels" + (
-                f"; also cuts {escape(coupled)}" if coupled else ""
+            beside = f"also cuts {escape(coupled)}" if coupled else ""
+            self._counts[name] = w.HTML()
+            rows.append(
+                w.HBox(
+                    [
+                        slider,
+                        w.VBox(
+                            [self._counts[name], w.HTML(f"<span style='color:#5f6368'>{beside}</span>")],
+                            layout=w.Layout(width="240px"),
+                        ),
+                    ]
+                )
             )
-            rows.append(w.HBox([slider, w.HTML(f"<span style='color:#5f6368'>{beside}</span>")]))
         self._global = _ratio_slider("All layers", "one ratio spread over every layer")
-        w.link((self._global, "value"), (state, "global_ratio"))
+        w.link((state, "global_ratio"), (self._global, "value"))
         self._reset = w.Button(description="Reset", icon="refresh", tooltip="back to the unpruned network")
         self._undo = w.Button(description="Undo", icon="undo", tooltip="undo the last change")
         self._reset.on_click(lambda _b: state.reset())
@@ -90,7 +108,7 @@ class ControlsView(w.VBox):
             ],
             **kwargs,
         )
-        state.observe(self._ratios_changed, names="ratios")
+        state.observe(self._ratios_changed, names=["ratios", "pruned"])
         state.observe(self._describe_criterion, names="criterion")
         self._ratios_changed()
         self._describe_criterion()
@@ -109,15 +127,38 @@ class ControlsView(w.VBox):
         return self._criterion
 
     def _slider_moved(self, name: str, change: dict) -> None:
+        if self._publishing:
+            return
         # read the slider's current value, whatever number of events brought it there
-        self._state.set_ratio(name, float(self._sliders[name].value))
+        value = float(self._sliders[name].value)
+        current = self._state.ratios.get(name, 0.0)
+        if abs(value - _on_grid(current)) < 1e-6 and abs(value - current) > 1e-9:
+            # the browser snapped an off-grid ratio (hand-picked filters, global slider) to the step and
+            # sent it back: not a user's move
+            return
+        self._state.set_ratio(name, value)
 
+    @serialized
     def _ratios_changed(self, _change: Any = None) -> None:
+        pruned = self._state.pruned
         for name, ratio in self._state.ratios.items():
             slider = self._sliders.get(name)
-            if slider is not None and abs(slider.value - ratio) > 1e-9:
-                slider.value = ratio
+            if slider is None:
+                continue
+            shown = _on_grid(ratio)
+            if abs(slider.value - shown) > 1e-9 and abs(slider.value - ratio) > 1e-9:
+                self._publishing = True
+                try:
+                    slider.value = shown
+                finally:
+                    self._publishing = False
+            total = next(g["num_channels"] for g in self._state.groups if g["name"] == name)
+            removed = len(pruned.get(name, ()))
+            self._counts[
+                name
+            ].value = f"<span style='color:#5f6368'><b>{removed}</b> of {total} channels removed</span>"
 
+    @serialized
     def _describe_criterion(self, _change: Any = None) -> None:
         info = next((c for c in self._state.criteria if c["name"] == self._state.criterion), None)
         if info is None:
@@ -143,6 +184,7 @@ class JobView(w.HBox):
         state.observe(self._update, names=["busy", "progress", "progress_text"])
         self._update()
 
+    @serialized
     def _update(self, _change: Any = None) -> None:
         self._bar.value = round(100 * self._state.progress)
         self._label.value = escape(self._state.progress_text)

@@ -7,6 +7,7 @@ from typing import Any
 import ipywidgets as w
 
 from explorer.ui.format import escape
+from explorer.ui.views._sync import serialized
 
 BOX_STYLE = "background:#fdecea;border:1px solid #d93025;border-radius:4px;color:#a50e0e;padding:6px 10px;"
 
@@ -37,6 +38,7 @@ class ErrorView(w.HBox):
     def html(self) -> str:
         return self._message.value
 
+    @serialized
     def _update(self, _change: Any = None) -> None:
         text = self._state.error
         self._message.value = f'<div style="{BOX_STYLE}"><b>Error:</b> {escape(text)}</div>' if text else ""

@@ -8,6 +8,7 @@ from typing import Any
 import ipywidgets as w
 
 from explorer.ui.format import escape, format_accuracy, format_count, format_percent, format_points
+from explorer.ui.views._sync import serialized
 
 _CARD = (
     "<div style='border:1px solid #dadce0;border-radius:6px;padding:6px 10px;min-width:150px'>"
@@ -57,6 +58,7 @@ class MetricsView(w.VBox):
         self._texts[name] = value
         self._cards[name].value = _CARD.format(title=escape(title), value=escape(value), note=escape(note))
 
+    @serialized
     def _update(self, _change: Any = None) -> None:
         m, cost, base = self._state.metrics, self._state.cost, self._state.baseline
         if not m:

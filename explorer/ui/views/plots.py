@@ -24,6 +24,7 @@ from bokeh.plotting import figure
 from jupyter_bokeh import BokehModel
 
 from explorer.ui.format import escape, format_count
+from explorer.ui.views._sync import serialized
 
 KEPT, PRUNED, CURRENT = "#1a73e8", "#bdc1c6", "#d93025"
 _TOOLS = "pan,wheel_zoom,box_zoom,reset,save"
@@ -85,14 +86,15 @@ class FilterPlotsView(w.VBox):
         self._scatter.add_tools(HoverTool(tooltips=tips), TapTool())
         self._scatter.legend.location = "top_left"
         self._source.selected.on_change("indices", self._tapped)
+        state.observe(self._update, names="scores")
         self._update()  # before BokehModel: data set later reaches only views already rendered
-        self._plot = BokehModel(row(self._bars, self._scatter))
+        self._plot = BokehModel(row(self._bars, self._scatter), combine_events=True)
         self._group = w.Dropdown(
             options=[g["name"] for g in state.groups],
             description="Layer",
             style={"description_width": "50px"},
         )
-        w.link((self._group, "value"), (state, "selected_group"))
+        w.link((state, "selected_group"), (self._group, "value"))
         self._x = w.Dropdown(options=names, description="x", layout=w.Layout(width="170px"))
         self._y = w.Dropdown(options=names, description="y", layout=w.Layout(width="170px"))
         self._x.observe(self._compare_chosen, names="value")
@@ -110,7 +112,6 @@ class FilterPlotsView(w.VBox):
             ],
             **kwargs,
         )
-        state.observe(self._update, names="scores")
         state.observe(self._compare_changed, names="compare")
         self._compare_changed()
 
@@ -123,12 +124,16 @@ class FilterPlotsView(w.VBox):
     def figures(self) -> tuple[Any, Any]:
         return self._bars, self._scatter
 
-    def _tapped(self, _attr: str, _old: list[int], new: list[int]) -> None:
+    def _tapped(self, _attr: str, _old: list[int], _new: list[int]) -> None:
+        # read the current selection, not the callback's argument: jupyter_bokeh runs each callback twice
+        # for a browser change, and the second call must not toggle the filter back
+        new = list(self._source.selected.indices)
         if not new:
             return
-        data = self._source.data
-        group = self._state.scores.get("group")
-        channels = [data["channel"][i] for i in new if i < len(data["channel"])]
+        # rows follow the state's order, not source.data: jupyter_bokeh echoes old data back from the browser
+        scores = self._state.scores
+        group, order = scores.get("group"), scores.get("order", [])
+        channels = [order[i] for i in new if i < len(order)]
         self._source.selected.indices = []  # so that the next click on the same bar counts again
         for channel in channels:
             self._state.toggle_filter(group, int(channel))
@@ -137,6 +142,7 @@ class FilterPlotsView(w.VBox):
         if not self._syncing:
             self._state.compare = (self._x.value, self._y.value)
 
+    @serialized
     def _compare_changed(self, _change: Any = None) -> None:
         self._syncing = True
         try:
@@ -144,6 +150,7 @@ class FilterPlotsView(w.VBox):
         finally:
             self._syncing = False
 
+    @serialized
     def _update(self, _change: Any = None) -> None:
         s = self._state.scores
         if not s:
@@ -221,8 +228,9 @@ class OverviewView(w.VBox):
             fig.legend.location = "top_left"
             fig.xgrid.visible = False
         self._source.selected.on_change("indices", self._tapped)
+        state.observe(self._update, names="layers")
         self._update()
-        self._plot = BokehModel(row(self._channels, self._macs))
+        self._plot = BokehModel(row(self._channels, self._macs), combine_events=True)
         super().__init__(
             [
                 w.HTML(
@@ -233,18 +241,19 @@ class OverviewView(w.VBox):
             ],
             **kwargs,
         )
-        state.observe(self._update, names="layers")
 
     @property
     def source(self) -> ColumnDataSource:
         return self._source
 
-    def _tapped(self, _attr: str, _old: list[int], new: list[int]) -> None:
-        if new:
-            group = self._source.data["group"][new[0]]
+    def _tapped(self, _attr: str, _old: list[int], _new: list[int]) -> None:
+        new = list(self._source.selected.indices)  # the current selection (see FilterPlotsView._tapped)
+        names = self._state.layers.get("group", [])
+        if new and new[0] < len(names):
             self._source.selected.indices = []
-            self._state.selected_group = group
+            self._state.selected_group = names[new[0]]
 
+    @serialized
     def _update(self, _change: Any = None) -> None:
         layers = self._state.layers
         if not layers:
@@ -286,8 +295,9 @@ class TrajectoryView(w.VBox):
             )
         )
         self._fig.legend.location = "bottom_right"
+        state.observe(self._update, names="trajectory")
         self._update()
-        self._plot = BokehModel(self._fig)
+        self._plot = BokehModel(self._fig, combine_events=True)
         super().__init__(
             [
                 w.HTML(
@@ -298,12 +308,12 @@ class TrajectoryView(w.VBox):
             ],
             **kwargs,
         )
-        state.observe(self._update, names="trajectory")
 
     @property
     def source(self) -> ColumnDataSource:
         return self._source
 
+    @serialized
     def _update(self, _change: Any = None) -> None:
         points = self._state.trajectory
         self._source.data = {
@@ -329,10 +339,10 @@ class GalleryView(w.VBox):
         self._weights_fig = self._image_figure("Filters (weights)", self._weights_image, self._weights_tiles)
         self._maps_fig = self._image_figure("Feature maps", self._maps_image, self._maps_tiles)
         self._note = w.HTML()
-        self._update()
-        self._plot = BokehModel(row(self._weights_fig, self._maps_fig))
-        super().__init__([self._note, self._plot], **kwargs)
         state.observe(self._update, names="gallery")
+        self._update()
+        self._plot = BokehModel(row(self._weights_fig, self._maps_fig), combine_events=True)
+        super().__init__([self._note, self._plot], **kwargs)
 
     @staticmethod
     def _image_figure(title: str, image: ColumnDataSource, tiles: ColumnDataSource) -> Any:
@@ -374,6 +384,7 @@ class GalleryView(w.VBox):
         fig.x_range.start, fig.x_range.end = 0, width
         fig.y_range.start, fig.y_range.end = 0, height
 
+    @serialized
     def _update(self, _change: Any = None) -> None:
         g = self._state.gallery
         if g is None:
@@ -382,12 +393,14 @@ class GalleryView(w.VBox):
             self._weights_fig, g.weights, self._weights_tiles, self._weights_image, g.tiles_x, g.tiles_y
         )
         self._show(self._maps_fig, g.maps, self._maps_tiles, self._maps_image, g.map_tiles_x, g.map_tiles_y)
-        kind = "in colour (RGB input)" if g.rgb else "averaged over input channels (red > 0 > blue)"
-        self._weights_fig.title.text = f"{g.group}: filters, {kind}"
-        self._maps_fig.title.text = f"{g.group}: outputs for one '{g.image_label}' image"
+        kind = "RGB" if g.rgb else "mean over inputs"
+        self._weights_fig.title.text = f"{g.group} filters ({kind})"
+        self._maps_fig.title.text = f"{g.group} outputs, one '{g.image_label}'"
         self._note.value = (
-            "<div style='color:#5f6368;font-size:90%'>Each tile is one filter (left) and what it detects in "
-            f"one validation image (right). Pruned channels are dark, framed in red. Layer {escape(g.group)}"
-            + ("" if g.weights is not None else " is not a convolution: no filter images.")
+            "<div style='color:#5f6368;font-size:90%'>Each tile is one filter (left: its weights, "
+            + ("in colour" if g.rgb else "averaged over its input channels, red &gt; 0 &gt; blue")
+            + ") and what it detects in one validation image (right). Pruned channels are dark, framed in "
+            "red."
+            + ("" if g.weights is not None else f" {escape(g.group)} is not a convolution: no filter images.")
             + "</div>"
         )

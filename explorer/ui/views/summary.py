@@ -7,6 +7,7 @@ from typing import Any
 import ipywidgets as w
 
 from explorer.ui.format import escape, format_count, format_percent
+from explorer.ui.views._sync import serialized
 
 _BADGE = (
     '<span title="{tip}" style="background:#f9ab00;color:#202124;border-radius:10px;padding:1px 8px;'
@@ -32,6 +33,7 @@ class SummaryView(w.VBox):
     def text(self) -> str:
         return self._html.value
 
+    @serialized
     def _update(self, _change: Any = None) -> None:
         s = self._state.summary
         if not s:

@@ -7,6 +7,7 @@ from typing import Any
 import ipywidgets as w
 
 from explorer.ui.format import escape, format_number, format_terms
+from explorer.ui.views._sync import serialized
 
 _SYMBOL = {"sum_abs": "Σ|W|", "sqrt_sum_sq": "√(Σ W²)", "sum_dist": "Σ_j ‖W_c − W_j‖₂", "abs": "|γ|"}
 
@@ -36,6 +37,7 @@ class WhyView(w.VBox):
         if not self._updating:
             self._state.selected_filter = int(self._filter.value)
 
+    @serialized
     def _update(self, _change: Any = None) -> None:
         y = self._state.why
         if not y:
