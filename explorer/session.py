@@ -382,6 +382,11 @@ class PruningSession:
             **kwargs,
         )
 
+    def agreement(self, criteria: Sequence[str] = ("l1", "fpgm", "taylor"), ratio: float = 0.5) -> list[dict]:
+        """Per group and pair of criteria: Spearman ρ of their scores, and the overlap of the channels each
+        would prune at ``ratio`` (see ``explorer.criteria.agreement_table``)."""
+        return _criteria.agreement_table({c: self.group_scores(c) for c in criteria}, ratio)
+
     def _calibration_evaluator(self) -> Evaluator:
         if self._calib_evaluator is None:
             calib = self.data.calib

@@ -214,3 +214,11 @@ def test_cache_respects_a_tiny_budget():
 
 def test_empty_cuts_evaluate_baseline(fresh):
     assert fresh.evaluator.evaluate(LayerCuts()).accuracy == fresh.baseline().accuracy
+
+
+def test_agreement_reports_rho_and_overlap_per_group_and_pair(session):
+    rows = session.agreement(("l1", "l2", "random"), ratio=0.5)
+    assert len(rows) == 3 * len(session.groups)
+    l1_l2 = [r for r in rows if (r["criterion_a"], r["criterion_b"]) == ("l1", "l2")]
+    assert all(r["rho"] > 0.5 for r in l1_l2)  # both are weight norms
+    assert all(0.0 <= r["overlap"] <= 1.0 for r in rows)
