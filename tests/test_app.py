@@ -204,6 +204,56 @@ def test_failing_session_builder_shows_the_error() -> None:
     assert "RuntimeError: the disk is on fire" in app.error_view.html
 
 
+def test_summary_shows_the_untrained_badge() -> None:
+    from explorer.ui.state import ExplorerState
+    from explorer.ui.views import SummaryView
+
+    state = ExplorerState()
+    view = SummaryView(state)
+    summary = {"model": "m", "dataset": "d", "classes": 3, "val_samples": 9, "macs": 1e6, "params": 2e3}
+    state.baseline = {"accuracy": 0.5}
+    state.summary = {
+        **summary,
+        "groups": 1,
+        "trained": False,
+        "refused_groups": {"fc": "it is the classifier"},
+    }
+    assert "untrained" in view.text
+    assert "1.00 M" in view.text
+    state.summary = {**summary, "groups": 1, "trained": True, "refused_groups": {}}
+    assert "untrained" not in view.text
+    state.close()
+
+
+def test_model_name_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    from explorer.app import MODEL_ENV
+
+    monkeypatch.setenv(MODEL_ENV, "model_from_env")
+    app = build_app(background=False)
+    assert "model_from_env" in app.error_view.html
+    app.state.close()
+
+
+def test_voila_command_and_notebook(tmp_path: Path) -> None:
+    import nbformat
+
+    from explorer.serve import notebook_path, voila_command, voila_environment, write_notebook
+
+    command = voila_command("nb.ipynb", port=9999, open_browser=False)
+    assert command[1:4] == ["-m", "voila", "nb.ipynb"]
+    assert "--no-browser" in command
+    assert "--port=9999" in command
+    assert "--MappingKernelManager.cull_idle_timeout=600" in command
+    assert "--no-browser" not in voila_command("nb.ipynb")
+    env = voila_environment("resnet20_cifar10")
+    assert env["PRUNING_EXPLORER_MODEL"] == "resnet20_cifar10"
+    assert env["BOKEH_RESOURCES"] == "inline"
+    assert notebook_path() == REPO / "notebooks" / "explorer.ipynb"
+    # the committed notebook is exactly what serve.py writes when the repository is not there
+    fresh = write_notebook(tmp_path / "explorer.ipynb")
+    assert nbformat.read(fresh, as_version=4) == nbformat.read(notebook_path(), as_version=4)
+
+
 def test_magic_arguments() -> None:
     assert _parse_explore("") == {"model": None, "data": None}
     assert _parse_explore("resnet20_cifar10 --data cifar10 --samples 200") == {

@@ -230,3 +230,38 @@ def test_formatting() -> None:
     assert format_accuracy(0.9712, 0.02, final=False) == "97.1 ± 2.0 %"
     assert format_accuracy(0.9712, 0.0, final=True) == "97.1 %"
     assert format_count(math.nan) == "—"
+
+
+class _RGBNet(torch.nn.Module):
+    """A 3-channel first conv and a hidden linear layer: the gallery's colour and no-image paths."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = torch.nn.Conv2d(3, 6, 3, padding=1)
+        self.bn = torch.nn.BatchNorm2d(6)
+        self.hidden = torch.nn.Linear(6, 8)
+        self.out = torch.nn.Linear(8, 4)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = torch.relu(self.bn(self.conv(x))).mean(dim=(2, 3))
+        return self.out(torch.relu(self.hidden(x)))
+
+
+def test_gallery_colour_filters_and_linear_layers() -> None:
+    torch.manual_seed(0)
+    inputs, labels = torch.randn(40, 3, 8, 8), torch.arange(40) % 4
+    session = PruningSession(_RGBNet().eval(), data=(inputs, labels))
+    st = ExplorerState(session, debounce=0.05)
+    try:
+        assert st.wait_idle(30)
+        assert st.gallery.rgb
+        assert st.gallery.weights is not None
+        assert st.gallery.maps.shape == (2 * (8 + 2), 3 * (8 + 2))  # 6 framed 8×8 maps: 2 rows of 3
+        assert [g["name"] for g in st.groups] == ["conv", "hidden"]
+        st.selected_group = "hidden"
+        assert st.wait_idle(30)
+        assert st.gallery.group == "hidden"
+        assert st.gallery.weights is None
+        assert st.scores["group"] == "hidden"
+    finally:
+        st.close()
