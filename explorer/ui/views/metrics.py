@@ -95,7 +95,7 @@ class MetricsView(w.VBox):
                 "latency",
                 "Exported latency (CPU, 1 image)",
                 f"{lat['pruned_ms']:.2f} ms",
-                f"original {lat['baseline_ms']:.2f} ms, ×{lat['speedup']:.2f} faster{stale}",
+                f"original {lat['baseline_ms']:.2f} ms: speed-up ×{lat['speedup']:.2f}{stale}",
             )
         else:
             self._card("latency", "Exported latency (CPU, 1 image)", "—", "press the button to measure")

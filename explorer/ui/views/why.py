@@ -60,6 +60,11 @@ class WhyView(w.VBox):
                 f"For filter {y['channel']} of {escape(y['group'])}: {_SYMBOL[kind]} = {escape(inner)} = "
                 f"<b>{format_number(y['layer_value'])}</b>"
             )
+        else:
+            lines.append(
+                f"For filter {y['channel']} of {escape(y['group'])}: this score is measured on calibration "
+                "data (or at random), so it has no weights to add up; its value is below."
+            )
         members = y.get("members", {})
         if len(members) > 1:
             parts = ", ".join(f"{escape(k)}: {format_number(v)}" for k, v in members.items())
