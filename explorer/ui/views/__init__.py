@@ -2,26 +2,37 @@
 
 Every view subclasses ``ipywidgets.VBox`` or ``HBox``, keeps its children private, reads the state through
 ``link``/``dlink``/``observe`` and calls the state's methods; none of them computes anything.
+
+The views are imported lazily: the app's first render ("Loading model…" and the error box) must not wait
+for bokeh to import.
 """
 
 from __future__ import annotations
 
-from explorer.ui.views.controls import ControlsView, JobView
-from explorer.ui.views.error import ErrorView
-from explorer.ui.views.metrics import MetricsView
-from explorer.ui.views.plots import FilterPlotsView, GalleryView, OverviewView, TrajectoryView
-from explorer.ui.views.summary import SummaryView
-from explorer.ui.views.why import WhyView
+import importlib
+from typing import Any
 
-__all__ = [
-    "ControlsView",
-    "ErrorView",
-    "FilterPlotsView",
-    "GalleryView",
-    "JobView",
-    "MetricsView",
-    "OverviewView",
-    "SummaryView",
-    "TrajectoryView",
-    "WhyView",
-]
+_WHERE = {
+    "ControlsView": "controls",
+    "JobView": "controls",
+    "ErrorView": "error",
+    "MetricsView": "metrics",
+    "FilterPlotsView": "plots",
+    "GalleryView": "plots",
+    "OverviewView": "plots",
+    "TrajectoryView": "plots",
+    "SummaryView": "summary",
+    "WhyView": "why",
+}
+
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _WHERE:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{_WHERE[name]}"), name)
+
+
+def __dir__() -> list[str]:
+    return __all__
