@@ -265,3 +265,18 @@ def test_gallery_colour_filters_and_linear_layers() -> None:
         assert st.scores["group"] == "hidden"
     finally:
         st.close()
+
+
+def test_session_with_a_plan_is_evaluated_on_attach(session: PruningSession) -> None:
+    session.reset()
+    group = session.groups[2].name
+    session.set_ratio(group, 0.5)
+    st = ExplorerState(session, debounce=0.05)
+    try:
+        assert st.wait_idle(30)
+        assert st.ratios[group] == 0.5
+        assert_metrics_exact(st, session)
+        assert [p["label"] for p in st.trajectory] == ["original", "32 channel(s) pruned"]
+    finally:
+        st.close()
+        session.reset()

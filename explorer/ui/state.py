@@ -219,11 +219,14 @@ class ExplorerState(HasTraits):
         self.set_trait("criterion", criterion)
         self.compare = (criterion, second)
         self._live = LiveEvaluator(session, self._on_metrics, self._on_eval_error)
-        self.metrics = _metrics_dict(base, self.baseline, session.generation)
-        self._add_trajectory_point(self.metrics, session.pruned)
+        self._add_trajectory_point(_metrics_dict(base, self.baseline, session.generation), {})
         if session.groups:
             self.set_trait("selected_group", session.groups[0].name)
         self._sync_plan()
+        if session.pruned:  # a session that arrives with a plan: evaluate it
+            self._live.request()
+        else:
+            self.metrics = _metrics_dict(base, self.baseline, session.generation)
         self._ready = True
         self.status_text = ""
         self.status = "ready"
