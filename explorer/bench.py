@@ -12,7 +12,6 @@ at a 50 % L1 plan. Timings are not asserted by the tests (shared machines make t
 
 from __future__ import annotations
 
-import json
 import os
 import platform
 import random
@@ -50,7 +49,9 @@ def machine_info() -> dict:
     }
 
 
-def bench_model(name: str, num_samples: int | None, moves: int = 30, seed: int = 0) -> dict:
+def bench_model(
+    name: str, num_samples: int | None, moves: int = 30, seed: int = 0, with_sensitivity: bool = True
+) -> dict:
     """Benchmark one zoo model; returns the figures described in the module docstring."""
     from explorer.zoo import get_model_spec
 
@@ -77,6 +78,7 @@ def bench_model(name: str, num_samples: int | None, moves: int = 30, seed: int =
         start = time.perf_counter()
         session.evaluate(use_cache=False)
         naive.append((time.perf_counter() - start) * 1000)
+    sensitivity = _time_sensitivity(session) if with_sensitivity else {}
     session.reset()
     session.set_global_ratio(0.5, criterion="l1")
     exported = session.export()
@@ -99,13 +101,32 @@ def bench_model(name: str, num_samples: int | None, moves: int = 30, seed: int =
         "latency_original_ms": round(original_ms, 2),
         "latency_exported_ms": round(exported_ms, 2),
         "export_speedup": round(original_ms / exported_ms, 2),
+        **sensitivity,
     }
 
 
-def run_benchmark(models: dict[str, int | None] | None = None, moves: int = 30) -> dict:
+def _time_sensitivity(session: PruningSession) -> dict:
+    """Seconds for a full sensitivity scan (9 ratios × every group), cached vs naive, in the same run."""
+    from explorer.sensitivity import run_sensitivity
+
+    start = time.perf_counter()
+    run_sensitivity(session, criterion="l1")
+    cached = time.perf_counter() - start
+    start = time.perf_counter()
+    run_sensitivity(session, criterion="l1", use_cache=False)
+    naive = time.perf_counter() - start
+    return {"sensitivity_s": round(cached, 2), "sensitivity_naive_s": round(naive, 2)}
+
+
+def run_benchmark(
+    models: dict[str, int | None] | None = None, moves: int = 30, with_sensitivity: bool = True
+) -> dict:
     """``{"machine": {...}, "models": {name: {...}}}``."""
     models = models or DEFAULT_MODELS
-    return {"machine": machine_info(), "models": {n: bench_model(n, s, moves) for n, s in models.items()}}
+    return {
+        "machine": machine_info(),
+        "models": {n: bench_model(n, s, moves, with_sensitivity=with_sensitivity) for n, s in models.items()},
+    }
 
 
 def format_table(result: dict) -> str:
@@ -120,6 +141,8 @@ def format_table(result: dict) -> str:
         "final_over_naive",
         "peak_rss_mb",
         "export_speedup",
+        "sensitivity_s",
+        "sensitivity_naive_s",
     ]
     lines = ["| model | " + " | ".join(keys) + " |", "|---" * (len(keys) + 1) + "|"]
     for name, row in result["models"].items():
@@ -131,7 +154,3 @@ def format_table(result: dict) -> str:
         f"({machine['torch_threads']} threads), Python {machine['python']}."
     )
     return "\n".join(lines)
-
-
-def main_json(models=None, moves: int = 30) -> str:
-    return json.dumps(run_benchmark(models, moves), indent=2)

@@ -24,7 +24,7 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     from explorer.bench import DEFAULT_MODELS, format_table, run_benchmark
 
     models = {name: DEFAULT_MODELS.get(name, 1000) for name in args.models} if args.models else None
-    result = run_benchmark(models, moves=args.moves)
+    result = run_benchmark(models, moves=args.moves, with_sensitivity=not args.no_sensitivity)
     if args.json:
         import json
 
@@ -102,6 +102,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--json", action="store_true", help="print one JSON object")
     bench.add_argument("--models", nargs="*", help="zoo models (default: digits_cnn resnet20_cifar)")
     bench.add_argument("--moves", type=int, default=30)
+    bench.add_argument("--no-sensitivity", action="store_true", help="skip the sensitivity scan timing")
     bench.set_defaults(func=_cmd_bench)
 
     crit = sub.add_parser("criteria", help="Spearman ρ of every criterion against the oracle, per layer")

@@ -120,23 +120,14 @@ class CostModel:
 
     def count_macs(self, cuts: LayerCuts) -> int:
         """MACs per sample when the channels in ``cuts`` are removed."""
-        total = 0
+        return sum(_op_macs(rec, cuts) for rec in self.records)
+
+    def count_macs_per_layer(self, cuts: LayerCuts) -> dict[str | None, int]:
+        """Like ``count_macs``, split by the layer owning each op's weight (``None``: no module)."""
+        per_layer: dict[str | None, int] = {}
         for rec in self.records:
-            if rec.kind == "fixed":
-                total += rec.fixed_macs
-                continue
-            if rec.kind == "conv" and rec.groups > 1 and rec.c_in == 1 and rec.groups == rec.c_out:
-                # depthwise: one input channel per output channel, so both sides shrink together
-                kept = rec.c_out - len(cuts.out.get(rec.module, set()) | cuts.inp.get(rec.module, set()))
-                total += rec.spatial * kept
-                continue
-            c_out = rec.c_out
-            c_in_total = rec.c_in * rec.groups
-            if rec.module is not None:
-                c_out -= len(cuts.out.get(rec.module, ()))
-                c_in_total -= len(cuts.inp.get(rec.module, ()))
-            total += rec.spatial * c_out * (c_in_total // rec.groups)
-        return total
+            per_layer[rec.module] = per_layer.get(rec.module, 0) + _op_macs(rec, cuts)
+        return per_layer
 
     def count_params(self, cuts: LayerCuts) -> int:
         """Parameters (weights and biases, not buffers) when the channels in ``cuts`` are removed."""
@@ -154,6 +145,21 @@ class CostModel:
 
     def count(self, cuts: LayerCuts) -> Cost:
         return Cost(self.count_macs(cuts), self.count_params(cuts))
+
+
+def _op_macs(rec: _OpRecord, cuts: LayerCuts) -> int:
+    if rec.kind == "fixed":
+        return rec.fixed_macs
+    if rec.kind == "conv" and rec.groups > 1 and rec.c_in == 1 and rec.groups == rec.c_out:
+        # depthwise: one input channel per output channel, so both sides shrink together
+        kept = rec.c_out - len(cuts.out.get(rec.module, set()) | cuts.inp.get(rec.module, set()))
+        return rec.spatial * kept
+    c_out = rec.c_out
+    c_in_total = rec.c_in * rec.groups
+    if rec.module is not None:
+        c_out -= len(cuts.out.get(rec.module, ()))
+        c_in_total -= len(cuts.inp.get(rec.module, ()))
+    return rec.spatial * c_out * (c_in_total // rec.groups)
 
 
 def _pruned_numel(module, shape, numel, removed_out, removed_in, cuts, name) -> int:

@@ -14,12 +14,14 @@ from __future__ import annotations
 import io
 import json
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
 import torch
 from torch import nn
 
+from explorer._autograd import autograd_enabled
 from explorer.checkpoints import load_checkpoint_state_dict
 from explorer.errors import CheckpointError
 from explorer.graph import build_groups, export_pruned
@@ -48,7 +50,9 @@ def write_atomically(path: Path, payload: bytes) -> None:
 def save_pruned(
     session_or_model, path: str | Path, plan: Plan | dict | None = None, extra: dict | None = None
 ) -> Path:
-    """Save a pruned model as ``plan.json`` + ``pruned_state_dict.pt`` in the folder ``path``.
+    """Save a pruned model as ``plan.json``, ``pruned_state_dict.pt`` (and ``SUMMARY.md``) in ``path``.
+
+    The folder is replaced as a whole: after a failure it still holds the previous save, untouched.
 
     Args:
         session_or_model: a ``PruningSession`` (its plan is exported), or an already exported module
@@ -75,11 +79,39 @@ def save_pruned(
         plan_dict["extra"] = extra
     buffer = io.BytesIO()
     torch.save(module.state_dict(), buffer)
-    write_atomically(folder / WEIGHTS_FILE, buffer.getvalue())
-    write_atomically(folder / PLAN_FILE, json.dumps(plan_dict, indent=2).encode())
+    files = {WEIGHTS_FILE: buffer.getvalue(), PLAN_FILE: json.dumps(plan_dict, indent=2).encode()}
     if hasattr(session_or_model, "export"):
-        write_atomically(folder / SUMMARY_FILE, summarize_markdown(session_or_model).encode())
+        files[SUMMARY_FILE] = summarize_markdown(session_or_model).encode()
+    _replace_folder(folder, files)
     return folder
+
+
+def _replace_folder(folder: Path, files: dict[str, bytes]) -> None:
+    """Replace ``folder`` by one holding exactly ``files``, so that a failure at any point leaves either the
+    old folder or the new one, never a mix of the two (a plan beside weights it does not describe)."""
+    if folder.exists() and not {p.name for p in folder.iterdir()} <= {PLAN_FILE, WEIGHTS_FILE, SUMMARY_FILE}:
+        raise CheckpointError(f"{folder} holds other files; save the pruned model into a new or empty folder")
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}.new-"))
+    aside = None
+    try:
+        for name, payload in files.items():
+            write_atomically(staging / name, payload)
+        if folder.exists():
+            aside = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}.old-"))
+            aside.rmdir()
+            os.replace(folder, aside)
+        try:
+            os.replace(staging, folder)
+        except BaseException:
+            if aside is not None:
+                os.replace(aside, folder)
+                aside = None
+            raise
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+        if aside is not None:
+            shutil.rmtree(aside, ignore_errors=True)
 
 
 def summarize_markdown(session) -> str:
@@ -117,6 +149,7 @@ def summarize_markdown(session) -> str:
     return "\n".join(lines)
 
 
+@autograd_enabled()
 def load_pruned(
     path: str | Path, model: nn.Module | None = None, example_input: torch.Tensor | None = None
 ) -> nn.Module:

@@ -35,6 +35,7 @@ import torch.nn.functional as F
 import torch_pruning as tp
 from torch import fx, nn
 
+from explorer._autograd import autograd_enabled
 from explorer.errors import ModelError
 
 CHANNEL_LAYERS = (nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.Linear)
@@ -119,9 +120,12 @@ class GroupGraph:
 
 
 def _build_dependency_graph(model: nn.Module, example_input: torch.Tensor) -> tp.DependencyGraph:
-    with warnings.catch_warnings():
+    # torch-pruning traces through autograd, so it needs gradients even when the caller disabled them
+    with warnings.catch_warnings(), autograd_enabled():
         warnings.simplefilter("ignore")
-        return tp.DependencyGraph().build_dependency(model, example_inputs=example_input, verbose=False)
+        return tp.DependencyGraph().build_dependency(
+            model, example_inputs=example_input.clone(), verbose=False
+        )
 
 
 def _out_channels(module: nn.Module) -> int | None:
@@ -213,6 +217,15 @@ def build_groups(model: nn.Module, example_input: torch.Tensor) -> GroupGraph:
         tp_groups = list(dg.get_all_groups(root_module_types=CHANNEL_LAYERS))
     except Exception as error:  # torch-pruning raises many kinds of errors on odd graphs
         return _fallback_groups(model, convs, f"{type(error).__name__}: {error}")
+    unreached = [name for name in convs if modules[name] not in dg.module2node]
+    if unreached and not _statically_unused(model, unreached):
+        # torch-pruning records only the ops the example input went through: a conv it never saw sits on a
+        # branch of data-dependent control flow, and what its channels are coupled to is unknown
+        return _fallback_groups(
+            model,
+            convs,
+            f"the traced forward never reached {', '.join(unreached)} (data-dependent control flow)",
+        )
 
     groups = []
     for tp_group in tp_groups:
@@ -224,9 +237,30 @@ def build_groups(model: nn.Module, example_input: torch.Tensor) -> GroupGraph:
         group.reason = _refusal_reason(group, modules)
         group.prunable = group.reason is None
         groups.append(group)
+    for name in unreached:
+        identity = tuple(range(modules[name].out_channels))
+        groups.append(
+            PruningGroup(
+                name,
+                len(identity),
+                [Member(name, "out", identity, identity)],
+                False,
+                "the forward pass never uses it (e.g. an auxiliary head in eval mode)",
+            )
+        )
     order = {name: i for i, name in enumerate(modules)}
     groups.sort(key=lambda g: order[g.name])
     return GroupGraph(groups, traced=True)
+
+
+def _statically_unused(model: nn.Module, names: list[str]) -> bool:
+    """True when torch.fx can trace ``model`` and its graph never calls any of ``names``: the layers are
+    unused in this mode (an auxiliary head in eval mode), not hidden behind data-dependent control flow."""
+    try:
+        called = {str(n.target) for n in fx.symbolic_trace(model).graph.nodes if n.op == "call_module"}
+    except Exception:
+        return False
+    return not called.intersection(names)
 
 
 # Ops that act on each channel separately: a removed channel stays removed through them.
@@ -343,6 +377,22 @@ def _fallback_groups(model: nn.Module, convs: list[str], why: str) -> GroupGraph
             )
         else:
             groups.append(PruningGroup(name, modules[name].out_channels, members))
+    covered = {m.module for g in groups if g.prunable for m in g.members}
+    for name in convs:
+        if _is_depthwise(modules[name]) and name not in covered:
+            identity = tuple(range(modules[name].out_channels))
+            groups.append(
+                PruningGroup(
+                    name,
+                    len(identity),
+                    [Member(name, "out", identity, identity)],
+                    False,
+                    "a depthwise conv is pruned together with the conv that feeds it, and that "
+                    "conv is not offered here",
+                )
+            )
+    order = {name: i for i, name in enumerate(modules)}
+    groups.sort(key=lambda g: order[g.name])
     return GroupGraph(groups, traced=False, warnings=[message], exportable=True)
 
 
@@ -369,6 +419,7 @@ def _prune_members(model: nn.Module, graph: GroupGraph, pruned: Mapping[str, Seq
             _LAYER_PRUNERS[(kind, side)](module, list(layer_idxs))
 
 
+@autograd_enabled()
 def export_pruned(
     model: nn.Module,
     example_input: torch.Tensor,

@@ -66,19 +66,25 @@ class Plan:
 
     @classmethod
     def from_dict(cls, data: Mapping) -> Plan:
-        if not isinstance(data, Mapping) or "groups" not in data:
-            raise PlanError("not a pruning plan: expected a JSON object with a 'groups' entry")
+        if not isinstance(data, Mapping) or not isinstance(data.get("groups"), Mapping):
+            raise PlanError("not a pruning plan: expected a JSON object whose 'groups' is an object")
         if data.get("format", PLAN_FORMAT) != PLAN_FORMAT:
             raise PlanError(f"not a pruning plan: format is {data.get('format')!r}")
         choices = {}
         for name, entry in data["groups"].items():
-            if not isinstance(entry, Mapping) or "pruned" not in entry:
+            if not isinstance(entry, Mapping) or not isinstance(entry.get("pruned"), list):
                 raise PlanError(f"plan entry for {name!r} needs a 'pruned' list of channel indices")
-            pruned = tuple(sorted(int(i) for i in entry["pruned"]))
-            choices[name] = GroupChoice(
-                pruned, float(entry.get("ratio", 0.0)), str(entry.get("criterion", "manual"))
-            )
-        return cls(choices, data.get("model"))
+            if not all(isinstance(i, int) and not isinstance(i, bool) for i in entry["pruned"]):
+                raise PlanError(f"plan entry for {name!r}: 'pruned' must hold integer channel indices")
+            ratio = entry.get("ratio", 0.0)
+            if not isinstance(ratio, (int, float)) or isinstance(ratio, bool):
+                raise PlanError(f"plan entry for {name!r}: 'ratio' must be a number, not {ratio!r}")
+            criterion = entry.get("criterion", "manual")
+            if not isinstance(criterion, str):
+                raise PlanError(f"plan entry for {name!r}: 'criterion' must be a string, not {criterion!r}")
+            choices[name] = GroupChoice(tuple(sorted(entry["pruned"])), float(ratio), criterion)
+        model = data.get("model")
+        return cls(choices, model if isinstance(model, str) else None)
 
     @classmethod
     def from_json(cls, text: str) -> Plan:

@@ -23,10 +23,11 @@ import torch
 from torch import nn
 
 from explorer import criteria as _criteria
+from explorer._autograd import autograd_enabled
 from explorer.checkpoints import load_model
 from explorer.cost import Cost, CostModel
 from explorer.data import DataBundle, DataSplit, load_data
-from explorer.errors import ExplorerError, ModelError
+from explorer.errors import DataError, ExplorerError, ModelError
 from explorer.evaluation import DEFAULT_CACHE_BUDGET, Estimate, EvaluationCancelled, Evaluator, plan_batches
 from explorer.graph import GroupGraph, PruningGroup, build_groups, export_pruned
 from explorer.masks import LayerCuts, apply_masks, compute_layer_cuts
@@ -72,7 +73,7 @@ class Metrics:
 
 def _model_fingerprint(model: nn.Module) -> str:
     digest = hashlib.sha256()
-    for name, tensor in [*model.state_dict().items()]:
+    for name, tensor in model.state_dict().items():
         digest.update(name.encode())
         digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
     return digest.hexdigest()
@@ -85,7 +86,7 @@ class PruningSession:
         model: a zoo name (see ``explorer.list_models()``) or any ``nn.Module`` (it is copied, never changed).
         data: any source ``explorer.load_data`` accepts, or a ready ``DataBundle``; defaults to the zoo
             model's own dataset.
-        num_samples: size of the validation subset (``None``: the whole split, or 1000 for big datasets).
+        num_samples: size of the validation subset (``None``: the whole split, at most 1000 samples).
         checkpoint: optional state_dict file, loaded with ``weights_only=True``.
         pretrained: load the zoo model's trained weights (embedded for ``digits_cnn``; cached otherwise).
         criterion: default criterion used to rank channels.
@@ -95,6 +96,7 @@ class PruningSession:
         verify: check, when the session starts, that masking each offered group equals removing it.
     """
 
+    @autograd_enabled()
     def __init__(
         self,
         model: str | nn.Module = "digits_cnn",
@@ -166,7 +168,7 @@ class PruningSession:
     # ----------------------------------------------------------------------------------------- model
     def _check_model_accepts(self, split: DataSplit) -> None:
         if split.labels.numel() == 0:
-            raise ExplorerError("the validation subset is empty")
+            raise DataError("the validation subset is empty")
         try:
             with torch.no_grad():
                 out = self._model(split.inputs[:2])
@@ -179,7 +181,7 @@ class PruningSession:
             raise ModelError("the model must return class logits of shape [N, num_classes]")
         top = int(split.labels.max())
         if top >= out.shape[1]:
-            raise ExplorerError(f"labels go up to {top} but the model has only {out.shape[1]} outputs")
+            raise DataError(f"labels go up to {top} but the model has only {out.shape[1]} outputs")
         self.num_classes = int(out.shape[1])
 
     @property
@@ -197,9 +199,10 @@ class PruningSession:
         return self.graph.groups
 
     def group(self, name: str) -> PruningGroup:
-        group = self.graph[name] if name in {g.name for g in self.graph.groups} else None
-        if group is None:
-            raise PlanError(f"unknown group {name!r}; groups: {[g.name for g in self.groups]}")
+        try:
+            group = self.graph[name]
+        except KeyError:
+            raise PlanError(f"unknown group {name!r}; groups: {[g.name for g in self.groups]}") from None
         if not group.prunable:
             raise PlanError(f"{name} cannot be pruned: {group.reason}")
         return group
@@ -230,7 +233,10 @@ class PruningSession:
                     got = self._model(x)
         except Exception:
             return False
-        return got.shape == want.shape and bool(torch.allclose(got, want, atol=EXPORT_TOLERANCE, rtol=1e-4))
+        # equal_nan: a model with NaN weights is refused later, by the criteria, with the layers named
+        return got.shape == want.shape and bool(
+            torch.allclose(got, want, atol=EXPORT_TOLERANCE, rtol=1e-4, equal_nan=True)
+        )
 
     def _find_mismatching(self, groups: list[PruningGroup]) -> list[PruningGroup]:
         if not groups or self._masked_equals_export(groups):
@@ -345,6 +351,7 @@ class PruningSession:
         """``{group: Tensor[num_channels]}``: the criterion's score of every channel; low = pruned first."""
         return {name: gs.score for name, gs in self.group_scores(criterion, groups).items()}
 
+    @autograd_enabled()
     def group_scores(
         self,
         criterion: str | None = None,
@@ -407,6 +414,10 @@ class PruningSession:
 
     def baseline_cost(self) -> Cost:
         return self._cost_model.count(LayerCuts())
+
+    def layer_macs(self, pruned: Mapping[str, Sequence[int]] | None = None) -> dict[str | None, int]:
+        """MACs per sample of each conv / linear layer under the plan (``None``: ops owned by no module)."""
+        return self._cost_model.count_macs_per_layer(self.layer_cuts(pruned))
 
     def _metrics(self, estimate: Estimate, cost: Cost) -> Metrics:
         return Metrics(
@@ -546,6 +557,7 @@ class PruningSession:
             )
         return {"ratios": ratios, "predicted_accuracy": predicted, "predicted_macs": macs}
 
+    @autograd_enabled()
     def adopt_weights(self, model: nn.Module) -> None:
         """Make ``model`` (same architecture, e.g. fine-tuned) the session's model state; caches are reset."""
         with self._lock:
@@ -557,6 +569,7 @@ class PruningSession:
             self._scores.clear()
             self._generation += 1
 
+    @autograd_enabled()
     def finetune(
         self,
         steps: int = 200,
@@ -599,6 +612,7 @@ class PruningSession:
             raise ExplorerError(f"the data source {self.data.name!r} has no training split to fine-tune on")
         return self.data.train
 
+    @autograd_enabled()
     def compare_schedules(
         self, ratio: float = 0.5, steps: int = 200, k: int = 4, criterion: str | None = None, should_stop=None
     ) -> dict:
@@ -645,6 +659,7 @@ class PruningSession:
             "iterative_steps": curve,
         }
 
+    @autograd_enabled()
     def compare_unstructured(self, repeats: int = 20) -> dict:
         """Filter pruning (exported) vs magnitude pruning of single weights at the same parameter count.
 
@@ -676,7 +691,12 @@ class PruningSession:
         write_atomically(Path(path), self._plan.to_json().encode())
 
     def load_plan(self, path: str | Path) -> None:
-        self.apply_plan(Path(path).read_text())
+        """Apply a plan saved by ``save_plan``; the current plan is kept when anything is wrong."""
+        try:
+            text = Path(path).read_text()
+        except (OSError, UnicodeDecodeError) as error:
+            raise PlanError(f"cannot read the plan file {path}: {error}") from error
+        self.apply_plan(text)
 
     def summary(self) -> dict:
         """A JSON-able description of the model, data and baseline for display."""

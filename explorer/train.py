@@ -19,6 +19,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from explorer._autograd import autograd_enabled
 from explorer.data import DataSplit, load_data
 
 __all__ = ["compute_accuracy", "fit", "random_shift", "train_digits_cnn"]
@@ -60,6 +61,7 @@ def random_shift(inputs: torch.Tensor, generator: torch.Generator, max_shift: in
     return picked.gather(3, cols)
 
 
+@autograd_enabled()
 def fit(
     model: nn.Module,
     train: DataSplit,

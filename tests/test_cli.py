@@ -13,6 +13,8 @@ BENCH_KEYS = {
     "final_over_naive",
     "peak_rss_mb",
     "export_speedup",
+    "sensitivity_s",
+    "sensitivity_naive_s",
 }
 
 
@@ -28,7 +30,7 @@ def test_bench_prints_one_json_object_with_every_key(capsys):
 
 
 def test_bench_table_is_markdown(capsys):
-    assert main(["bench", "--models", "digits_cnn", "--moves", "2"]) == 0
+    assert main(["bench", "--models", "digits_cnn", "--moves", "2", "--no-sensitivity"]) == 0
     out = capsys.readouterr().out
     assert out.startswith("| model |")
     assert "| digits_cnn |" in out
