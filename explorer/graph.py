@@ -123,9 +123,9 @@ def _build_dependency_graph(model: nn.Module, example_input: torch.Tensor) -> tp
     # torch-pruning traces through autograd, so it needs gradients even when the caller disabled them
     with warnings.catch_warnings(), autograd_enabled():
         warnings.simplefilter("ignore")
-        return tp.DependencyGraph().build_dependency(
-            model, example_inputs=example_input.clone(), verbose=False
-        )
+        # an input that requires grad makes autograd record every conv, even when all weights are frozen
+        example = example_input.clone().requires_grad_(example_input.is_floating_point())
+        return tp.DependencyGraph().build_dependency(model, example_inputs=example, verbose=False)
 
 
 def _out_channels(module: nn.Module) -> int | None:

@@ -162,7 +162,14 @@ class PruningSession:
         self._baseline: Metrics | None = None
         self._sensitivity: dict = {}
         self._fingerprint = _model_fingerprint(self._model)
-        if verify and self.graph.exportable:
+        broken = [
+            n for n, t in self._model.state_dict().items() if t.is_floating_point() and not t.isfinite().all()
+        ]
+        if broken:
+            # 0 · NaN is NaN: masking can never match removal here, so the check would refuse every group
+            # for a misleading reason; the criteria refuse such weights with the layers named instead
+            self.warnings.append(f"non-finite weights (NaN or Inf) in {', '.join(broken)}")
+        elif verify and self.graph.exportable:
             self._verify_groups()
 
     # ----------------------------------------------------------------------------------------- model
