@@ -138,6 +138,14 @@ def _out_channels(module: nn.Module) -> int | None:
     return None
 
 
+def _lone_group(name: str, module: nn.Module, reason: str | None = None) -> PruningGroup:
+    """A conv on its own: its output channels only (refused when ``reason`` is given)."""
+    identity = tuple(range(module.out_channels))
+    return PruningGroup(
+        name, len(identity), [Member(name, "out", identity, identity)], reason is None, reason
+    )
+
+
 def _refusal_reason(group: PruningGroup, modules: Mapping[str, nn.Module]) -> str | None:
     if not any(m.side == "in" for m in group.members):
         return (
@@ -238,14 +246,9 @@ def build_groups(model: nn.Module, example_input: torch.Tensor) -> GroupGraph:
         group.prunable = group.reason is None
         groups.append(group)
     for name in unreached:
-        identity = tuple(range(modules[name].out_channels))
         groups.append(
-            PruningGroup(
-                name,
-                len(identity),
-                [Member(name, "out", identity, identity)],
-                False,
-                "the forward pass never uses it (e.g. an auxiliary head in eval mode)",
+            _lone_group(
+                name, modules[name], "the forward pass never uses it (e.g. an auxiliary head in eval mode)"
             )
         )
     order = {name: i for i, name in enumerate(modules)}
@@ -348,8 +351,7 @@ def _fallback_groups(model: nn.Module, convs: list[str], why: str) -> GroupGraph
         warnings.warn(message, stacklevel=3)
         groups = []
         for name in convs:
-            identity = tuple(range(modules[name].out_channels))
-            groups.append(PruningGroup(name, len(identity), [Member(name, "out", identity, identity)]))
+            groups.append(_lone_group(name, modules[name]))
         return GroupGraph(groups, traced=False, warnings=[message], exportable=False)
     message = (
         f"torch-pruning could not trace the model ({why}). Falling back to independent per-conv groups: "
@@ -363,13 +365,10 @@ def _fallback_groups(model: nn.Module, convs: list[str], why: str) -> GroupGraph
             continue
         members = _chain_members(name, node, modules)
         if members is None:
-            identity = tuple(range(modules[name].out_channels))
             groups.append(
-                PruningGroup(
+                _lone_group(
                     name,
-                    len(identity),
-                    [Member(name, "out", identity, identity)],
-                    False,
+                    modules[name],
                     "the model could not be traced by torch-pruning, and this conv's channels "
                     "reach more than a plain chain of layers (an add, a concatenation, a "
                     "reshape...), so the explorer cannot tell what else they are tied to",
@@ -380,13 +379,10 @@ def _fallback_groups(model: nn.Module, convs: list[str], why: str) -> GroupGraph
     covered = {m.module for g in groups if g.prunable for m in g.members}
     for name in convs:
         if _is_depthwise(modules[name]) and name not in covered:
-            identity = tuple(range(modules[name].out_channels))
             groups.append(
-                PruningGroup(
+                _lone_group(
                     name,
-                    len(identity),
-                    [Member(name, "out", identity, identity)],
-                    False,
+                    modules[name],
                     "a depthwise conv is pruned together with the conv that feeds it, and that "
                     "conv is not offered here",
                 )
