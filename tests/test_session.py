@@ -222,3 +222,22 @@ def test_agreement_reports_rho_and_overlap_per_group_and_pair(session):
     l1_l2 = [r for r in rows if (r["criterion_a"], r["criterion_b"]) == ("l1", "l2")]
     assert all(r["rho"] > 0.5 for r in l1_l2)  # both are weight norms
     assert all(0.0 <= r["overlap"] <= 1.0 for r in rows)
+
+
+def test_pretrained_resnet20_on_real_cifar_images(shared_data, tmp_path, monkeypatch):
+    """The real checkpoint on the 100 real CIFAR-10 images: ≥ 90 %, option-A streams refused, export exact."""
+    from explorer.zoo.pretrained import install_weights
+
+    monkeypatch.setenv("PRUNING_EXPLORER_CACHE", str(tmp_path))
+    install_weights("resnet20_cifar", shared_data / "pretrained" / "resnet20-12fca82f.th")
+    csv = shared_data / "cifar10-first100" / "cifar10_test.csv"
+    s = PruningSession("resnet20_cifar", data=f"cifar10_csv:{csv}")
+    assert s.trained
+    assert s.baseline().accuracy >= 0.90
+    assert [g.name for g in s.groups] == [f"layer{i}.{j}.conv1" for i in (1, 2, 3) for j in range(3)]
+    refused = [g for g in s.all_groups if not g.prunable and "option A" in (g.reason or "")]
+    assert refused  # the residual streams, merged by torch-pruning through the zero-padding shortcut
+    s.set_global_ratio(0.5, criterion="l1")
+    pruned = s.evaluate()
+    assert pruned.macs < s.baseline_cost().macs
+    assert s.verify_export() <= 1e-4
