@@ -11,7 +11,9 @@ from __future__ import annotations
 import copy
 import os
 import pickle
+import pickletools
 import re
+import zipfile
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -32,6 +34,8 @@ _REFUSED_HINT = (
     "(or PruningSession), and give the weights as a state_dict saved with "
     "torch.save(model.state_dict(), path)."
 )
+# every opcode a pickle may hold; the weights-only unpickler reports others as "Unsupported operand"
+_PICKLE_OPCODES = {ord(op.code) for op in pickletools.opcodes}
 
 
 def _strip_prefixes(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
@@ -72,6 +76,32 @@ def _unwrap(obj: object, path: Path) -> dict[str, torch.Tensor]:
     return _strip_prefixes(dict(obj))
 
 
+def _is_garbled_pickle(text: str) -> bool:
+    """Whether torch's weights-only error is about a byte that is no pickle opcode at all (corruption)."""
+    found = re.search(r"Unsupported operand (\d+)", text)
+    return found is not None and int(found.group(1)) not in _PICKLE_OPCODES
+
+
+def _check_zip_checksums(path: Path) -> None:
+    """Refuse a zip-format checkpoint (``torch.save``'s default) whose stored CRC-32s do not match.
+
+    torch does not verify them when loading, so a flipped bit in a tensor would otherwise load silently.
+    The legacy (pre-1.6) format has no checksums; damage there is caught only when it breaks the structure.
+    """
+    if not zipfile.is_zipfile(path):
+        return
+    try:
+        with zipfile.ZipFile(path) as archive:
+            bad = archive.testzip()
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError):
+        return  # torch.load reports structural damage itself, with its own message
+    if bad is not None:
+        raise CheckpointError(
+            f"{path} is corrupt: the stored checksum of its entry {bad!r} does not match its bytes "
+            "(a damaged copy or download?)"
+        )
+
+
 def load_checkpoint_state_dict(
     path: str | os.PathLike, *, max_bytes: int | None = None
 ) -> dict[str, torch.Tensor]:
@@ -89,8 +119,9 @@ def load_checkpoint_state_dict(
         Parameter and buffer names mapped to CPU tensors, in the file's dtypes.
 
     Raises:
-        CheckpointError: missing, too large, truncated or corrupt file; a pickled module or any other pickled
-            Python object; a dict that holds no state_dict.
+        CheckpointError: missing, too large, truncated or corrupt file (a zip-format file is checked against
+            its CRC-32 checksums first); a pickled module or any other pickled Python object; a dict that
+            holds no state_dict.
     """
     path = Path(path)
     if not path.is_file():
@@ -102,10 +133,16 @@ def load_checkpoint_state_dict(
         )
     if size == 0:
         raise CheckpointError(f"checkpoint {path} is empty (0 bytes)")
+    _check_zip_checksums(path)
     try:
         obj = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as error:
         text = str(error)
+        if _is_garbled_pickle(text):
+            raise CheckpointError(
+                f"{path} is corrupt: its pickled header holds bytes that are not pickle instructions "
+                "(a damaged or truncated download?)"
+            ) from error
         if "weights_only" in text or "Weights only" in text or "Unsupported" in text:
             # name the offending global, but not torch's advice to allow-list it
             found = re.search(r"GLOBAL ([\w.]+)", text)
@@ -151,11 +188,15 @@ def load_state_dict_into(
         )
 
 
+# The copy must hold ordinary tensors even when called inside torch.inference_mode(): gradients and
+# torch-pruning's tracing need them later.
+@torch.inference_mode(False)
 def load_model(
     source: str | nn.Module,
     checkpoint: str | os.PathLike | Mapping[str, torch.Tensor] | None = None,
     *,
     pretrained: bool = True,
+    max_bytes: int | None = None,
 ) -> nn.Module:
     """Get a model ready for exploration: a zoo model or a copy of the user's module, with optional weights.
 
@@ -166,6 +207,7 @@ def load_model(
             strict key checking.
         pretrained: for zoo names without a checkpoint, load the zoo's trained weights (a warning and random
             weights when they are unavailable).
+        max_bytes: refuse a checkpoint file larger than this many bytes, before reading it.
 
     Returns:
         The model in eval mode, with ``explorer_name`` (the zoo name; for a user module its existing
@@ -197,7 +239,8 @@ def load_model(
         if isinstance(checkpoint, Mapping):
             state, what = _strip_prefixes(dict(checkpoint)), "the state_dict"
         else:
-            state, what = load_checkpoint_state_dict(checkpoint), f"checkpoint {checkpoint}"
+            state = load_checkpoint_state_dict(checkpoint, max_bytes=max_bytes)
+            what = f"checkpoint {checkpoint}"
         load_state_dict_into(model, state, source=what)
         model.explorer_trained = True
     return model.eval()

@@ -506,6 +506,9 @@ def _check(split: DataSplit, what: str, input_shape, num_classes: int | None) ->
             raise DataError(f"{what}: labels must be in [0, {num_classes}) but go up to {top}")
 
 
+# Tensors made inside torch.inference_mode() could never join autograd (gradient criteria, fine-tuning,
+# torch-pruning's tracing): the subsets are always built as ordinary tensors, whatever the caller's mode.
+@torch.inference_mode(False)
 def load_data(
     source: object = "digits",
     num_samples: int | None = None,

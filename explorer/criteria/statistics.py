@@ -93,7 +93,8 @@ def evaluation_mode(model: nn.Module, params: Sequence[nn.Parameter] = ()) -> It
         model.eval()
         for p, _ in flags:
             p.requires_grad_(True)
-        with torch.enable_grad():
+        # inference_mode would forbid autograd even under enable_grad
+        with torch.inference_mode(False), torch.enable_grad():
             yield model
     finally:
         for p, flag in flags:
