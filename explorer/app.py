@@ -1,8 +1,10 @@
 """The explorer app: ``build_app`` (a widget, never displayed by itself), ``show`` and the ``%explore`` magic.
 
 The first render is cheap: the app shows "Loading model…" at once and builds the ``PruningSession``, the
-baseline and the views in a thread, then fills itself in. Whatever goes wrong, the app shows the message in a
-red box inside itself (and logs the traceback): a Voilà page never ends up empty.
+baseline and the views in a thread, then fills itself in. Below the explorer, a tab panel holds the longer
+jobs: sensitivity scan and suggested plans, fine-tuning, comparisons and export, and a checkpoint upload.
+Whatever goes wrong, the app shows the message in a red box inside itself (and logs the traceback): a Voilà
+page never ends up empty.
 
     import explorer
     explorer.show()                      # digits_cnn, or $PRUNING_EXPLORER_MODEL
@@ -40,8 +42,22 @@ _INTRO = (
 )
 
 
+#: Titles of the tabs below the explorer.
+PANEL_TITLES = ("Sensitivity & plans", "Fine-tune & export", "Your weights")
+
+
 def _section(title: str, *children: w.Widget) -> w.VBox:
     return w.VBox([w.HTML(f"<h3 style='margin:10px 0 2px 0'>{title}</h3>"), *children])
+
+
+def _observers(state: Any) -> list[tuple[str, str, Any]]:
+    """Every (trait, type, handler) observing ``state``; traitlets keeps them in ``_trait_notifiers``."""
+    return [
+        (name, kind, handler)
+        for name, kinds in list(state._trait_notifiers.items())
+        for kind, handlers in list(kinds.items())
+        for handler in list(handlers)
+    ]
 
 
 class ExplorerApp(w.VBox):
@@ -50,7 +66,12 @@ class ExplorerApp(w.VBox):
     Attributes:
         state: the ``ExplorerState`` every view is linked to.
         views: view name → view, once the session is ready (``summary``, ``metrics``, ``controls``, ``job``,
-            ``filters``, ``why``, ``overview``, ``trajectory``, ``gallery``).
+            ``filters``, ``why``, ``overview``, ``trajectory``, ``gallery``; in the tabs below:
+            ``sensitivity``, ``plans``, ``finetune``, ``compare``, ``export``, ``upload``).
+        panels: the ``Tab`` holding the last six (``None`` until the session is ready).
+
+    When an uploaded checkpoint replaces the session (``state.session_version`` changes), the views are built
+    again for it and the old ones stop observing the state.
     """
 
     def __init__(self, state: Any, **kwargs: Any):
@@ -58,6 +79,8 @@ class ExplorerApp(w.VBox):
 
         self.state = state
         self.views: dict[str, w.Widget] = {}
+        self.panels: w.Tab | None = None
+        self._view_observers: list[tuple[str, str, Any]] = []
         self._status = w.HTML(_LOADING.format("Loading model…"))
         self._error = ErrorView(state)
         self._body = w.VBox()
@@ -66,6 +89,7 @@ class ExplorerApp(w.VBox):
         super().__init__([w.HTML(_INTRO), self._status, self._error, self._body], **kwargs)
         self.add_class("pruning-explorer")
         state.observe(self._status_text, names="status_text")
+        state.observe(self._session_replaced, names="session_version")
 
     @property
     def error_view(self) -> w.Widget:
@@ -106,10 +130,17 @@ class ExplorerApp(w.VBox):
             self.build_seconds = time.perf_counter() - start
             self._ready.set()
 
+    def _session_replaced(self, _change: dict) -> None:
+        if self._ready.is_set():
+            self._build_views()
+
     def _build_views(self) -> None:
         from explorer.ui import views as v
 
         state = self.state
+        for name, kind, handler in self._view_observers:  # the previous session's views, if any
+            state.unobserve(handler, names=name, type=kind)
+        known = {id(handler) for _n, _k, handler in _observers(state)}
         self.views = {
             "summary": v.SummaryView(state),
             "metrics": v.MetricsView(state),
@@ -120,14 +151,31 @@ class ExplorerApp(w.VBox):
             "gallery": v.GalleryView(state),
             "overview": v.OverviewView(state),
             "trajectory": v.TrajectoryView(state),
+            "sensitivity": v.SensitivityView(state),
+            "plans": v.PlanView(state),
+            "finetune": v.FinetuneView(state),
+            "compare": v.CompareView(state),
+            "export": v.ExportView(state),
+            "upload": v.UploadView(state),
         }
+        self._view_observers = [o for o in _observers(state) if id(o[2]) not in known]
         views = self.views
+        self.panels = w.Tab(
+            [
+                w.VBox([views["sensitivity"], views["plans"]]),
+                w.VBox([views["finetune"], views["compare"], views["export"]]),
+                w.VBox([views["upload"]]),
+            ],
+            titles=PANEL_TITLES,
+        )
+        self.panels.add_class("pruning-explorer-panels")
         self._body.children = [
             views["summary"],
             w.HBox([views["controls"], w.VBox([views["metrics"], views["job"]])]),
             _section("Inside the selected layer", views["filters"], views["why"]),
             _section("Filter gallery", views["gallery"]),
             _section("The whole network", views["overview"], views["trajectory"]),
+            _section("Go further: sensitivity, suggested plans, fine-tuning, export", self.panels),
         ]
         self._status.value = ""
 
@@ -168,6 +216,7 @@ def build_app(
     try:
         from explorer.ui.state import DEBOUNCE_SECONDS, ExplorerState
 
+        factory = None
         if session is None:
             model = model if model is not None else os.environ.get(MODEL_ENV) or DEFAULT_MODEL
 
@@ -175,6 +224,12 @@ def build_app(
                 from explorer.session import PruningSession
 
                 return PruningSession(model, data, **options)
+
+            def factory(checkpoint: Any) -> Any:
+                """The same session on an uploaded checkpoint."""
+                from explorer.session import PruningSession
+
+                return PruningSession(model, data, **{**options, "checkpoint": checkpoint})
 
         else:
 
@@ -185,6 +240,7 @@ def build_app(
         state = ExplorerState(
             debounce=DEBOUNCE_SECONDS if debounce is None else debounce, criterion=criterion
         )
+        state.session_factory = factory  # None: rebuilt from the given session (see ExplorerState)
         app = ExplorerApp(state)
         app.start(builder, background=background)
         return app
@@ -255,4 +311,13 @@ def register_magic(ipython: Any) -> None:
     ipython.register_magic_function(explore, magic_kind="line", magic_name="explore")
 
 
-__all__ = ["MODEL_ENV", "ExplorerApp", "build_app", "current_app", "load_bokehjs", "register_magic", "show"]
+__all__ = [
+    "MODEL_ENV",
+    "PANEL_TITLES",
+    "ExplorerApp",
+    "build_app",
+    "current_app",
+    "load_bokehjs",
+    "register_magic",
+    "show",
+]

@@ -66,6 +66,23 @@ def format_terms(terms: Sequence[float], total_terms: int, op: str = " + ", show
     return text
 
 
+def format_ms(value: float | None) -> str:
+    """A latency: ``4.3176 → "4.32 ms"``."""
+    if value is None or not math.isfinite(value):
+        return "—"
+    return f"{value:.2f} ms"
+
+
+def format_bytes(count: float | None) -> str:
+    """A file size: ``47463 → "46.4 KiB"``."""
+    if count is None or not math.isfinite(count):
+        return "—"
+    for scale, unit in ((2**30, "GiB"), (2**20, "MiB"), (2**10, "KiB")):
+        if count >= scale:
+            return f"{count / scale:.1f} {unit}"
+    return f"{count:.0f} B"
+
+
 def escape(text: object) -> str:
     """HTML-escape any value for an ``ipywidgets.HTML``."""
     return html.escape(str(text))
@@ -74,7 +91,9 @@ def escape(text: object) -> str:
 __all__ = [
     "escape",
     "format_accuracy",
+    "format_bytes",
     "format_count",
+    "format_ms",
     "format_number",
     "format_percent",
     "format_points",

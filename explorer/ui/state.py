@@ -3,13 +3,15 @@
 Input traits (``criterion``, ``selected_group``, ``selected_filter``, ``ratios``, ``global_ratio``,
 ``compare``) are what the controls change; result traits (``metrics``, ``baseline``, ``cost``, ``scores``,
 ``layers``, ``trajectory``, ``why``, ``gallery``, ``latency``, ``error``, ``busy``/``progress``) are what the
-views draw. Every call into the session runs off the kernel's thread:
+views draw; the long jobs (sensitivity scan, plan suggestions, fine-tuning, comparisons, export, checkpoint
+upload) and their traits come from :class:`~explorer.ui.jobs.JobsMixin`. Every call into the session runs off
+the kernel's thread:
 
 * slider moves are debounced: :meth:`ExplorerState.set_ratio` only records the newest value and restarts a
   short timer; when the sliders have been quiet for ``debounce`` seconds the *current* values are applied in
   one plan change (events are never counted: sliders send merged events);
-* plan changes, scoring and latency measurement run one after the other on a single worker thread, so the
-  kernel never blocks and two changes never race;
+* plan changes, scoring, latency measurement and the long jobs run one after the other on a single worker
+  thread, so the kernel never blocks and two changes never race;
 * evaluation runs through :class:`explorer.live.LiveEvaluator`: the newest plan wins, running estimates are
   published at most every ``PUBLISH_INTERVAL`` seconds, and the exact result always.
 
@@ -28,17 +30,17 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
 import torch
 from traitlets import Any as AnyTrait
-from traitlets import Bool, Dict, Float, HasTraits, Int, List, Tuple, Unicode, observe
+from traitlets import Bool, Dict, Float, Int, List, Tuple, Unicode, observe
 
 from explorer import criteria as _criteria
 from explorer.errors import ExplorerError
 from explorer.plan import count_to_prune, lowest
+from explorer.ui.jobs import JobsMixin
 
 log = logging.getLogger(__name__)
 
@@ -114,7 +116,7 @@ def _metrics_dict(metrics: Any, baseline: Mapping[str, Any] | None, generation: 
     return out
 
 
-class ExplorerState(HasTraits):
+class ExplorerState(JobsMixin):
     """Everything the explorer shows, and the actions that change it.
 
     Args:
@@ -143,7 +145,10 @@ class ExplorerState(HasTraits):
     pruned = Dict(help="group → sorted list of pruned channels")
     scores = Dict(help="per-channel table of the selected group (see _build_scores)")
     layers = Dict(help="per-group overview: channels kept, total, MACs and their share")
-    trajectory = List(help="[{macs, accuracy, params, key, label, current}] of every evaluated plan")
+    trajectory = List(
+        help="[{macs, accuracy, params, key, label, current, kind, before}] of every evaluated plan; kind is "
+        "'plan', or 'finetuned' for the plan right after fine-tuning (before: its accuracy before)"
+    )
     why = Dict(help="the active criterion's formula filled in for the selected filter")
     gallery = AnyTrait(None, allow_none=True, help="a Gallery of the selected group")
     latency = Dict(help="{pruned_ms, baseline_ms, speedup, generation} of the last measurement")
@@ -173,6 +178,7 @@ class ExplorerState(HasTraits):
         self._probe_model: torch.nn.Module | None = None
         self._feature_maps: dict[str, np.ndarray] = {}
         self._baseline_latency: float | None = None
+        self._init_jobs()
         super().__init__(**kwargs)
         self._worker = threading.Thread(target=self._work, name="pruning-explorer-ui", daemon=True)
         self._worker.start()
@@ -217,6 +223,7 @@ class ExplorerState(HasTraits):
             self._computed.add(criterion)
         second = next((n for n in names if n != criterion and self._is_cheap(n)), criterion)
         self.set_trait("criterion", criterion)
+        self.scan_criterion = criterion
         self.compare = (criterion, second)
         self._live = LiveEvaluator(session, self._on_metrics, self._on_eval_error)
         self._add_trajectory_point(_metrics_dict(base, self.baseline, session.generation), {})
@@ -326,7 +333,7 @@ class ExplorerState(HasTraits):
         self._submit("latency", job)
 
     def cancel(self) -> None:
-        """Stop the running long job (scoring) at its next checkpoint."""
+        """Stop the running long job (scoring, scan, fine-tuning...) at its next checkpoint."""
         self._cancel.set()
 
     def clear_error(self) -> None:
@@ -551,6 +558,8 @@ class ExplorerState(HasTraits):
             return
         self._last_publish = now
         published = _metrics_dict(metrics, self.baseline, generation)
+        if final:
+            self._on_final_metrics(published, generation)
         self.metrics = published
         if final:
             self._add_trajectory_point(published, session.pruned)
@@ -559,23 +568,46 @@ class ExplorerState(HasTraits):
         self._failed_generation = self.session.generation
         self.report(error)
 
-    def _add_trajectory_point(self, metrics: Mapping[str, Any], pruned: Mapping[str, Sequence[int]]) -> None:
-        key = _plan_key(pruned)
-        points = [dict(p, current=False) for p in self.trajectory if p["key"] != key]
-        removed = sum(len(v) for v in pruned.values())
-        label = "original" if not removed else f"{removed} channel(s) pruned"
-        points.append(
-            {
-                "macs": metrics["macs"],
-                "params": metrics["params"],
-                "accuracy": metrics["accuracy"],
-                "key": key,
-                "label": label,
-                "step": len(points),
-                "current": True,
-            }
-        )
-        self.trajectory = points
+    def _add_trajectory_point(
+        self,
+        metrics: Mapping[str, Any],
+        pruned: Mapping[str, Sequence[int]],
+        *,
+        kind: str | None = None,
+        before: float | None = None,
+        steps: int | None = None,
+    ) -> None:
+        """Add (or move to the end, as the current plan) the point of ``pruned`` on the current weights.
+
+        A point keeps its ``kind`` (and ``before``) when the same plan on the same weights is evaluated again.
+        """
+        with self._trajectory_lock:
+            key = self._trajectory_key(pruned)
+            old = next((p for p in self.trajectory if p["key"] == key), None)
+            points = [dict(p, current=False) for p in self.trajectory if p["key"] != key]
+            removed = sum(len(v) for v in pruned.values())
+            label = "original" if not removed else f"{removed} channel(s) pruned"
+            kind = kind or (old["kind"] if old else "plan")
+            if kind == "finetuned":
+                steps = steps if steps is not None else (old or {}).get("steps")
+                label += f", after fine-tuning ({steps} steps)" if steps else ", after fine-tuning"
+            elif self._weights_version:
+                label += ", fine-tuned weights"
+            points.append(
+                {
+                    "macs": metrics["macs"],
+                    "params": metrics["params"],
+                    "accuracy": metrics["accuracy"],
+                    "key": key,
+                    "label": label,
+                    "step": len(points),
+                    "current": True,
+                    "kind": kind,
+                    "before": before if before is not None else (old or {}).get("before"),
+                    "steps": steps,
+                }
+            )
+            self.trajectory = points
 
     # ======================================================================================== derived
     def _plan_changed(self) -> None:
@@ -687,8 +719,9 @@ class ExplorerState(HasTraits):
         pruned = session.pruned
         total = [g.num_channels for g in session.groups]
         kept = [g.num_channels - len(pruned.get(g.name, ())) for g in session.groups]
-        macs = self._layer_macs(names, session.layer_cuts())
-        base_macs = self._layer_macs(names, session.layer_cuts({}))
+        now, base = session.layer_macs(), session.layer_macs({})
+        macs = [int(now.get(n, 0)) for n in names]
+        base_macs = [int(base.get(n, 0)) for n in names]
         all_macs = session.cost().macs or 1
         all_base = session.baseline_cost().macs or 1
         return {
@@ -700,18 +733,6 @@ class ExplorerState(HasTraits):
             "macs_share": [m / all_macs for m in macs],
             "base_macs_share": [m / all_base for m in base_macs],
         }
-
-    def _layer_macs(self, names: Sequence[str], cuts: Any) -> list[int]:
-        # TODO(session): a public per-layer MACs count; the records of the session's cost model are used
-        # meanwhile, through CostModel.count_macs itself so the convention stays exactly the same.
-        model = getattr(self.session, "_cost_model", None)
-        if model is None:
-            return [0 for _ in names]
-        by_module: dict[str | None, list[Any]] = {}
-        for record in model.records:
-            by_module.setdefault(record.module, []).append(record)
-        count = type(model).count_macs
-        return [int(count(SimpleNamespace(records=by_module.get(n, [])), cuts)) for n in names]
 
     # -------------------------------------------------------------------------------------------- why
     def _build_why(self, group: str) -> dict[str, Any]:

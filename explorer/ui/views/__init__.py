@@ -13,15 +13,22 @@ import importlib
 from typing import Any
 
 _WHERE = {
+    "CompareView": "finetune",
     "ControlsView": "controls",
-    "JobView": "controls",
     "ErrorView": "error",
-    "MetricsView": "metrics",
+    "ExportView": "files",
     "FilterPlotsView": "plots",
+    "FinetuneView": "finetune",
     "GalleryView": "plots",
+    "JobStatus": "controls",
+    "JobView": "controls",
+    "MetricsView": "metrics",
     "OverviewView": "plots",
-    "TrajectoryView": "plots",
+    "PlanView": "sensitivity",
+    "SensitivityView": "sensitivity",
     "SummaryView": "summary",
+    "TrajectoryView": "plots",
+    "UploadView": "files",
     "WhyView": "why",
 }
 

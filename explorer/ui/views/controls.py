@@ -1,7 +1,9 @@
-"""The controls: criterion, one slider per prunable layer, a global slider, Reset and Undo, job progress."""
+"""The controls: criterion, one slider per prunable layer, a global slider, Reset and Undo; job progress and
+status."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import ipywidgets as w
@@ -172,20 +174,69 @@ class ControlsView(w.VBox):
 
 
 class JobView(w.HBox):
-    """Progress of the running long job (scoring with a data criterion, latency), with a Cancel button."""
+    """Progress of the running long job, with a Cancel button; hidden while no job runs.
 
-    def __init__(self, state: Any, **kwargs: Any):
+    Args:
+        state: an ``ExplorerState``.
+        jobs: show only these jobs (names of ``state.job``); default: every job, scoring and latency too.
+    """
+
+    def __init__(self, state: Any, jobs: Sequence[str] | None = None, **kwargs: Any):
         self._state = state
+        self._jobs = None if jobs is None else tuple(jobs)
         self._bar = w.IntProgress(min=0, max=100, value=0, layout=w.Layout(width="240px"))
         self._label = w.HTML()
         self._cancel = w.Button(description="Cancel", icon="stop", button_style="warning")
         self._cancel.on_click(lambda _b: state.cancel())
         super().__init__([self._label, self._bar, self._cancel], **kwargs)
-        state.observe(self._update, names=["busy", "progress", "progress_text"])
+        state.observe(self._update, names=["busy", "progress", "progress_text", "job"])
         self._update()
+
+    @property
+    def visible(self) -> bool:
+        return self.layout.display != "none"
 
     @serialized
     def _update(self, _change: Any = None) -> None:
         self._bar.value = round(100 * self._state.progress)
         self._label.value = escape(self._state.progress_text)
-        self.layout.display = "flex" if self._state.busy else "none"
+        mine = self._jobs is None or self._state.job in self._jobs
+        self.layout.display = "flex" if self._state.busy and mine else "none"
+
+
+_STATUS_COLOR = {"running": "#5f6368", "done": "#188038", "cancelled": "#a15c00", "failed": "#a50e0e"}
+
+
+class JobStatus(w.HTML):
+    """One line saying how the last run of a job ended (``state.job_status[name]``)."""
+
+    def __init__(self, state: Any, name: str, **kwargs: Any):
+        self._state = state
+        self._name = name
+        super().__init__(**kwargs)
+        state.observe(self._update, names="job_status")
+        self._update()
+
+    @property
+    def text(self) -> str:
+        return self._state.job_status.get(self._name, {}).get("text", "")
+
+    @serialized
+    def _update(self, _change: Any = None) -> None:
+        status = self._state.job_status.get(self._name)
+        if not status or not status.get("text"):
+            self.value = ""
+            return
+        color = _STATUS_COLOR.get(status["state"], "#5f6368")
+        self.value = f"<span style='color:{color};font-size:90%'>{escape(status['text'])}</span>"
+
+
+def disable_while_busy(state: Any, *buttons: w.Button) -> None:
+    """Grey ``buttons`` out while a long job runs (a click would only queue behind it)."""
+
+    def update(_change: Any = None) -> None:
+        for button in buttons:
+            button.disabled = bool(state.busy)
+
+    state.observe(update, names="busy")
+    update()

@@ -9,7 +9,7 @@ so nothing is fetched from a CDN.
 
 (a) the selected layer's filters sorted by the active criterion (click a bar to prune or restore it),
 (b) two criteria against each other, (c) per-layer overview, (d) the trajectory of visited plans,
-(e) the filter gallery.
+(d) also marks each fine-tuning (a star joined to the plan before it), (e) the filter gallery.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from jupyter_bokeh import BokehModel
 from explorer.ui.format import escape, format_count
 from explorer.ui.views._sync import serialized
 
-KEPT, PRUNED, CURRENT = "#1a73e8", "#bdc1c6", "#d93025"
+KEPT, PRUNED, CURRENT, FINETUNED = "#1a73e8", "#bdc1c6", "#d93025", "#188038"
 _TOOLS = "pan,wheel_zoom,box_zoom,reset,save"
 _SMALL = {"height": 300, "width": 430}
 
@@ -270,13 +270,24 @@ class OverviewView(w.VBox):
 
 
 class TrajectoryView(w.VBox):
-    """(d) accuracy against MACs of every plan evaluated so far; the current plan is highlighted."""
+    """(d) accuracy against MACs of every plan evaluated so far; the current plan is highlighted, and each
+    fine-tuning is a star joined to the same plan before it."""
 
     def __init__(self, state: Any, **kwargs: Any):
         self._state = state
         self._source = ColumnDataSource(
-            {"macs": [], "accuracy": [], "label": [], "step": [], "color": [], "size": [], "status": []}
+            {
+                "macs": [],
+                "accuracy": [],
+                "label": [],
+                "step": [],
+                "color": [],
+                "size": [],
+                "status": [],
+                "marker": [],
+            }
         )
+        self._links = ColumnDataSource({"macs": [], "before": [], "after": []})
         self._fig = figure(
             title="Every plan you tried",
             x_axis_label="MACs per image (millions)",
@@ -286,8 +297,17 @@ class TrajectoryView(w.VBox):
             width=520,
         )
         self._fig.line(x="macs", y="accuracy", source=self._source, color=PRUNED, line_dash="dotted")
+        self._fig.segment(
+            x0="macs", y0="before", x1="macs", y1="after", source=self._links, color=FINETUNED, line_width=2
+        )
         self._fig.scatter(
-            x="macs", y="accuracy", size="size", color="color", source=self._source, legend_field="status"
+            x="macs",
+            y="accuracy",
+            size="size",
+            color="color",
+            marker="marker",
+            source=self._source,
+            legend_field="status",
         )
         self._fig.add_tools(
             HoverTool(
@@ -302,7 +322,8 @@ class TrajectoryView(w.VBox):
             [
                 w.HTML(
                     "<div style='color:#5f6368;font-size:90%'>Each point is a plan you evaluated: the best "
-                    "plans sit top-left (accurate and cheap). The red point is the current plan.</div>"
+                    "plans sit top-left (accurate and cheap). The red point is the current plan; a green "
+                    "star is a plan after fine-tuning, joined to the same plan before it.</div>"
                 ),
                 self._plot,
             ],
@@ -313,17 +334,39 @@ class TrajectoryView(w.VBox):
     def source(self) -> ColumnDataSource:
         return self._source
 
+    @property
+    def links(self) -> ColumnDataSource:
+        """One row per fine-tuning: the plan's accuracy before and after, at its MACs."""
+        return self._links
+
     @serialized
     def _update(self, _change: Any = None) -> None:
         points = self._state.trajectory
+        tuned = [p.get("kind") == "finetuned" for p in points]
         self._source.data = {
             "macs": [p["macs"] / 1e6 for p in points],
             "accuracy": [100 * p["accuracy"] for p in points],
             "label": [p["label"] for p in points],
             "step": [p["step"] for p in points],
-            "color": [CURRENT if p["current"] else KEPT for p in points],
-            "size": [14 if p["current"] else 8 for p in points],
-            "status": ["current plan" if p["current"] else "earlier plan" for p in points],
+            "color": [
+                CURRENT if p["current"] else FINETUNED if t else KEPT
+                for p, t in zip(points, tuned, strict=True)
+            ],
+            "size": [
+                (18 if t else 14) if p["current"] else (14 if t else 8)
+                for p, t in zip(points, tuned, strict=True)
+            ],
+            "status": [
+                "after fine-tuning" if t else "current plan" if p["current"] else "earlier plan"
+                for p, t in zip(points, tuned, strict=True)
+            ],
+            "marker": ["star" if t else "circle" for t in tuned],
+        }
+        links = [p for p, t in zip(points, tuned, strict=True) if t and p.get("before") is not None]
+        self._links.data = {
+            "macs": [p["macs"] / 1e6 for p in links],
+            "before": [100 * p["before"] for p in links],
+            "after": [100 * p["accuracy"] for p in links],
         }
 
 

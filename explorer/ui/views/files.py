@@ -1,0 +1,146 @@
+"""Files in and out: save the pruned model (``explorer.save_pruned``) and explore an uploaded checkpoint."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import ipywidgets as w
+
+from explorer.ui.format import escape, format_bytes
+from explorer.ui.jobs import CHECKPOINT_SUFFIXES
+from explorer.ui.views._sync import serialized
+from explorer.ui.views.controls import JobStatus, JobView, _help, disable_while_busy
+
+
+class ExportView(w.VBox):
+    """A folder, a Save button; then the files written and the content of ``SUMMARY.md``."""
+
+    def __init__(self, state: Any, **kwargs: Any):
+        self._state = state
+        model = state.summary.get("model", "model")
+        self._folder = w.Text(
+            value=f"pruned_{model}",
+            placeholder="folder (relative to the notebook's folder, or absolute)",
+            description="Folder",
+            style={"description_width": "50px"},
+            layout=w.Layout(width="420px"),
+        )
+        self._save = w.Button(description="Save pruned model", icon="save", button_style="primary")
+        self._save.on_click(lambda _b: state.save(self._folder.value))
+        disable_while_busy(state, self._save)
+        self._result = w.HTML()
+        super().__init__(
+            [
+                w.HTML("<h4 style='margin:4px 0'>Export</h4>"),
+                _help(
+                    "Saves the network with the pruned filters physically removed: <code>plan.json</code> "
+                    "(which filters went), <code>pruned_state_dict.pt</code> (the smaller weights, load them "
+                    "with <code>explorer.load_pruned</code>) and <code>SUMMARY.md</code> (plan, metrics and "
+                    "criteria, readable). The folder is replaced as a whole; a folder holding other files is "
+                    "refused."
+                ),
+                w.HBox([self._folder, self._save]),
+                JobView(state, jobs=("export",)),
+                JobStatus(state, "export"),
+                self._result,
+            ],
+            **kwargs,
+        )
+        state.observe(self._update, names="export")
+        self._update()
+
+    @property
+    def folder(self) -> w.Text:
+        return self._folder
+
+    @property
+    def save_button(self) -> w.Button:
+        return self._save
+
+    @property
+    def text(self) -> str:
+        return self._result.value
+
+    @serialized
+    def _update(self, _change: Any = None) -> None:
+        e = self._state.export
+        if not e:
+            self._result.value = ""
+            return
+        files = "".join(
+            f"<li><code>{escape(f['path'])}</code> ({format_bytes(f['bytes'])})</li>" for f in e["files"]
+        )
+        summary = (
+            "<details open><summary>SUMMARY.md</summary>"
+            "<pre style='background:#f8f9fa;padding:6px;max-height:320px;overflow:auto;white-space:pre-wrap'>"
+            f"{escape(e['summary'])}</pre></details>"
+            if e["summary"]
+            else ""
+        )
+        self._result.value = f"<div>Written:</div><ul style='margin:2px 0'>{files}</ul>{summary}"
+
+
+class UploadView(w.VBox):
+    """Upload a state_dict checkpoint for the same architecture; the explorer restarts on those weights."""
+
+    def __init__(self, state: Any, **kwargs: Any):
+        self._state = state
+        limit = state.max_upload_bytes
+        self._upload = w.FileUpload(
+            accept=",".join(CHECKPOINT_SUFFIXES),
+            multiple=False,
+            description="Upload checkpoint",
+            tooltip=f"a state_dict file ({', '.join(CHECKPOINT_SUFFIXES)}), at most {format_bytes(limit)}",
+            layout=w.Layout(width="200px"),
+        )
+        self._upload.observe(self._uploaded, names="value")
+        disable_while_busy(state, self._upload)
+        self._result = w.HTML()
+        model = escape(state.summary.get("model", "this model"))
+        super().__init__(
+            [
+                w.HTML("<h4 style='margin:4px 0'>Explore your own weights</h4>"),
+                _help(
+                    f"Upload a checkpoint of <b>{model}</b> trained by you: a <code>state_dict</code> saved "
+                    "with <code>torch.save(model.state_dict(), path)</code>, as a "
+                    f"{escape(', '.join(CHECKPOINT_SUFFIXES))} file of at most {format_bytes(limit)}. It is "
+                    "read with <code>torch.load(weights_only=True)</code>: only tensors, a file holding "
+                    "pickled Python objects is refused. The explorer then starts again on the new weights "
+                    "(the plan, history and results of the current ones are dropped); if anything is wrong, "
+                    "it says why and keeps the current weights."
+                ),
+                self._upload,
+                JobView(state, jobs=("upload",)),
+                JobStatus(state, "upload"),
+                self._result,
+            ],
+            **kwargs,
+        )
+        state.observe(self._update, names="upload")
+        self._update()
+
+    @property
+    def upload(self) -> w.FileUpload:
+        return self._upload
+
+    @property
+    def text(self) -> str:
+        return self._result.value
+
+    def _uploaded(self, _change: dict) -> None:
+        files = self._upload.value  # the current value: merged events must not load a file twice
+        if not files:
+            return
+        item = files[0]
+        self._upload.value = ()  # so that choosing the same file again counts
+        self._state.load_checkpoint(item["name"], item["content"], item.get("size"))
+
+    @serialized
+    def _update(self, _change: Any = None) -> None:
+        u = self._state.upload
+        self._result.value = (
+            f"<div style='color:#5f6368'>Exploring the weights of <b>{escape(u['name'])}</b> "
+            f"({format_bytes(u['bytes'])}).</div>"
+            if u
+            else ""
+        )
