@@ -35,6 +35,15 @@ from explorer.plan import GroupChoice, Plan, PlanError
 PACKAGE = Path(explorer.graph.__file__).resolve().parent
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _one_torch_thread():
+    """One intra-op thread: on these two shared cores, OpenMP's spin-waiting made this module 2-3x slower."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 # ------------------------------------------------------------------------------------------- helpers
 def fingerprint(model: nn.Module) -> str:
     """SHA-256 of every parameter and buffer, names included."""
