@@ -224,13 +224,14 @@ def build_groups(model: nn.Module, example_input: torch.Tensor) -> GroupGraph:
         dg = _build_dependency_graph(model, example_input)
         tp_groups = list(dg.get_all_groups(root_module_types=CHANNEL_LAYERS))
     except Exception as error:  # torch-pruning raises many kinds of errors on odd graphs
-        return _fallback_groups(model, convs, f"{type(error).__name__}: {error}")
+        return _fallback_groups(model, example_input, convs, f"{type(error).__name__}: {error}")
     unreached = [name for name in convs if modules[name] not in dg.module2node]
     if unreached and not _statically_unused(model, unreached):
         # torch-pruning records only the ops the example input went through: a conv it never saw sits on a
         # branch of data-dependent control flow, and what its channels are coupled to is unknown
         return _fallback_groups(
             model,
+            example_input,
             convs,
             f"the traced forward never reached {', '.join(unreached)} (data-dependent control flow)",
         )
@@ -333,12 +334,50 @@ def _chain_members(root: str, node: fx.Node, modules: Mapping[str, nn.Module]) -
     return members if any(m.side == "in" for m in members) else None
 
 
-def _fallback_groups(model: nn.Module, convs: list[str], why: str) -> GroupGraph:
+def _direct_norm_followers(model: nn.Module, example_input: torch.Tensor) -> dict[str, list[str]]:
+    """conv name → the per-channel norms that take its output tensor as their input, seen in one forward."""
+    modules = dict(model.named_modules())
+    producer: dict[int, str] = {}
+    followers: dict[str, list[str]] = {}
+    handles = []
+
+    def record_output(name):
+        def hook(_module, _inputs, output):
+            producer[id(output)] = name
+
+        return hook
+
+    def record_input(name):
+        def hook(_module, inputs):
+            source = producer.get(id(inputs[0])) if inputs else None
+            if source is not None and modules[name].num_features == modules[source].out_channels:
+                followers.setdefault(source, []).append(name)
+
+        return hook
+
+    try:
+        for name, module in modules.items():
+            if isinstance(module, _CONV):
+                handles.append(module.register_forward_hook(record_output(name)))
+            elif isinstance(module, (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d)):
+                handles.append(module.register_forward_pre_hook(record_input(name)))
+        with torch.no_grad():
+            model(example_input)
+    except Exception:
+        return {}
+    finally:
+        for handle in handles:
+            handle.remove()
+    return followers
+
+
+def _fallback_groups(model: nn.Module, example_input: torch.Tensor, convs: list[str], why: str) -> GroupGraph:
     """Independent per-conv groups when torch-pruning cannot trace the model.
 
     With ``torch.fx``, a conv whose outputs reach only other convs through channel-wise ops (BN, activations,
     depthwise convs) is offered with those layers; any other conv is listed but refused. Without fx, every
-    conv is a group of its own that can be masked but not exported.
+    conv is a group of its own, with the BatchNorm that directly follows it (so that its mask acts after the
+    BN's shift, as removal would); such groups can be masked but not exported.
     """
     modules = dict(model.named_modules())
     try:
@@ -349,9 +388,13 @@ def _fallback_groups(model: nn.Module, convs: list[str], why: str) -> GroupGraph
             "independent group: coupled layers are not pruned with it and export is unavailable."
         )
         warnings.warn(message, stacklevel=3)
+        followers = _direct_norm_followers(model, example_input)
         groups = []
         for name in convs:
-            groups.append(_lone_group(name, modules[name]))
+            group = _lone_group(name, modules[name])
+            identity = group.members[0].idxs
+            group.members += [Member(bn, "out", identity, identity) for bn in followers.get(name, [])]
+            groups.append(group)
         return GroupGraph(groups, traced=False, warnings=[message], exportable=False)
     message = (
         f"torch-pruning could not trace the model ({why}). Falling back to independent per-conv groups: "

@@ -115,7 +115,9 @@ class PruningSession:
         root=None,
     ):
         self.seed = seed
-        self.model_name = model if isinstance(model, str) else type(model).__name__
+        self.model_name = (
+            model if isinstance(model, str) else getattr(model, "explorer_name", type(model).__name__)
+        )
         self._model = load_model(model, checkpoint, pretrained=pretrained).eval()
         self.trained = bool(getattr(self._model, "explorer_trained", True))
         spec = get_model_spec(model) if isinstance(model, str) else None

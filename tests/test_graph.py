@@ -117,6 +117,10 @@ def test_untraceable_even_by_fx_gives_mask_only_groups(monkeypatch):
     with pytest.warns(UserWarning, match="not even by torch.fx"):
         graph = build_groups(seeded(Branchy()), torch.randn(2, 1, 8, 8))
     assert not graph.exportable
-    assert [m.side for m in graph["features.3"].members] == ["out"]
+    # the conv and the BatchNorm right after it: the mask must act after the BN's shift, as removal would
+    assert [(m.module, m.side) for m in graph["features.3"].members] == [
+        ("features.3", "out"),
+        ("features.4", "out"),
+    ]
     with pytest.raises(ModelError, match="cannot be exported"):
         export_pruned(Branchy(), torch.randn(2, 1, 8, 8), {"features.3": (0,)}, graph)

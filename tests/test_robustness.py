@@ -162,12 +162,6 @@ def test_data_dependent_control_flow_without_any_tracer_falls_back_and_refuses_e
         s.export()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="graph._fallback_groups without torch.fx offers conv1 as a group of conv1 alone: its mask zeroes "
-    "conv1's output before bn1, which adds its shift back, so the channel is not removed and the accuracy "
-    "shown is not that of the pruned network",
-)
 def test_without_any_tracer_an_offered_mask_still_means_removal(monkeypatch):
     """Removing conv1's channels removes them from bn1 too: conv_pos must then see zeros there."""
     monkeypatch.setattr(explorer.graph, "_build_dependency_graph", _refuse_to_trace)
