@@ -147,12 +147,14 @@ def agreement_table(
                 b = scores_by_criterion[second].get(group)
                 if a is None or b is None:
                     continue
-                rows.append({
-                    "group": group,
-                    "criterion_a": first,
-                    "criterion_b": second,
-                    "rho": spearman(a.score, b.score),
-                    "overlap": overlap(a.score, b.score, ratio),
-                    "jaccard": jaccard(a.score, b.score, ratio),
-                })
+                rows.append(
+                    {
+                        "group": group,
+                        "criterion_a": first,
+                        "criterion_b": second,
+                        "rho": spearman(a.score, b.score),
+                        "overlap": overlap(a.score, b.score, ratio),
+                        "jaccard": jaccard(a.score, b.score, ratio),
+                    }
+                )
     return rows

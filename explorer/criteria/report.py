@@ -37,12 +37,26 @@ def oracle_correlations(session: Any, ratio: float = 0.5) -> list[dict[str, Any]
             scores, reasons = error.partial, error.reasons
         for group in (g.name for g in session.groups):
             if group not in scores:
-                rows.append({"group": group, "criterion": name, "rho": math.nan, "overlap": math.nan,
-                             "note": reasons.get(group, "not scored")})
+                rows.append(
+                    {
+                        "group": group,
+                        "criterion": name,
+                        "rho": math.nan,
+                        "overlap": math.nan,
+                        "note": reasons.get(group, "not scored"),
+                    }
+                )
                 continue
             truth, score = oracle[group].score, scores[group].score
-            rows.append({"group": group, "criterion": name, "rho": spearman(score, truth),
-                         "overlap": overlap(score, truth, ratio), "note": ""})
+            rows.append(
+                {
+                    "group": group,
+                    "criterion": name,
+                    "rho": spearman(score, truth),
+                    "overlap": overlap(score, truth, ratio),
+                    "note": "",
+                }
+            )
     return rows
 
 

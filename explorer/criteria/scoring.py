@@ -202,8 +202,20 @@ def compute_group_scores(
     used = list(modules) if info.needs_data else sorted({m.module for g in chosen for m in g.members})
     _check_finite(modules, used)
     request = _Request(
-        info, model, modules, graph, chosen, calib, int(seed), masked_loss, base_loss, progress, should_stop,
-        reduction, loss_fn or F.cross_entropy, int(batch_size),
+        info,
+        model,
+        modules,
+        graph,
+        chosen,
+        calib,
+        int(seed),
+        masked_loss,
+        base_loss,
+        progress,
+        should_stop,
+        reduction,
+        loss_fn or F.cross_entropy,
+        int(batch_size),
     )
     scores, reasons = strategy(request)
     if reasons:
@@ -237,8 +249,9 @@ def _to_root(values: torch.Tensor, member: Member, num_channels: int, combine: s
     idxs = torch.tensor(member.idxs, dtype=torch.long)
     roots = torch.tensor(member.root_idxs, dtype=torch.long)
     total = torch.zeros(num_channels, dtype=torch.float64).index_add_(0, roots, values[idxs])
-    count = torch.zeros(num_channels, dtype=torch.float64).index_add_(0, roots, torch.ones(len(idxs),
-                                                                                           dtype=torch.float64))
+    count = torch.zeros(num_channels, dtype=torch.float64).index_add_(
+        0, roots, torch.ones(len(idxs), dtype=torch.float64)
+    )
     if combine == "mean":
         total = total / count.clamp_min(1)
     return torch.where(count > 0, total, torch.full_like(total, float("nan"))).float()
@@ -321,8 +334,13 @@ def _score_bn(request: _Request) -> tuple[dict[str, GroupScores], dict[str, str]
 @_strategy(names=("taylor",))
 def _score_taylor(request: _Request) -> tuple[dict[str, GroupScores], dict[str, str]]:
     stats = collect_activation_gradients(
-        request.model, request.graph, [g.name for g in request.groups], request.calib, request.loss_fn,
-        request.batch_size, request.should_stop,
+        request.model,
+        request.graph,
+        [g.name for g in request.groups],
+        request.calib,
+        request.loss_fn,
+        request.batch_size,
+        request.should_stop,
     )
     out: dict[str, GroupScores] = {}
     for done, group in enumerate(request.groups):
@@ -365,7 +383,8 @@ def _score_taylor_weight(request: _Request) -> tuple[dict[str, GroupScores], dic
     out: dict[str, GroupScores] = {}
     for done, group in enumerate(request.groups):
         signed = _member_channel_sums(
-            request, group,
+            request,
+            group,
             lambda name, dim: _per_layer_channel(grads[name] * weights[name], dim),
             lambda rows: rows.sum(dim=1),
         )
@@ -388,9 +407,11 @@ def _score_hessian(request: _Request) -> tuple[dict[str, GroupScores], dict[str,
         members = {
             layer: s.float()
             for layer, s in _member_channel_sums(
-                request, group,
+                request,
+                group,
                 lambda name, dim: (
-                    _per_layer_channel(fisher[name], dim), _per_layer_channel(weights[name], dim)
+                    _per_layer_channel(fisher[name], dim),
+                    _per_layer_channel(weights[name], dim),
                 ),
                 lambda pair: request.info.fn(*pair).double(),
             ).items()
@@ -440,8 +461,11 @@ def _score_oracle(request: _Request) -> tuple[dict[str, GroupScores], dict[str, 
 
     for group in request.groups:
         score = request.info.fn(
-            lambda c, name=group.name: masked_loss(name, [c]), group.num_channels, base,
-            should_stop=request.should_stop, on_channel=tick,
+            lambda c, name=group.name: masked_loss(name, [c]),
+            group.num_channels,
+            base,
+            should_stop=request.should_stop,
+            on_channel=tick,
         )
         out[group.name] = GroupScores(group.name, score, {group.name: score}, "none")
     return out, {}

@@ -196,8 +196,9 @@ def collect_activation_gradients(
                 return
             produced[id(output)] = (name, output)
             value = output.detach().clone()
-            current.setdefault(name, torch.zeros(value.shape[0], value.shape[dim], dtype=torch.float64,
-                                                 device=value.device))
+            current.setdefault(
+                name, torch.zeros(value.shape[0], value.shape[dim], dtype=torch.float64, device=value.device)
+            )
 
             def grad_hook(grad: torch.Tensor) -> None:
                 current[name] += _per_channel_mean((value * grad).double(), dim)
@@ -400,8 +401,13 @@ def _per_sample_grads(module: nn.Module, x: torch.Tensor, g: torch.Tensor) -> di
         weight = module.weight
         size = (n * weight.shape[0], *weight.shape[1:])
         grad_w = _CONV_WEIGHT_GRAD[type(module)](
-            x.reshape(1, n * x.shape[1], *x.shape[2:]), size, g.reshape(1, n * g.shape[1], *g.shape[2:]),
-            module.stride, module.padding, module.dilation, n * module.groups,
+            x.reshape(1, n * x.shape[1], *x.shape[2:]),
+            size,
+            g.reshape(1, n * g.shape[1], *g.shape[2:]),
+            module.stride,
+            module.padding,
+            module.dilation,
+            n * module.groups,
         )
         out["weight"] = grad_w.reshape(n, *weight.shape)
         if module.bias is not None:
