@@ -1,0 +1,177 @@
+"""Display helpers for the tutorial notebooks: a table and three charts that show themselves in Jupyter.
+
+They take plain numbers (dicts and lists, never tensors to compute on) and return objects with
+``_repr_html_`` / ``_repr_png_``, so a cell can simply end with them. The charts use matplotlib's
+object-oriented ``Figure`` without pyplot: they render the same whatever backend is active
+(``explorer.sensitivity.plot_sensitivity`` switches matplotlib to Agg, which would silence pyplot figures).
+
+    from explorer.ui import teaching
+    teaching.Table([{"layer": "features.0", "rho": 0.78}], {"layer": "layer", "rho": "Spearman ρ"})
+    teaching.bar_chart({"dense": 12.1, "filters removed": 4.2}, title="latency", ylabel="ms")
+"""
+
+from __future__ import annotations
+
+import html
+import io
+import math
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from explorer.criteria import spearman
+
+#: Colours of the charts (the app's blue, grey and red).
+COLORS = ("#1a73e8", "#9aa0a6", "#d93025", "#188038", "#f9ab00", "#a142f4")
+
+Formatter = str | Callable[[Any], str]
+
+
+def _format(value: Any, fmt: Formatter | None) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "—"
+    if fmt is None:
+        return f"{value:.3g}" if isinstance(value, float) else str(value)
+    return fmt(value) if callable(fmt) else fmt.format(value)
+
+
+class Table:
+    """Rows shown as an HTML table in Jupyter and as aligned text by ``print``.
+
+    Args:
+        rows: one dict per row, or one sequence of values per row in the order of ``columns``.
+        columns: key → header, in display order (default: the first row's keys).
+        formats: key → a ``str.format`` pattern (``"{:.1%}"``) or a function; floats default to 3
+            significant digits, ``None`` and NaN show as "—".
+    """
+
+    def __init__(
+        self,
+        rows: Sequence[Mapping[str, Any] | Sequence[Any]],
+        columns: Mapping[str, str] | None = None,
+        formats: Mapping[str, Formatter] | None = None,
+    ):
+        if columns is None:
+            first = rows[0] if rows else {}
+            if not isinstance(first, Mapping):
+                raise ValueError("rows given as sequences need columns=")
+            columns = {k: k for k in first}
+        self.columns = dict(columns)
+        keys = list(self.columns)
+        self.rows = [dict(r) if isinstance(r, Mapping) else dict(zip(keys, r, strict=True)) for r in rows]
+        self.formats = dict(formats or {})
+
+    def cells(self) -> list[list[str]]:
+        """The formatted cells, row by row (without the header)."""
+        return [[_format(r.get(k), self.formats.get(k)) for k in self.columns] for r in self.rows]
+
+    def __str__(self) -> str:
+        header = list(self.columns.values())
+        body = self.cells()
+        widths = [max(len(h), *(len(row[i]) for row in body)) for i, h in enumerate(header)]
+        lines = ["  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True))]
+        lines += ["  ".join(c.rjust(w) for c, w in zip(row, widths, strict=True)) for row in body]
+        return "\n".join(lines)
+
+    __repr__ = __str__
+
+    def _repr_html_(self) -> str:
+        head = "".join(f"<th>{html.escape(h)}</th>" for h in self.columns.values())
+        body = "".join(
+            "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>" for row in self.cells()
+        )
+        return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+class Chart:
+    """A matplotlib ``Figure`` that shows itself as a PNG in Jupyter (``chart.figure`` to adjust it)."""
+
+    def __init__(self, figure: Any):
+        self.figure = figure
+
+    def png(self) -> bytes:
+        buffer = io.BytesIO()
+        self.figure.savefig(buffer, format="png", bbox_inches="tight")
+        return buffer.getvalue()
+
+    def _repr_png_(self) -> bytes:
+        return self.png()
+
+    def __repr__(self) -> str:
+        title = self.figure.axes[0].get_title() if self.figure.axes else ""
+        return f"<Chart {title!r}>"
+
+
+def _figure(width: float, height: float) -> Any:
+    from matplotlib.figure import Figure
+
+    return Figure(figsize=(width, height), dpi=100, layout="constrained")
+
+
+def bar_chart(
+    values: Mapping[str, float], *, title: str = "", ylabel: str = "", fmt: str = "{:.1f}"
+) -> Chart:
+    """One bar per entry, each labelled with its value."""
+    figure = _figure(1.6 + 1.3 * len(values), 3.2)
+    ax = figure.add_subplot()
+    names = list(values)
+    bars = ax.bar(
+        names, [float(values[n]) for n in names], color=[COLORS[i % len(COLORS)] for i in range(len(names))]
+    )
+    ax.bar_label(bars, labels=[fmt.format(float(values[n])) for n in names], padding=2)
+    ax.set_title(title)
+    ax.set_ylabel(ylabel)
+    ax.margins(y=0.15)
+    ax.grid(axis="y", alpha=0.3)
+    return Chart(figure)
+
+
+def scatter_against(scores: Mapping[str, Sequence[float]], truth: str, *, title: str = "") -> Chart:
+    """One panel per criterion: its score of every channel (x) against ``scores[truth]`` (y), with ρ.
+
+    Args:
+        scores: criterion → the scores of one layer's channels (same channel order for all).
+        truth: the key of the reference (usually ``"oracle"``).
+    """
+    others = [name for name in scores if name != truth]
+    figure = _figure(3.1 * len(others), 3.0)
+    y = [float(v) for v in scores[truth]]
+    for i, name in enumerate(others):
+        ax = figure.add_subplot(1, len(others), i + 1)
+        x = [float(v) for v in scores[name]]
+        ax.scatter(x, y, s=14, color=COLORS[i % len(COLORS)])
+        ax.set_title(f"{name}: ρ = {spearman(x, y):+.2f}")
+        ax.set_xlabel(f"{name} score")
+        if i == 0:
+            ax.set_ylabel(f"{truth} score")
+        ax.grid(alpha=0.3)
+    if title:
+        figure.suptitle(title)
+    return Chart(figure)
+
+
+def line_chart(
+    series: Mapping[str, Sequence[tuple[float, float]]],
+    *,
+    title: str = "",
+    xlabel: str = "",
+    ylabel: str = "",
+    percent: bool = False,
+) -> Chart:
+    """One line per series of ``(x, y)`` points; ``percent`` shows y fractions as percentages."""
+    figure = _figure(6.0, 3.4)
+    ax = figure.add_subplot()
+    scale = 100.0 if percent else 1.0
+    for i, (name, points) in enumerate(series.items()):
+        xs = [float(p[0]) for p in points]
+        ys = [scale * float(p[1]) for p in points]
+        ax.plot(xs, ys, marker="o", ms=3, label=name, color=COLORS[i % len(COLORS)])
+    ax.set_title(title)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(f"{ylabel} (%)" if percent and ylabel else ylabel)
+    ax.grid(alpha=0.3)
+    if len(series) > 1:
+        ax.legend()
+    return Chart(figure)
+
+
+__all__ = ["Chart", "Table", "bar_chart", "line_chart", "scatter_against"]
