@@ -160,6 +160,7 @@ class ExplorerApp(w.VBox):
         }
         self._view_observers = [o for o in _observers(state) if id(o[2]) not in known]
         views = self.views
+        selected = self.panels.selected_index if self.panels is not None else 0  # the upload tab, after one
         self.panels = w.Tab(
             [
                 w.VBox([views["sensitivity"], views["plans"]]),
@@ -168,6 +169,7 @@ class ExplorerApp(w.VBox):
             ],
             titles=PANEL_TITLES,
         )
+        self.panels.selected_index = selected
         self.panels.add_class("pruning-explorer-panels")
         self._body.children = [
             views["summary"],

@@ -356,6 +356,7 @@ def test_uploaded_checkpoint_replaces_the_session(app: ExplorerApp, tmp_path: Pa
     torch.save({"model_state_dict": weights}, path)
     observers = len(_observers(state))
     controls = app.views["controls"]
+    app.panels.selected_index = 2  # the upload's tab
     _upload(app, "mine.pth", path.read_bytes())
     assert state.error == ""
     assert state.job_status["upload"]["state"] == "done"
@@ -369,6 +370,7 @@ def test_uploaded_checkpoint_replaces_the_session(app: ExplorerApp, tmp_path: Pa
     assert app.views["controls"] is not controls  # views built again for the new session
     assert len(_observers(state)) == observers  # and the old ones no longer listen
     assert "mine.pth" in app.views["upload"].text
+    assert app.panels.selected_index == 2  # still on the upload's tab
     group = new.groups[1].name
     app.views["controls"].sliders[group].value = 0.5
     assert state.wait_idle(30)

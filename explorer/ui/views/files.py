@@ -25,7 +25,12 @@ class ExportView(w.VBox):
             style={"description_width": "50px"},
             layout=w.Layout(width="420px"),
         )
-        self._save = w.Button(description="Save pruned model", icon="save", button_style="primary")
+        self._save = w.Button(
+            description="Save pruned model",
+            icon="save",
+            button_style="primary",
+            layout=w.Layout(width="190px"),
+        )
         self._save.on_click(lambda _b: state.save(self._folder.value))
         disable_while_busy(state, self._save)
         self._result = w.HTML()
@@ -72,7 +77,8 @@ class ExportView(w.VBox):
         )
         summary = (
             "<details open><summary>SUMMARY.md</summary>"
-            "<pre style='background:#f8f9fa;padding:6px;max-height:320px;overflow:auto;white-space:pre-wrap'>"
+            "<pre style='background:#f8f9fa;padding:6px;max-height:320px;overflow:auto;white-space:pre-wrap;"
+            "line-height:1.35'>"
             f"{escape(e['summary'])}</pre></details>"
             if e["summary"]
             else ""
@@ -85,12 +91,12 @@ class UploadView(w.VBox):
 
     def __init__(self, state: Any, **kwargs: Any):
         self._state = state
-        limit = state.max_upload_bytes
+        limit = f"{state.max_upload_bytes / 2**20:.0f} MB"
         self._upload = w.FileUpload(
             accept=",".join(CHECKPOINT_SUFFIXES),
             multiple=False,
             description="Upload checkpoint",
-            tooltip=f"a state_dict file ({', '.join(CHECKPOINT_SUFFIXES)}), at most {format_bytes(limit)}",
+            tooltip=f"a state_dict file ({', '.join(CHECKPOINT_SUFFIXES)}), at most {limit}",
             layout=w.Layout(width="200px"),
         )
         self._upload.observe(self._uploaded, names="value")
@@ -103,7 +109,7 @@ class UploadView(w.VBox):
                 _help(
                     f"Upload a checkpoint of <b>{model}</b> trained by you: a <code>state_dict</code> saved "
                     "with <code>torch.save(model.state_dict(), path)</code>, as a "
-                    f"{escape(', '.join(CHECKPOINT_SUFFIXES))} file of at most {format_bytes(limit)}. It is "
+                    f"{escape(', '.join(CHECKPOINT_SUFFIXES))} file of at most {limit}. It is "
                     "read with <code>torch.load(weights_only=True)</code>: only tensors, a file holding "
                     "pickled Python objects is refused. The explorer then starts again on the new weights "
                     "(the plan, history and results of the current ones are dropped); if anything is wrong, "

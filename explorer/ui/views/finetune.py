@@ -121,7 +121,8 @@ class FinetuneView(w.VBox):
             return
         self._loss.data = {"step": list(c["loss_step"]), "loss": list(c["loss"])}
         self._accuracy.data = {"step": list(c["acc_step"]), "accuracy": [100 * a for a in c["accuracy"]]}
-        self._steps_range.start, self._steps_range.end = 0, max(int(c["steps"]), 1)
+        steps = max(int(c["steps"]), 1)
+        self._steps_range.start, self._steps_range.end = -0.02 * steps, 1.03 * steps  # room for the points
 
     @serialized
     def _update_result(self, _change: Any = None) -> None:
@@ -275,7 +276,9 @@ class CompareView(w.VBox):
         note = (
             "Nothing is pruned yet: move some sliders first, then compare again."
             if not u.get("channels_removed")
-            else "Latency: median over repeated runs of a batch of 128 validation images on this CPU."
+            else "Latency: median of repeated runs on a batch of 128 validation images, on this CPU. On a "
+            "small network or a busy machine the difference can drown in timing noise: prune more and "
+            "compare again."
         )
         self._unstructured_html.value = (
             html_table(["", "parameters", "top-1 accuracy", "latency", "speed-up"], rows)

@@ -322,8 +322,8 @@ class TrajectoryView(w.VBox):
             [
                 w.HTML(
                     "<div style='color:#5f6368;font-size:90%'>Each point is a plan you evaluated: the best "
-                    "plans sit top-left (accurate and cheap). The red point is the current plan; a green "
-                    "star is a plan after fine-tuning, joined to the same plan before it.</div>"
+                    "plans sit top-left (accurate and cheap). The red point is the current plan; a star is "
+                    "a plan after fine-tuning, joined by a green line to the same plan before it.</div>"
                 ),
                 self._plot,
             ],
