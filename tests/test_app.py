@@ -99,6 +99,9 @@ def test_slider_updates_state_labels_and_plots(app: ExplorerApp, session: Prunin
     assert trajectory["macs"][-1] == pytest.approx(want.macs / 1e6)
     overview = app.views["overview"].source.data
     assert overview["kept"][1] == 16
+    per_layer = session.layer_macs()
+    assert overview["macs"] == [per_layer[g.name] for g in session.groups]
+    assert overview["share"] == pytest.approx([100 * per_layer[g.name] / want.macs for g in session.groups])
 
 
 def test_criterion_dropdown_updates_plot_a(app: ExplorerApp, session: PruningSession) -> None:

@@ -172,6 +172,24 @@ def test_target_plan_shows_predicted_and_real(app: ExplorerApp) -> None:
         assert slider.value == pytest.approx(_on_grid(session.ratio(group)))
 
 
+def test_plan_ranks_by_the_scan_criterion(app: ExplorerApp) -> None:
+    state, session = app.state, app.state.session
+    state.run_sensitivity(ratios=RATIOS)  # an l1 scan exists...
+    assert state.wait_idle(60)
+    app.views["sensitivity"].criterion_dropdown.value = "fpgm"  # ...but the user wants fpgm
+    app.views["plans"].buttons["target"].click()
+    assert state.wait_idle(60)
+    assert state.sensitivity["criterion"] == "fpgm"  # scanned again, with fpgm
+    assert state.suggestion["criterion"] == "fpgm"
+    assert state.criterion == "fpgm"  # the sliders now rank by the plan's criterion
+    assert app.views["controls"].criterion_dropdown.value == "fpgm"
+    assert {c["criterion"] for c in session.plan["groups"].values()} == {"fpgm"}
+    assert state.suggestion["real_accuracy"] == pytest.approx(session.evaluate().accuracy)
+    state.criterion = "l1"
+    assert state.wait_idle(30)
+    assert state.scan_criterion == "l1"  # follows the active criterion again
+
+
 def test_global_plan_moves_every_slider(app: ExplorerApp) -> None:
     state, session = app.state, app.state.session
     plans = app.views["plans"]
@@ -335,6 +353,13 @@ def test_oversized_or_malicious_uploads_change_nothing(app: ExplorerApp, tmp_pat
     _upload(app, "wrong.pt", wrong.read_bytes())
     assert "does not match" in state.error
     assert "wrong.pt" in state.error
+    # weights that load but cannot be explored: the current session is attached again
+    broken = {k: v.clone() for k, v in session.model.state_dict().items()}
+    broken["features.3.weight"][0, 0, 0, 0] = float("nan")
+    torch.save(broken, tmp_path / "nan.pt")
+    _upload(app, "nan.pt", (tmp_path / "nan.pt").read_bytes())
+    assert "non-finite weights" in state.error
+    assert state.status == "ready"
     # nothing changed, and the app still works
     assert state.session is session
     assert session.generation == generation

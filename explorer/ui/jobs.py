@@ -149,9 +149,10 @@ class JobsMixin(HasTraits):
             session = self.session
             table = None
             if kind != "global":
+                wanted = self.scan_criterion or self.criterion
                 table = self._table
-                if table is None:
-                    table = self._scan(self.scan_criterion or self.criterion, None)
+                if table is None or table.criterion != wanted:
+                    table = self._scan(wanted, None)
                 self._set_busy(True, "Applying the plan…")
             criterion = table.criterion if table is not None else self.criterion
             result = session.suggest_plan(
@@ -472,7 +473,23 @@ class JobsMixin(HasTraits):
         )
 
     def _replace_session(self, session: Any) -> None:
-        """Explore ``session`` instead of the current one: every result of the old one is dropped."""
+        """Explore ``session`` instead of the current one: every result of the old one is dropped.
+
+        If the new session cannot even be attached (say its weights make every score NaN), the old one is
+        attached again, so the app stays usable, and the error is raised.
+        """
+        old = self.session
+        self._detach()
+        try:
+            self.attach(session)
+        except Exception:
+            self._detach()
+            self.attach(old)
+            raise
+        self.session_version += 1
+
+    def _detach(self) -> None:
+        """Forget the session's results and stop its evaluation thread (before ``attach``)."""
         live, self._live = self._live, None
         self._ready = False
         if live is not None:
@@ -496,8 +513,6 @@ class JobsMixin(HasTraits):
         for trait in ("sensitivity", "suggestion", "finetune_curve", "finetune", "schedules", "unstructured"):
             setattr(self, trait, {})
         self.job_status = {k: v for k, v in self.job_status.items() if k == "upload"}
-        self.attach(session)
-        self.session_version += 1
 
     # ---------------------------------------------------------------------------------- state hooks
     def _trajectory_key(self, pruned: Mapping[str, Sequence[int]]) -> str:
