@@ -115,6 +115,12 @@ class UploadView(w.VBox):
                     "(the plan, history and results of the current ones are dropped); if anything is wrong, "
                     "it says why and keeps the current weights."
                 ),
+                _help(
+                    "Jupyter servers drop messages over 10 MB unless started with a larger limit: if nothing "
+                    "happens after choosing a bigger file, restart the server with "
+                    "<code>--Voila.tornado_settings='{\"websocket_max_message_size\": 230686720}'</code> "
+                    "(JupyterLab: <code>--ServerApp.tornado_settings=…</code>)."
+                ),
                 self._upload,
                 JobView(state, jobs=("upload",)),
                 JobStatus(state, "upload"),
