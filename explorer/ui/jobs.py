@@ -200,6 +200,9 @@ class JobsMixin(HasTraits):
             eval_every: measure validation accuracy every this many steps (default: 8 points per run).
         """
         steps = int(steps)
+        if steps < 1:
+            self.error = f"Fine-tuning needs at least one step (got {steps})."
+            return
         every = int(eval_every) if eval_every else max(1, math.ceil(steps / 8))
 
         def body() -> str:
