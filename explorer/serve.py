@@ -69,6 +69,8 @@ def voila_command(notebook: str | os.PathLike, port: int = 8866, open_browser: b
         "--MappingKernelManager.cull_idle_timeout=600",
         "--MappingKernelManager.cull_interval=60",
         "--theme=light",
+        # widget messages over 10 MB (checkpoint uploads) are dropped by default; allow the app's 200 MB limit
+        '--Voila.tornado_settings={"websocket_max_message_size": 230686720}',
     ]
 
 

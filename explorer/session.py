@@ -576,6 +576,7 @@ class PruningSession:
             if self._calib_evaluator is not None:
                 self._calib_evaluator.cache.clear()
             self._scores.clear()
+            self._baseline = None  # the unpruned network is a new one now
             self._generation += 1
 
     @autograd_enabled()
@@ -669,7 +670,7 @@ class PruningSession:
         }
 
     @autograd_enabled()
-    def compare_unstructured(self, repeats: int = 20) -> dict:
+    def compare_unstructured(self, repeats: int = 50) -> dict:
         """Filter pruning (exported) vs magnitude pruning of single weights at the same parameter count.
 
         Returns accuracy on the validation subset and measured CPU latency of both, plus the dense original.
