@@ -69,6 +69,8 @@ def voila_command(notebook: str | os.PathLike, port: int = 8866, open_browser: b
         "--MappingKernelManager.cull_idle_timeout=600",
         "--MappingKernelManager.cull_interval=60",
         "--theme=light",
+        # Voilà's lab template without its render-blocking CDN stylesheets: the page must work offline
+        "--template=pruning-explorer",
         # widget messages over 10 MB (checkpoint uploads) are dropped by default; allow the app's 200 MB limit
         '--Voila.tornado_settings={"websocket_max_message_size": 230686720}',
     ]
@@ -79,6 +81,10 @@ def voila_environment(model: str = "digits_cnn") -> dict[str, str]:
     env = dict(os.environ)
     env[MODEL_ENV] = model
     env["BOKEH_RESOURCES"] = "inline"
+    share = str(Path(__file__).resolve().parent / "share")
+    env["JUPYTER_PATH"] = os.pathsep.join(
+        [share, *[p for p in env.get("JUPYTER_PATH", "").split(os.pathsep) if p]]
+    )
     # from a source checkout the kernel, started in notebooks/, must still find the package
     root = str(Path(__file__).resolve().parents[1])
     paths = [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
