@@ -38,6 +38,8 @@ from urllib.parse import urlparse
 
 import pytest
 
+from explorer.ui.state import DEBOUNCE_SECONDS
+
 pytestmark = [pytest.mark.browser, pytest.mark.filterwarnings("ignore:the embedded weights")]
 
 REPO = Path(__file__).resolve().parents[1]
@@ -459,7 +461,7 @@ def test_keyboard_slider_moves_match_the_session(visit: Visit, session: Any) -> 
             "keypress_to_first_accuracy_change_ms_p50": round(statistics.median(first_ms)),
             "keypress_to_exact_accuracy_ms_p50": round(statistics.median(exact_ms)),
             "keypress_to_exact_accuracy_ms_all": [round(t) for t in exact_ms],
-            "note": "includes the app's 0.15 s slider debounce; digits_cnn, 359 validation images",
+            "note": f"includes the app's {DEBOUNCE_SECONDS} s slider debounce; digits_cnn, 359 images",
         }
     )
     print(

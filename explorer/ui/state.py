@@ -45,7 +45,7 @@ from explorer.ui.jobs import JobsMixin
 log = logging.getLogger(__name__)
 
 #: Seconds of slider quiet before the newest ratios are applied.
-DEBOUNCE_SECONDS = 0.15
+DEBOUNCE_SECONDS = 0.06
 #: Minimum seconds between two published running (non-final) estimates.
 PUBLISH_INTERVAL = 0.1
 #: Criteria cheap enough to compute for every hover (no data needed).
