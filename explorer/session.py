@@ -576,7 +576,8 @@ class PruningSession:
             if self._calib_evaluator is not None:
                 self._calib_evaluator.cache.clear()
             self._scores.clear()
-            self._baseline = None  # the unpruned network is a new one now
+            # the baseline stays the original network's: weights fine-tuned under masks are only meaningful
+            # with those masks, so "unpruned" metrics of the new state would compare against nonsense
             self._generation += 1
 
     @autograd_enabled()

@@ -124,3 +124,13 @@ def test_cli_writes_csv_and_png(tmp_path, capsys):
     assert csv_text[0] == "group,ratio,accuracy,loss,macs,params"
     assert len(csv_text) == 1 + 2 * 3
     assert (tmp_path / "sensitivity.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_after_finetuning_the_baseline_is_still_the_original_network(tmp_path):
+    s = PruningSession("digits_cnn")
+    original = s.baseline()
+    s.set_global_ratio(0.5)
+    s.finetune(steps=30, eval_every=0)
+    assert s.baseline() == original
+    summary = (save_pruned(s, tmp_path / "out") / "SUMMARY.md").read_text()
+    assert f"| top-1 accuracy | {original.accuracy:.2%} |" in summary
