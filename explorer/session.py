@@ -381,22 +381,20 @@ class PruningSession:
                 kwargs["base_loss"] = evaluator.evaluate(LayerCuts()).loss
                 kwargs["masked_loss"] = lambda g, idxs: evaluator.evaluate(self.layer_cuts({g: idxs})).loss
             with self._lock:
-                computed = self._compute_scores(name, missing, progress, should_stop, kwargs)
-            cached.update(computed)
+                cached.update(
+                    _criteria.compute_group_scores(
+                        name,
+                        self._model,
+                        self.graph,
+                        groups=missing,
+                        calib=self.data.calib,
+                        seed=self.seed,
+                        progress=progress,
+                        should_stop=should_stop,
+                        **kwargs,
+                    )
+                )
         return {g: cached[g] for g in wanted}
-
-    def _compute_scores(self, name, missing, progress, should_stop, kwargs):
-        return _criteria.compute_group_scores(
-            name,
-            self._model,
-            self.graph,
-            groups=missing,
-            calib=self.data.calib,
-            seed=self.seed,
-            progress=progress,
-            should_stop=should_stop,
-            **kwargs,
-        )
 
     def agreement(self, criteria: Sequence[str] = ("l1", "fpgm", "taylor"), ratio: float = 0.5) -> list[dict]:
         """Per group and pair of criteria: Spearman ρ of their scores, and the overlap of the channels each
