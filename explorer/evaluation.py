@@ -95,13 +95,6 @@ class SegmentedModel:
         weighted = {name for name, m in self.modules.items() if isinstance(m, _WEIGHTED_LAYERS)}
         self.segments = _merge_light_segments(_split_into_segments(list(graph.nodes)), weighted)
 
-    def first_segment_of(self, module_names: set[str]) -> int:
-        """Index of the first segment that calls any of ``module_names`` (0 if untraced)."""
-        for i, segment in enumerate(self.segments):
-            if segment.modules & module_names:
-                return i
-        return len(self.segments)
-
     def run(
         self, x: torch.Tensor, start: int, on_boundary: Callable[[int, torch.Tensor], None]
     ) -> torch.Tensor:

@@ -128,14 +128,8 @@ def _build_dependency_graph(model: nn.Module, example_input: torch.Tensor) -> tp
         return tp.DependencyGraph().build_dependency(model, example_inputs=example, verbose=False)
 
 
-def _out_channels(module: nn.Module) -> int | None:
-    if isinstance(module, _CONV):
-        return module.out_channels
-    if isinstance(module, nn.Linear):
-        return module.out_features
-    if isinstance(module, (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d)):
-        return module.num_features
-    return None
+def _out_channels(module: nn.Module) -> int:
+    return module.out_features if isinstance(module, nn.Linear) else module.out_channels
 
 
 def _lone_group(name: str, module: nn.Module, reason: str | None = None) -> PruningGroup:
@@ -158,7 +152,7 @@ def _refusal_reason(group: PruningGroup, modules: Mapping[str, nn.Module]) -> st
             # a concatenation legitimately maps a group onto a slice of a later BatchNorm, but a conv or
             # linear whose outputs join the group must contribute all of its channels
             channels = _out_channels(module)
-            if channels is not None and channels != len(member.idxs):
+            if channels != len(member.idxs):
                 return (
                     f"channels are coupled through a non channel-preserving op into {member.module} "
                     f"({channels} channels vs {len(member.idxs)}), e.g. a zero-padding 'option A' shortcut, "
