@@ -43,7 +43,7 @@ _INTRO = (
 
 
 #: Titles of the tabs below the explorer.
-PANEL_TITLES = ("Sensitivity & plans", "Fine-tune & export", "Your weights")
+PANEL_TITLES = ("Sensitivity & plans", "Fine-tune & export", "Models & weights")
 
 
 def _section(title: str, *children: w.Widget) -> w.VBox:
@@ -157,6 +157,7 @@ class ExplorerApp(w.VBox):
             "compare": v.CompareView(state),
             "export": v.ExportView(state),
             "upload": v.UploadView(state),
+            "model": v.ModelView(state),
         }
         self._view_observers = [o for o in _observers(state) if id(o[2]) not in known]
         views = self.views
@@ -165,7 +166,7 @@ class ExplorerApp(w.VBox):
             [
                 w.VBox([views["sensitivity"], views["plans"]]),
                 w.VBox([views["finetune"], views["compare"], views["export"]]),
-                w.VBox([views["upload"]]),
+                w.VBox([views["model"], views["upload"]]),
             ],
             titles=PANEL_TITLES,
         )

@@ -62,7 +62,7 @@ def _upload(app: ExplorerApp, name: str, content: bytes, size: int | None = None
 
 def test_panels_below_the_explorer(app: ExplorerApp) -> None:
     assert app.panels is not None
-    assert app.panels.titles == ("Sensitivity & plans", "Fine-tune & export", "Your weights")
+    assert app.panels.titles == ("Sensitivity & plans", "Fine-tune & export", "Models & weights")
     assert app._body.children[-1].children[-1] is app.panels  # last: the first screen is unchanged
     assert app.state.scan_criterion == app.state.criterion
 
@@ -402,3 +402,32 @@ def test_uploaded_checkpoint_replaces_the_session(app: ExplorerApp, tmp_path: Pa
     assert new.ratio(group) == 0.5
     assert old.pruned == {}
     assert state.metrics["accuracy"] == pytest.approx(new.evaluate().accuracy)
+
+
+def test_switching_to_a_model_whose_data_is_missing_keeps_the_current_one(app: ExplorerApp) -> None:
+    state = app.state
+    old, version = state.session, state.session_version
+    view = app.views["model"]
+    view.choice.value = "vgg16_bn_cifar"  # offline: no CIFAR-10 test set on this machine
+    view.load_button.click()
+    assert state.wait_idle(120)
+    assert state.job_status["model"]["state"] == "failed"
+    assert state.error
+    assert app.error_view.layout.display != "none"
+    assert state.session is old
+    assert state.session_version == version
+    state.clear_error()
+
+
+def test_switching_model_builds_a_new_session(app: ExplorerApp) -> None:
+    state = app.state
+    old, version = state.session, state.session_version
+    view = app.views["model"]
+    view.choice.value = "digits_cnn"
+    view.load_button.click()
+    assert state.wait_idle(120)
+    assert state.job_status["model"]["state"] == "done"
+    assert state.session is not old
+    assert state.session.model_name == "digits_cnn"
+    assert state.session_version == version + 1
+    assert state.baseline["accuracy"] == pytest.approx(state.session.baseline().accuracy)

@@ -44,6 +44,7 @@ _CANCELLED_TEXT = {
     "unstructured": "Comparison cancelled.",
     "export": "Export cancelled.",
     "upload": "Upload cancelled: still exploring the previous weights.",
+    "model": "Cancelled: still exploring the previous model.",
 }
 
 
@@ -403,6 +404,28 @@ class JobsMixin(HasTraits):
             return f"Now exploring {name}."
 
         self._long_job("upload", f"Checking {name}…", body)
+
+    def switch_model(self, name: str) -> None:
+        """Explore another zoo model, on its own dataset; on any error the current session stays.
+
+        Offline, a zoo model whose weights or data are not on this machine gets a clear message (the
+        Binder image fetches the CIFAR-10 test set and the pretrained ResNet-20 when it is built).
+        """
+
+        def body() -> str:
+            from explorer.session import PruningSession
+
+            old = self.session
+            session = PruningSession(name, criterion=self.criterion, seed=old.seed if old else 0)
+            if self._cancel.is_set():
+                raise JobCancelled
+            self._replace_session(session)
+            trained = (
+                "" if session.trained else " (untrained: its pretrained weights are not on this machine)"
+            )
+            return f"Now exploring {name}{trained}."
+
+        self._long_job("model", f"Loading {name}…", body)
 
     # ======================================================================================== plumbing
     def _long_job(self, name: str, text: str, body: Callable[[], str]) -> None:

@@ -29,6 +29,7 @@ _WHERE = {
     "SummaryView": "summary",
     "TrajectoryView": "plots",
     "UploadView": "files",
+    "ModelView": "files",
     "WhyView": "why",
 }
 

@@ -86,6 +86,52 @@ class ExportView(w.VBox):
         self._result.value = f"<div>Written:</div><ul style='margin:2px 0'>{files}</ul>{summary}"
 
 
+class ModelView(w.VBox):
+    """Switch to another model of the zoo (its own dataset); the explorer restarts on it."""
+
+    def __init__(self, state: Any, **kwargs: Any):
+        from explorer.zoo import list_models
+
+        self._state = state
+        current = state.summary.get("model", "")
+        names = list_models()
+        self._choice = w.Dropdown(
+            options=names,
+            value=current if current in names else names[0],
+            description="Model",
+            style={"description_width": "50px"},
+            layout=w.Layout(width="260px"),
+        )
+        self._load = w.Button(
+            description="Explore this model", icon="exchange", layout=w.Layout(width="170px")
+        )
+        self._load.on_click(lambda _button: self._state.switch_model(self._choice.value))
+        disable_while_busy(state, self._load)
+        super().__init__(
+            [
+                w.HTML("<h4 style='margin:4px 0'>Another model</h4>"),
+                _help(
+                    "The zoo: the small digits network, the CIFAR-10 VGG-16 and ResNets of Li et al. 2017. A "
+                    "CIFAR model needs the CIFAR-10 test set and its pretrained weights on this machine "
+                    "(<code>pruning-explorer fetch resnet20_cifar cifar10</code>); without weights it is "
+                    "explored untrained, and says so."
+                ),
+                w.HBox([self._choice, self._load]),
+                JobView(state, jobs=("model",)),
+                JobStatus(state, "model"),
+            ],
+            **kwargs,
+        )
+
+    @property
+    def choice(self) -> w.Dropdown:
+        return self._choice
+
+    @property
+    def load_button(self) -> w.Button:
+        return self._load
+
+
 class UploadView(w.VBox):
     """Upload a state_dict checkpoint for the same architecture; the explorer restarts on those weights."""
 
