@@ -52,39 +52,43 @@ def _channel_dim(module: nn.Module) -> int:
     return -1 if isinstance(module, (nn.Linear, nn.LayerNorm)) else 1
 
 
-def _keep_vector(size: int, removed: set[int], like: torch.Tensor, dim: int, ndim: int) -> torch.Tensor:
-    keep = torch.ones(size, dtype=like.dtype, device=like.device)
-    keep[sorted(removed)] = 0
-    shape = [1] * ndim
-    shape[dim] = size
-    return keep.view(shape)
+class _ChannelZeroer:
+    """Multiplies a tensor by a 0/1 vector along ``dim``, built once per shape, dtype and device."""
+
+    def __init__(self, removed: set[int], dim: int):
+        self.removed = sorted(removed)
+        self.dim = dim
+        self._keep: dict[tuple, torch.Tensor] = {}
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        dim = self.dim % x.dim()
+        key = (x.shape[dim], x.dim(), x.dtype, x.device)
+        keep = self._keep.get(key)
+        if keep is None:
+            keep = torch.ones(x.shape[dim], dtype=x.dtype, device=x.device)
+            keep[self.removed] = 0
+            shape = [1] * x.dim()
+            shape[dim] = x.shape[dim]
+            keep = self._keep[key] = keep.view(shape)
+        return x * keep
 
 
 def _output_hook(removed: set[int], dim: int):
-    cache: dict[tuple, torch.Tensor] = {}
+    zero = _ChannelZeroer(removed, dim)
 
     def hook(_module, _inputs, output):
-        if not isinstance(output, torch.Tensor):
-            return output
-        key = (output.shape[dim], output.dim(), output.dtype, output.device)
-        if key not in cache:
-            cache[key] = _keep_vector(output.shape[dim], removed, output, dim % output.dim(), output.dim())
-        return output * cache[key]
+        return zero(output) if isinstance(output, torch.Tensor) else output
 
     return hook
 
 
 def _input_hook(removed: set[int], dim: int):
-    cache: dict[tuple, torch.Tensor] = {}
+    zero = _ChannelZeroer(removed, dim)
 
     def hook(_module, inputs):
         if not inputs or not isinstance(inputs[0], torch.Tensor):
             return None
-        x = inputs[0]
-        key = (x.shape[dim], x.dim(), x.dtype, x.device)
-        if key not in cache:
-            cache[key] = _keep_vector(x.shape[dim], removed, x, dim % x.dim(), x.dim())
-        return (x * cache[key], *inputs[1:])
+        return (zero(inputs[0]), *inputs[1:])
 
     return hook
 
