@@ -134,13 +134,16 @@ def _split_into_segments(nodes: list[fx.Node]) -> list[_Segment]:
     last_use = {node: max((position[u] for u in node.users), default=position[node]) for node in nodes}
     segments: list[_Segment] = []
     current: list[fx.Node] = []
+    live: set[fx.Node] = set()  # values defined so far that a later node still reads
     for i, node in enumerate(nodes):
         current.append(node)
         if node.op == "output":
             segments.append(_make_segment(current, node))
             break
-        live = [n for n in nodes[: i + 1] if last_use[n] > i and n.op != "get_attr"]
-        is_cut = len(live) == 1 and live[0] is node and node.op != "placeholder"
+        live = {n for n in live if last_use[n] > i}
+        if last_use[node] > i and node.op != "get_attr":
+            live.add(node)
+        is_cut = live == {node} and node.op != "placeholder"
         if is_cut and any(n.op == "call_module" for n in current):
             segments.append(_make_segment(current, node))
             current = []
