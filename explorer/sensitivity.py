@@ -18,15 +18,43 @@ Suggestions built on the table:
 from __future__ import annotations
 
 import csv
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
-from explorer.evaluation import EvaluationCancelled
+import torch
+
+from explorer.cost import Cost
+from explorer.evaluation import EvaluationCancelled, Evaluator
+from explorer.graph import PruningGroup
+from explorer.masks import LayerCuts
 from explorer.plan import count_to_prune, lowest
 
 DEFAULT_RATIOS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
 COLUMNS = ("group", "ratio", "accuracy", "loss", "macs", "params")
+
+
+class ScanHost(Protocol):
+    """What a sensitivity scan and the plan suggestions need of a session (``PruningSession`` is one)."""
+
+    @property
+    def groups(self) -> list[PruningGroup]: ...
+
+    @property
+    def evaluator(self) -> Evaluator: ...
+
+    def group(self, name: str) -> PruningGroup: ...
+
+    def scores(
+        self, criterion: str | None = None, groups: Sequence[str] | None = None
+    ) -> dict[str, torch.Tensor]: ...
+
+    def baseline(self): ...
+
+    def layer_cuts(self, pruned: Mapping[str, Sequence[int]] | None = None) -> LayerCuts: ...
+
+    def cost(self, pruned: Mapping[str, Sequence[int]] | None = None) -> Cost: ...
 
 
 @dataclass
@@ -57,7 +85,7 @@ class SensitivityTable:
 
 
 def run_sensitivity(
-    session,
+    session: ScanHost,
     ratios: Sequence[float] | None = None,
     criterion: str = "l1",
     groups: Sequence[str] | None = None,
@@ -121,7 +149,7 @@ class TargetSuggestion:
     reached: bool
 
 
-def suggest_for_macs(session, table: SensitivityTable, reduction: float) -> TargetSuggestion:
+def suggest_for_macs(session: ScanHost, table: SensitivityTable, reduction: float) -> TargetSuggestion:
     """Greedy plan reaching ``reduction`` (0.3 = 30 % fewer MACs) at the least predicted accuracy loss."""
     scores = session.scores(table.criterion, groups=table.groups)
     curves = {name: sorted(table.curve(name), key=lambda r: r["ratio"]) for name in table.groups}

@@ -5,8 +5,10 @@
     >>> s.set_ratio("features.3", 0.5, criterion="l1")
     >>> s.evaluate().accuracy, s.cost().macs
 
-The user's model is never mutated: the session works on a private copy and only ever installs temporary
-forward hooks on that copy.
+The session is a thin front over focused parts: ``PlanHistory`` (plans, weights states, undo/redo/reset),
+``ScoreBook`` (criterion scores), ``CostModel`` and ``Evaluator`` (metrics), ``verification`` (masked =
+exported), ``sensitivity``, ``finetune`` and ``experiments``. The user's model is never mutated: the session
+works on a private copy and only ever installs temporary forward hooks on it.
 """
 
 from __future__ import annotations
@@ -14,7 +16,6 @@ from __future__ import annotations
 import copy
 import hashlib
 import threading
-import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,14 +24,16 @@ import torch
 from torch import nn
 
 from explorer import criteria as _criteria
+from explorer import experiments as _experiments
 from explorer._autograd import autograd_enabled
-from explorer.checkpoints import load_model
 from explorer.cost import Cost, CostModel
-from explorer.data import DataBundle, DataSplit, load_data
-from explorer.errors import DataError, ExplorerError, ModelError
+from explorer.errors import ExplorerError
 from explorer.evaluation import DEFAULT_CACHE_BUDGET, Estimate, EvaluationCancelled, Evaluator, plan_batches
 from explorer.graph import GroupGraph, PruningGroup, build_groups, export_pruned
+from explorer.history import PlanHistory, WeightsState
+from explorer.latency import measure_latency
 from explorer.masks import LayerCuts, apply_masks, compute_layer_cuts
+from explorer.opening import check_model_accepts, open_data, open_model
 from explorer.plan import (
     GroupChoice,
     Plan,
@@ -40,9 +43,10 @@ from explorer.plan import (
     lowest,
     validate_indices,
 )
-from explorer.zoo import get_model_spec
+from explorer.score_book import ScoreBook
+from explorer.verification import EXPORT_TOLERANCE, max_export_error, refuse_mismatching_groups
 
-EXPORT_TOLERANCE = 1e-4
+SENSITIVITY_TABLES_KEPT = 8  # scans are cached per weights state and criterion; older ones are dropped
 
 
 @dataclass(frozen=True)
@@ -115,34 +119,15 @@ class PruningSession:
         root=None,
     ):
         self.seed = seed
-        self.model_name = (
-            model if isinstance(model, str) else getattr(model, "explorer_name", type(model).__name__)
-        )
-        self._model = load_model(model, checkpoint, pretrained=pretrained).eval()
+        self._model, self.model_name, self.spec = open_model(model, checkpoint, pretrained=pretrained)
         self.trained = bool(getattr(self._model, "explorer_trained", True))
-        spec = get_model_spec(model) if isinstance(model, str) else None
-        self.spec = spec
-        if isinstance(data, DataBundle):
-            self.data = data
-        else:
-            source = data if data is not None else (spec.dataset if spec is not None else None)
-            if source is None:
-                raise ExplorerError("a custom model needs data: pass data=... (a dataset, loader or name)")
-            self.data = load_data(
-                source,
-                num_samples,
-                seed=seed,
-                root=root,
-                calib_samples=calib_samples,
-                input_shape=spec.input_shape if spec is not None else None,
-                num_classes=spec.num_classes if spec is not None else None,
-            )
+        self.data = open_data(data, self.spec, num_samples, seed=seed, root=root, calib_samples=calib_samples)
         val = self.data.val
-        self._check_model_accepts(val)
+        self.num_classes = check_model_accepts(self._model, val)
         self.criterion = criterion
         self.example_input = val.inputs[:2].clone()
         # the private model copy is shared by the evaluation thread, scoring and export: masks are
-        # installed on it only while this lock is held
+        # installed on it, and weights loaded into it, only while this lock is held
         self._lock = threading.RLock()
         self.graph: GroupGraph = build_groups(self._model, self.example_input)
         self.warnings: list[str] = list(self.graph.warnings)
@@ -156,46 +141,37 @@ class PruningSession:
             cache_budget,
             self._lock,
         )
-        self._calib_evaluator: Evaluator | None = None
-        self._plan = Plan(model=self.model_name)
-        self._history: list[Plan] = []
-        self._generation = 0
-        self._scores: dict[str, dict[str, _criteria.GroupScores]] = {}
+        self._score_book = ScoreBook(
+            self._model,
+            self.graph,
+            self.data.calib,
+            seed=seed,
+            cache_budget=cache_budget // 4,
+            lock=self._lock,
+        )
+        self._history = PlanHistory(self.model_name)
+        self._original_state = {k: v.detach().clone() for k, v in self._model.state_dict().items()}
+        self._loaded: WeightsState = self._history.weights
         self._baseline: Metrics | None = None
         self._sensitivity: dict = {}
         self._fingerprint = _model_fingerprint(self._model)
         broken = [
-            n for n, t in self._model.state_dict().items() if t.is_floating_point() and not t.isfinite().all()
+            n for n, t in self._original_state.items() if t.is_floating_point() and not t.isfinite().all()
         ]
         if broken:
             # 0 · NaN is NaN: masking can never match removal here, so the check would refuse every group
             # for a misleading reason; the criteria refuse such weights with the layers named instead
             self.warnings.append(f"non-finite weights (NaN or Inf) in {', '.join(broken)}")
         elif verify and self.graph.exportable:
-            self._verify_groups()
+            bad = refuse_mismatching_groups(self._model, self.graph, self.example_input, self._lock)
+            if bad:
+                self.warnings.append(f"{len(bad)} group(s) left out after the masked = exported check")
 
     # ----------------------------------------------------------------------------------------- model
-    def _check_model_accepts(self, split: DataSplit) -> None:
-        if split.labels.numel() == 0:
-            raise DataError("the validation subset is empty")
-        try:
-            with torch.no_grad():
-                out = self._model(split.inputs[:2])
-        except Exception as error:
-            raise ModelError(
-                f"the model failed on inputs of shape {tuple(split.inputs.shape[1:])} "
-                f"({type(error).__name__}: {error})"
-            ) from error
-        if not isinstance(out, torch.Tensor) or out.dim() != 2:
-            raise ModelError("the model must return class logits of shape [N, num_classes]")
-        top = int(split.labels.max())
-        if top >= out.shape[1]:
-            raise DataError(f"labels go up to {top} but the model has only {out.shape[1]} outputs")
-        self.num_classes = int(out.shape[1])
-
     @property
     def model(self) -> nn.Module:
-        """The session's private copy of the model (unpruned; masks are applied only while evaluating)."""
+        """The session's private copy of the model, holding the live weights (masks are applied only while
+        evaluating)."""
         return self._model
 
     @property
@@ -216,70 +192,77 @@ class PruningSession:
             raise PlanError(f"{name} cannot be pruned: {group.reason}")
         return group
 
-    def _verify_groups(self) -> None:
-        """Refuse, with a reason, every group whose masked outputs differ from its exported outputs."""
-        bad = self._find_mismatching(list(self.groups))
-        for group in bad:
-            group.prunable = False
-            group.reason = (
-                "masking it does not reproduce removing it (checked on this model), so it is not offered"
-            )
-        if bad:
-            self.warnings.append(f"{len(bad)} group(s) left out after the masked = exported check")
+    # --------------------------------------------------------------------------------------- weights
+    @property
+    def weights(self) -> WeightsState:
+        """The live weights: ``weights.label`` is ``"original"`` or e.g. ``"fine-tuned under plan #7 (200
+        steps)"``; ``weights.fits(session.pruned)`` says whether the plan still removes every channel they
+        were trained without."""
+        return self._history.weights
 
-    def _probe_plan(self, groups: Sequence[PruningGroup]) -> dict[str, tuple[int, ...]]:
-        return {g.name: tuple(range(0, g.num_channels - 1, 3)) for g in groups if g.num_channels > 1}
+    def _load_weights(self) -> None:
+        """Put the current step's weights into the model copy, and forget what depended on the old ones."""
+        wanted = self._history.weights
+        if wanted is self._loaded:
+            return
+        with self._lock:
+            state = self._original_state if wanted.is_original else wanted.state_dict
+            self._model.load_state_dict(state)
+            self._loaded = wanted
+            self._fingerprint = _model_fingerprint(self._model)
+            self.evaluator.cache.clear()
+            self._score_book.clear()
 
-    def _masked_equals_export(self, groups: Sequence[PruningGroup]) -> bool:
-        pruned = self._probe_plan(groups)
-        x = self.example_input
-        try:
-            with self._lock:
-                exported = export_pruned(self._model, x, pruned, self.graph)
-            with torch.no_grad(), self._lock:
-                want = exported(x)
-                with apply_masks(self._model, compute_layer_cuts(self.graph, pruned)):
-                    got = self._model(x)
-        except Exception:
-            return False
-        # equal_nan: a model with NaN weights is refused later, by the criteria, with the layers named
-        return got.shape == want.shape and bool(
-            torch.allclose(got, want, atol=EXPORT_TOLERANCE, rtol=1e-4, equal_nan=True)
-        )
+    def original_model(self) -> nn.Module:
+        """A copy of the network with its original weights (whatever weights are live)."""
+        with self._lock:
+            model = copy.deepcopy(self._model)
+        model.load_state_dict(self._original_state)
+        return model
 
-    def _find_mismatching(self, groups: list[PruningGroup]) -> list[PruningGroup]:
-        if not groups or self._masked_equals_export(groups):
-            return []
-        if len(groups) == 1:
-            return groups
-        half = len(groups) // 2
-        return self._find_mismatching(groups[:half]) + self._find_mismatching(groups[half:])
+    @autograd_enabled()
+    def adopt_weights(self, model: nn.Module, *, kind: str = "fine-tuned", steps: int = 0) -> None:
+        """Make ``model``'s weights (same architecture, trained under the current plan) the live weights.
+
+        They become a named state tied to the current plan (one undo step); the original network stays the
+        fixed reference that ``reset()`` returns to and that ``baseline()`` measures.
+        """
+        state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        if state.keys() != self._original_state.keys():
+            raise ExplorerError("the adopted weights do not belong to this network (different layers)")
+        plan = self._history.plan
+        weights = WeightsState(kind, self._history.number, plan.pruned(), steps, state)
+        self._history.commit(plan, weights)
+        self._load_weights()
 
     # ------------------------------------------------------------------------------------------ plan
     @property
     def plan(self) -> dict:
         """The current plan as a JSON-able dict (see ``explorer.plan.Plan``)."""
-        return self._plan.to_dict()
+        return self._history.plan.to_dict()
+
+    @property
+    def plan_number(self) -> int:
+        """The current plan's number, ``#N`` in the page (every change makes a new one)."""
+        return self._history.number
 
     @property
     def pruned(self) -> dict[str, tuple[int, ...]]:
         """Group name → removed root channel indices."""
-        return self._plan.pruned()
+        return self._history.plan.pruned()
 
     @property
     def generation(self) -> int:
-        """Increases with every plan change; running evaluations of older plans stop early."""
-        return self._generation
+        """Increases with every plan or weights change; running evaluations of older ones stop early."""
+        return self._history.generation
 
     def _commit(self, choices: Mapping[str, GroupChoice], *, replace: bool = False) -> None:
-        self._history.append(copy.deepcopy(self._plan))
-        new = {} if replace else dict(self._plan.choices)
+        new = {} if replace else dict(self._history.plan.choices)
         new.update(choices)
-        self._plan = Plan({k: v for k, v in new.items() if v.pruned or v.ratio}, self.model_name)
-        self._generation += 1
+        self._history.commit(Plan({k: v for k, v in new.items() if v.pruned or v.ratio}, self.model_name))
 
     def ratio(self, group: str) -> float:
-        choice = self._plan.choices.get(group)
+        choice = self._history.plan.choices.get(group)
         return choice.ratio if choice else 0.0
 
     def _choose(self, group: PruningGroup, ratio: float, criterion: str) -> GroupChoice:
@@ -297,8 +280,7 @@ class PruningSession:
     def set_ratios(self, ratios: Mapping[str, float], criterion: str | None = None) -> None:
         """Several groups at once (one undo step)."""
         crit = criterion or self.criterion
-        choices = {name: self._choose(self.group(name), r, crit) for name, r in ratios.items()}
-        self._commit(choices)
+        self._commit({name: self._choose(self.group(name), r, crit) for name, r in ratios.items()})
 
     def set_global_ratio(self, ratio: float, criterion: str | None = None, cap: float = 0.9) -> None:
         """One ratio over every offered group, with per-group normalised scores (see ``choose_global``)."""
@@ -306,11 +288,13 @@ class PruningSession:
         count_to_prune(sum(g.num_channels for g in self.groups), ratio)  # validates the ratio
         scores = self.scores(crit)
         chosen = choose_global({g.name: scores[g.name] for g in self.groups}, ratio, cap)
-        choices = {
-            g.name: GroupChoice(chosen[g.name], len(chosen[g.name]) / g.num_channels, crit)
-            for g in self.groups
-        }
-        self._commit(choices, replace=True)
+        self._commit(
+            {
+                g.name: GroupChoice(chosen[g.name], len(chosen[g.name]) / g.num_channels, crit)
+                for g in self.groups
+            },
+            replace=True,
+        )
 
     def set_pruned(self, group: str, pruned: Sequence[int]) -> None:
         """Remove exactly these root channels of ``group`` (hand-picked)."""
@@ -320,21 +304,24 @@ class PruningSession:
 
     def toggle_channel(self, group: str, channel: int) -> None:
         """Prune ``channel`` of ``group`` if it is kept, restore it if it is pruned."""
-        current = set(self.pruned.get(group, ()))
-        current ^= {int(channel)}
-        self.set_pruned(group, sorted(current))
+        self.set_pruned(group, sorted(set(self.pruned.get(group, ())) ^ {int(channel)}))
 
     def reset(self) -> None:
-        """Back to the unpruned network (undoable)."""
-        self._commit({}, replace=True)
+        """Back to the original network: original weights, nothing pruned (undoable)."""
+        self._history.reset()
+        self._load_weights()
 
     def undo(self) -> bool:
-        """Go back one plan change. Returns False when there is nothing to undo."""
-        if not self._history:
-            return False
-        self._plan = self._history.pop()
-        self._generation += 1
-        return True
+        """Go back one step (a plan change or a fine-tuning). Returns False when there is nothing to undo."""
+        done = self._history.undo()
+        self._load_weights()
+        return done
+
+    def redo(self) -> bool:
+        """Go forward again after ``undo``. Returns False when there is nothing to redo."""
+        done = self._history.redo()
+        self._load_weights()
+        return done
 
     def apply_plan(self, plan: Plan | Mapping | str) -> None:
         """Apply a plan (a ``Plan``, its dict, or its JSON). Checks every group and index first."""
@@ -353,6 +340,19 @@ class PruningSession:
     def layer_cuts(self, pruned: Mapping[str, Sequence[int]] | None = None) -> LayerCuts:
         return compute_layer_cuts(self.graph, self.pruned if pruned is None else pruned)
 
+    def save_plan(self, path: str | Path) -> None:
+        from explorer.export import write_atomically
+
+        write_atomically(Path(path), self._history.plan.to_json().encode())
+
+    def load_plan(self, path: str | Path) -> None:
+        """Apply a plan saved by ``save_plan``; the current plan is kept when anything is wrong."""
+        try:
+            text = Path(path).read_text()
+        except (OSError, UnicodeDecodeError) as error:
+            raise PlanError(f"cannot read the plan file {path}: {error}") from error
+        self.apply_plan(text)
+
     # ---------------------------------------------------------------------------------------- scores
     def scores(
         self, criterion: str | None = None, groups: Sequence[str] | None = None
@@ -360,7 +360,6 @@ class PruningSession:
         """``{group: Tensor[num_channels]}``: the criterion's score of every channel; low = pruned first."""
         return {name: gs.score for name, gs in self.group_scores(criterion, groups).items()}
 
-    @autograd_enabled()
     def group_scores(
         self,
         criterion: str | None = None,
@@ -368,51 +367,14 @@ class PruningSession:
         progress: Callable[[int, int], None] | None = None,
         should_stop: Callable[[], bool] | None = None,
     ) -> dict[str, _criteria.GroupScores]:
-        """Scores with each member layer's own score; computed once per criterion and model state."""
-        name = criterion or self.criterion
+        """Scores with each member layer's own score; computed once per criterion and weights state."""
         wanted = list(groups) if groups is not None else [g.name for g in self.groups]
-        cached = self._scores.setdefault(name, {})
-        missing = [g for g in wanted if g not in cached]
-        if missing:
-            info = _criteria.get_criterion(name)
-            kwargs = {}
-            if info.needs == "loss_oracle":
-                evaluator = self._calibration_evaluator()
-                kwargs["base_loss"] = evaluator.evaluate(LayerCuts()).loss
-                kwargs["masked_loss"] = lambda g, idxs: evaluator.evaluate(self.layer_cuts({g: idxs})).loss
-            with self._lock:
-                cached.update(
-                    _criteria.compute_group_scores(
-                        name,
-                        self._model,
-                        self.graph,
-                        groups=missing,
-                        calib=self.data.calib,
-                        seed=self.seed,
-                        progress=progress,
-                        should_stop=should_stop,
-                        **kwargs,
-                    )
-                )
-        return {g: cached[g] for g in wanted}
+        return self._score_book.get(criterion or self.criterion, wanted, progress, should_stop)
 
     def agreement(self, criteria: Sequence[str] = ("l1", "fpgm", "taylor"), ratio: float = 0.5) -> list[dict]:
         """Per group and pair of criteria: Spearman ρ of their scores, and the overlap of the channels each
         would prune at ``ratio`` (see ``explorer.criteria.agreement_table``)."""
         return _criteria.agreement_table({c: self.group_scores(c) for c in criteria}, ratio)
-
-    def _calibration_evaluator(self) -> Evaluator:
-        if self._calib_evaluator is None:
-            calib = self.data.calib
-            self._calib_evaluator = Evaluator(
-                self._model,
-                calib.inputs,
-                calib.labels,
-                plan_batches(int(calib.labels.shape[0]), 256, 256),
-                self.evaluator.cache.budget // 4,
-                self._lock,
-            )
-        return self._calib_evaluator
 
     # ------------------------------------------------------------------------------------ evaluation
     def cost(self, pruned: Mapping[str, Sequence[int]] | None = None) -> Cost:
@@ -426,7 +388,8 @@ class PruningSession:
         """MACs per sample of each conv / linear layer under the plan (``None``: ops owned by no module)."""
         return self._cost_model.count_macs_per_layer(self.layer_cuts(pruned))
 
-    def _metrics(self, estimate: Estimate, cost: Cost) -> Metrics:
+    @staticmethod
+    def _metrics(estimate: Estimate, cost: Cost) -> Metrics:
         return Metrics(
             accuracy=estimate.accuracy,
             top5=estimate.top5,
@@ -444,32 +407,39 @@ class PruningSession:
         With ``cancel_on_change`` the iteration simply stops early as soon as the plan changes, so a storm
         of slider moves only ever finishes the last one.
         """
-        generation = self._generation
+        generation = self.generation
         cuts = self.layer_cuts()
         cost = self._cost_model.count(cuts)
-        stop = (lambda: self._generation != generation) if cancel_on_change else None
-        iterator = self.evaluator.iter_estimates(cuts, use_cache=use_cache, should_stop=stop)
+        stop = (lambda: self.generation != generation) if cancel_on_change else None
         try:
-            for estimate in iterator:
+            for estimate in self.evaluator.iter_estimates(cuts, use_cache=use_cache, should_stop=stop):
                 yield self._metrics(estimate, cost)
         except EvaluationCancelled:
             return
 
     def evaluate(self, *, use_cache: bool = True) -> Metrics:
-        """Exact metrics of the current plan on the validation subset."""
+        """Exact metrics of the current plan, on the live weights, on the validation subset."""
         cuts = self.layer_cuts()
-        estimate = self.evaluator.evaluate(cuts, use_cache=use_cache)
-        return self._metrics(estimate, self._cost_model.count(cuts))
+        return self._metrics(self.evaluator.evaluate(cuts, use_cache=use_cache), self._cost_model.count(cuts))
 
     def baseline(self) -> Metrics:
-        """Metrics of the unpruned model (computed once)."""
+        """Metrics of the original network: original weights, nothing pruned (computed once)."""
         if self._baseline is None:
-            self._baseline = self._metrics(self.evaluator.evaluate(LayerCuts()), self.baseline_cost())
+            with self._lock:
+                if self._loaded.is_original:
+                    estimate = self.evaluator.evaluate(LayerCuts())
+                else:  # measured on the original weights, put back for the moment (the cache is left alone)
+                    self._model.load_state_dict(self._original_state)
+                    try:
+                        estimate = self.evaluator.evaluate(LayerCuts(), use_cache=False)
+                    finally:
+                        self._model.load_state_dict(self._loaded.state_dict)
+            self._baseline = self._metrics(estimate, self.baseline_cost())
         return self._baseline
 
     # ---------------------------------------------------------------------------------------- export
     def export(self) -> nn.Module:
-        """A physically smaller copy of the model with the plan's channels removed."""
+        """A physically smaller copy of the model (live weights) with the plan's channels removed."""
         with self._lock:
             return export_pruned(self._model, self.example_input, self.pruned, self.graph)
 
@@ -481,16 +451,10 @@ class PruningSession:
     def verify_export(self, exported: nn.Module | None = None) -> float:
         """Max |masked − exported| over the validation subset."""
         exported = exported if exported is not None else self.export()
-        worst = 0.0
-        inputs = self.data.val.inputs
-        for start in range(0, inputs.shape[0], 250):
-            x = inputs[start : start + 250]
-            with torch.no_grad():
-                worst = max(worst, float((self.masked_outputs(x) - exported(x)).abs().max()))
-        return worst
+        return max_export_error(self.masked_outputs, exported, self.data.val.inputs)
 
     def unchanged(self) -> bool:
-        """True when the session's copy of the model still has its original weights."""
+        """True when the session's model copy holds exactly the live weights (nothing wrote to them)."""
         return _model_fingerprint(self._model) == self._fingerprint
 
     # ---------------------------------------------------------------- sensitivity, suggestions, retraining
@@ -504,14 +468,17 @@ class PruningSession:
     ):
         """Accuracy and loss with only one group pruned, for every group and ratio (Li et al. 2017 Fig. 2).
 
-        Cached per (model state, criterion, subset, ratios, groups). Raises ``EvaluationCancelled`` when
+        Cached per (weights state, criterion, ratios, groups). Raises ``EvaluationCancelled`` when
         ``should_stop()`` turns true; the session is then exactly as before.
         """
         from explorer.sensitivity import run_sensitivity
 
         key = (self._fingerprint, criterion, tuple(ratios or ()), tuple(groups or ()))
         if key not in self._sensitivity:
-            self._sensitivity[key] = run_sensitivity(self, ratios, criterion, groups, progress, should_stop)
+            table = run_sensitivity(self, ratios, criterion, groups, progress, should_stop)
+            while len(self._sensitivity) >= SENSITIVITY_TABLES_KEPT:
+                self._sensitivity.pop(next(iter(self._sensitivity)))
+            self._sensitivity[key] = table
         return self._sensitivity[key]
 
     def suggest_plan(
@@ -541,42 +508,21 @@ class PruningSession:
         if kind == "global":
             if apply:
                 self.set_global_ratio(ratio, crit)
-            return {
-                "ratios": {g.name: self.ratio(g.name) for g in self.groups},
-                "predicted_accuracy": None,
-                "predicted_macs": None,
-            }
-        table = table if table is not None else self.sensitivity(criterion=crit)
-        if kind == "li":
-            ratios, predicted, macs = suggest_li(table, epsilon), None, None
-        elif kind == "target":
-            suggestion = suggest_for_macs(self, table, reduction)
-            ratios, predicted, macs = (
-                suggestion.ratios,
-                suggestion.predicted_accuracy,
-                suggestion.predicted_macs,
-            )
-        else:
+            ratios = {g.name: self.ratio(g.name) for g in self.groups}
+            return {"ratios": ratios, "predicted_accuracy": None, "predicted_macs": None}
+        if kind not in ("li", "target"):
             raise PlanError(f"unknown suggestion {kind!r}: use 'li', 'target' or 'global'")
+        table = table if table is not None else self.sensitivity(criterion=crit)
+        predicted = macs = None
+        if kind == "li":
+            ratios = suggest_li(table, epsilon)
+        else:
+            target = suggest_for_macs(self, table, reduction)
+            ratios, predicted, macs = target.ratios, target.predicted_accuracy, target.predicted_macs
         if apply:
-            self._commit(
-                {n: self._choose(self.group(n), r, table.criterion) for n, r in ratios.items()}, replace=True
-            )
+            choices = {n: self._choose(self.group(n), r, table.criterion) for n, r in ratios.items()}
+            self._commit(choices, replace=True)
         return {"ratios": ratios, "predicted_accuracy": predicted, "predicted_macs": macs}
-
-    @autograd_enabled()
-    def adopt_weights(self, model: nn.Module) -> None:
-        """Make ``model`` (same architecture, e.g. fine-tuned) the session's model state; caches are reset."""
-        with self._lock:
-            self._model.load_state_dict(model.state_dict())
-            self._fingerprint = _model_fingerprint(self._model)
-            self.evaluator.cache.clear()
-            if self._calib_evaluator is not None:
-                self._calib_evaluator.cache.clear()
-            self._scores.clear()
-            # the baseline stays the original network's: weights fine-tuned under masks are only meaningful
-            # with those masks, so "unpruned" metrics of the new state would compare against nonsense
-            self._generation += 1
 
     @autograd_enabled()
     def finetune(
@@ -592,7 +538,8 @@ class PruningSession:
     ):
         """Retrain the pruned network (masked) on the training subset; see ``explorer.finetune``.
 
-        A cancelled run changes nothing. Otherwise, with ``adopt``, the session goes on from the new weights.
+        Training starts from the live weights. A cancelled run changes nothing. Otherwise, with ``adopt``,
+        the new weights become the live weights: "fine-tuned under plan #N", one undo step.
         """
         from explorer.finetune import finetune_masked
 
@@ -613,10 +560,11 @@ class PruningSession:
             should_stop=should_stop,
         )
         if adopt and not result.cancelled:
-            self.adopt_weights(result.model)
+            previous = 0 if self.weights.is_original else self.weights.steps
+            self.adopt_weights(result.model, steps=previous + len(result.losses))
         return result
 
-    def _train_split(self) -> DataSplit:
+    def _train_split(self):
         if self.data.train is None or self.data.train.labels.numel() == 0:
             raise ExplorerError(f"the data source {self.data.name!r} has no training split to fine-tune on")
         return self.data.train
@@ -625,89 +573,50 @@ class PruningSession:
     def compare_schedules(
         self, ratio: float = 0.5, steps: int = 200, k: int = 4, criterion: str | None = None, should_stop=None
     ) -> dict:
-        """One-shot vs iterative (k steps) pruning to a global ``ratio``, each with ``steps`` of training.
-
-        Runs on copies: the session's plan and weights are not changed.
-        """
-        from explorer.finetune import finetune_masked, iterative_schedule
-
+        """One-shot vs iterative (k steps) pruning to a global ``ratio``, each with ``steps`` of training,
+        both from the original weights. Runs on copies: the session's plan and weights are not changed."""
         crit = criterion or self.criterion
         train = self._train_split()
-        scores = self.scores(crit)
-        final = choose_global({g.name: scores[g.name] for g in self.groups}, ratio)
-        one_shot = finetune_masked(
-            self._model,
-            self.layer_cuts(final),
+        original = self.original_model()
+        scores = self._scores_of_original(crit)
+        result = _experiments.compare_schedules(
+            original,
+            {g.name: scores[g.name] for g in self.groups},
+            self.layer_cuts,
             train,
             self.data.val,
-            steps,
+            ratio=ratio,
+            steps=steps,
+            k=k,
             seed=self.seed,
+            weights="original",
             should_stop=should_stop,
         )
-        ordered = {g: sorted(idxs, key=lambda i, g=g: (float(scores[g][i]), i)) for g, idxs in final.items()}
-        model = self._model
-        curve = []
-        for i, plan in enumerate(iterative_schedule(final, ordered, k)):
-            step = finetune_masked(
-                model,
-                self.layer_cuts(plan),
-                train,
-                self.data.val,
-                steps // k,
-                seed=self.seed + i,
-                should_stop=should_stop,
-            )
-            model = step.model
-            curve.append(step.accuracy_after)
-        return {
-            "ratio": ratio,
-            "criterion": crit,
-            "before": one_shot.accuracy_before,
-            "one_shot": one_shot.accuracy_after,
-            "iterative": curve[-1] if curve else None,
-            "iterative_steps": curve,
-        }
+        return {**result, "criterion": crit}
+
+    def _scores_of_original(self, criterion: str) -> dict[str, torch.Tensor]:
+        if self._loaded.is_original:
+            return self.scores(criterion)
+        book = ScoreBook(
+            self.original_model(),
+            self.graph,
+            self.data.calib,
+            seed=self.seed,
+            cache_budget=0,
+            lock=self._lock,
+        )
+        return {g: s.score for g, s in book.get(criterion, [g.name for g in self.groups]).items()}
 
     @autograd_enabled()
     def compare_unstructured(self, repeats: int = 50) -> dict:
-        """Filter pruning (exported) vs magnitude pruning of single weights at the same parameter count.
-
-        Returns accuracy on the validation subset and measured CPU latency of both, plus the dense original.
-        Zeroed weights keep the dense shapes, so the dense kernels do the same work: no speed-up.
-        """
-        from explorer.finetune import count_nonzero_params, magnitude_prune
-        from explorer.train import compute_accuracy
-
-        exported = self.export()
-        params = sum(p.numel() for p in exported.parameters())
-        with self._lock:
-            dense = copy.deepcopy(self._model)
-        sparse = magnitude_prune(dense, params)
-        x = self.data.val.inputs[:128]
-        for model in (dense, exported, sparse):  # warm all three first: the first one timed is penalised
-            measure_latency(model, x, repeats=3)
-        return {
-            "params": params,
-            "unstructured_nonzero_params": count_nonzero_params(sparse),
-            "filter_accuracy": compute_accuracy(exported, self.data.val),
-            "unstructured_accuracy": compute_accuracy(sparse, self.data.val),
-            "dense_latency_ms": measure_latency(dense, x, repeats),
-            "filter_latency_ms": measure_latency(exported, x, repeats),
-            "unstructured_latency_ms": measure_latency(sparse, x, repeats),
-        }
-
-    def save_plan(self, path: str | Path) -> None:
-        from explorer.export import write_atomically
-
-        write_atomically(Path(path), self._plan.to_json().encode())
-
-    def load_plan(self, path: str | Path) -> None:
-        """Apply a plan saved by ``save_plan``; the current plan is kept when anything is wrong."""
-        try:
-            text = Path(path).read_text()
-        except (OSError, UnicodeDecodeError) as error:
-            raise PlanError(f"cannot read the plan file {path}: {error}") from error
-        self.apply_plan(text)
+        """Filter pruning (exported) vs magnitude pruning of single weights at the same parameter count,
+        both on the original weights: accuracy on the validation subset and measured CPU latency of both,
+        plus the dense original. Zeroed weights keep the dense shapes: no speed-up."""
+        original = self.original_model()
+        exported = export_pruned(original, self.example_input, self.pruned, self.graph)
+        return _experiments.compare_unstructured(
+            original, exported, self.data.val, weights="original", repeats=repeats
+        )
 
     def summary(self) -> dict:
         """A JSON-able description of the model, data and baseline for display."""
@@ -722,20 +631,8 @@ class PruningSession:
             "refused_groups": {g.name: g.reason for g in self.all_groups if not g.prunable},
             "macs": base.macs,
             "params": base.params,
+            "weights": self.weights.describe(),
         }
 
 
-def measure_latency(model: nn.Module, example: torch.Tensor, repeats: int = 20, warmup: int = 3) -> float:
-    """Median CPU latency in milliseconds of ``model(example)``."""
-    times = []
-    with torch.inference_mode():
-        for i in range(warmup + repeats):
-            start = time.perf_counter()
-            model(example)
-            if i >= warmup:
-                times.append((time.perf_counter() - start) * 1000)
-    times.sort()
-    return times[len(times) // 2]
-
-
-__all__ = ["Metrics", "PruningSession", "measure_latency"]
+__all__ = ["EXPORT_TOLERANCE", "Metrics", "PruningSession", "measure_latency"]

@@ -1,0 +1,98 @@
+"""Experiments that compare ways of pruning, run on copies: the session's plan and weights never change.
+
+* ``compare_schedules``: one-shot vs iterative pruning to the same global ratio (Han et al. 2015,
+  https://arxiv.org/abs/1506.02626);
+* ``compare_unstructured``: removing whole filters vs zeroing single weights at the same parameter count.
+
+Both start from the weights they are given (the session passes the original network's) and say so in their
+result under ``"weights"``: masks chosen on one set of weights are never applied to another.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable, Mapping, Sequence
+
+import torch
+from torch import nn
+
+from explorer.data import DataSplit
+from explorer.finetune import count_nonzero_params, finetune_masked, iterative_schedule, magnitude_prune
+from explorer.latency import measure_latency
+from explorer.masks import LayerCuts
+from explorer.plan import choose_global
+from explorer.train import compute_accuracy
+
+CutsOf = Callable[[Mapping[str, Sequence[int]]], LayerCuts]
+
+
+def compare_schedules(
+    model: nn.Module,
+    scores: Mapping[str, torch.Tensor],
+    cuts_of: CutsOf,
+    train: DataSplit,
+    val: DataSplit,
+    *,
+    ratio: float,
+    steps: int,
+    k: int,
+    seed: int,
+    weights: str,
+    should_stop: Callable[[], bool] | None = None,
+) -> dict:
+    """One-shot vs iterative (``k`` increments) pruning to a global ``ratio``, ``steps`` of training each.
+
+    Args:
+        model: the weights both schedules start from (not changed).
+        scores: group → per-channel scores of the criterion used (low = removed first).
+        cuts_of: turns a plan (group → removed indices) into layer cuts.
+        weights: the name of ``model``'s weights, reported back.
+    """
+    final = choose_global(scores, ratio)
+    one_shot = finetune_masked(model, cuts_of(final), train, val, steps, seed=seed, should_stop=should_stop)
+    ordered = {g: sorted(idxs, key=lambda i, g=g: (float(scores[g][i]), i)) for g, idxs in final.items()}
+    current = model
+    curve = []
+    for i, plan in enumerate(iterative_schedule(final, ordered, k)):
+        step = finetune_masked(
+            current, cuts_of(plan), train, val, steps // k, seed=seed + i, should_stop=should_stop
+        )
+        current = step.model
+        curve.append(step.accuracy_after)
+    return {
+        "ratio": ratio,
+        "weights": weights,
+        "before": one_shot.accuracy_before,
+        "one_shot": one_shot.accuracy_after,
+        "iterative": curve[-1] if curve else None,
+        "iterative_steps": curve,
+    }
+
+
+def compare_unstructured(
+    model: nn.Module, exported: nn.Module, val: DataSplit, *, weights: str, repeats: int = 50
+) -> dict:
+    """Filter pruning (``exported``) vs magnitude pruning of single weights of ``model`` at the same
+    parameter count, with accuracy on ``val`` and measured CPU latency of both and of the dense ``model``.
+
+    Zeroed weights keep the dense shapes, so the dense kernels do the same work: no speed-up.
+    """
+    params = sum(p.numel() for p in exported.parameters())
+    dense = copy.deepcopy(model)
+    sparse = magnitude_prune(dense, params)
+    x = val.inputs[:128]
+    for net in (dense, exported, sparse):  # warm all three first: the first one timed is penalised
+        measure_latency(net, x, repeats=3)
+    return {
+        "weights": weights,
+        "params": params,
+        "unstructured_nonzero_params": count_nonzero_params(sparse),
+        "filter_accuracy": compute_accuracy(exported, val),
+        "unstructured_accuracy": compute_accuracy(sparse, val),
+        "dense_latency_ms": measure_latency(dense, x, repeats),
+        "filter_latency_ms": measure_latency(exported, x, repeats),
+        "unstructured_latency_ms": measure_latency(sparse, x, repeats),
+    }
+
+
+__all__ = ["compare_schedules", "compare_unstructured"]

@@ -1,0 +1,64 @@
+"""Opening a session's inputs: the model (a zoo name or a module), its data, and a check that they fit."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from explorer.checkpoints import load_model
+from explorer.data import DataBundle, DataSplit, load_data
+from explorer.errors import DataError, ExplorerError, ModelError
+from explorer.zoo import ModelSpec, get_model_spec
+
+
+def open_model(
+    model: str | nn.Module, checkpoint=None, *, pretrained: bool = True
+) -> tuple[nn.Module, str, ModelSpec | None]:
+    """A private, eval-mode copy of ``model`` (never the user's object), its display name and zoo spec."""
+    name = model if isinstance(model, str) else getattr(model, "explorer_name", type(model).__name__)
+    module = load_model(model, checkpoint, pretrained=pretrained).eval()
+    spec = get_model_spec(model) if isinstance(model, str) else None
+    return module, name, spec
+
+
+def open_data(
+    data, spec: ModelSpec | None, num_samples: int | None, *, seed: int, root, calib_samples: int
+) -> DataBundle:
+    """``data`` as a ``DataBundle``: any source ``load_data`` accepts; by default the zoo model's dataset."""
+    if isinstance(data, DataBundle):
+        return data
+    source = data if data is not None else (spec.dataset if spec is not None else None)
+    if source is None:
+        raise ExplorerError("a custom model needs data: pass data=... (a dataset, loader or name)")
+    return load_data(
+        source,
+        num_samples,
+        seed=seed,
+        root=root,
+        calib_samples=calib_samples,
+        input_shape=spec.input_shape if spec is not None else None,
+        num_classes=spec.num_classes if spec is not None else None,
+    )
+
+
+def check_model_accepts(model: nn.Module, split: DataSplit) -> int:
+    """Run ``model`` on two samples of ``split``; returns its number of classes, or says what does not fit."""
+    if split.labels.numel() == 0:
+        raise DataError("the validation subset is empty")
+    try:
+        with torch.no_grad():
+            out = model(split.inputs[:2])
+    except Exception as error:
+        raise ModelError(
+            f"the model failed on inputs of shape {tuple(split.inputs.shape[1:])} "
+            f"({type(error).__name__}: {error})"
+        ) from error
+    if not isinstance(out, torch.Tensor) or out.dim() != 2:
+        raise ModelError("the model must return class logits of shape [N, num_classes]")
+    top = int(split.labels.max())
+    if top >= out.shape[1]:
+        raise DataError(f"labels go up to {top} but the model has only {out.shape[1]} outputs")
+    return int(out.shape[1])
+
+
+__all__ = ["check_model_accepts", "open_data", "open_model"]

@@ -1,0 +1,114 @@
+"""The session's score cache: each criterion's group scores, computed once per weights state.
+
+Data-driven criteria run on the calibration subset, never on the validation subset the metrics are measured
+on. The oracle criteria measure real loss changes; they use an ``Evaluator`` over the calibration subset, so
+their many masked evaluations reuse its activation cache.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+
+from torch import nn
+
+from explorer import criteria as _criteria
+from explorer._autograd import autograd_enabled
+from explorer.data import DataSplit
+from explorer.evaluation import Evaluator, plan_batches
+from explorer.graph import GroupGraph
+from explorer.masks import LayerCuts, compute_layer_cuts
+
+
+class ScoreBook:
+    """``criterion → group → GroupScores`` for one model, computed on demand and cached until ``clear()``.
+
+    Args:
+        model: the session's private model copy (its weights may change; call ``clear()`` when they do).
+        graph: its groups.
+        calib: the calibration subset.
+        seed: seeds the ``random`` criterion.
+        cache_budget: bytes of activations the calibration evaluator may hold.
+        lock: held while the model is used (it is shared with the evaluation thread).
+    """
+
+    def __init__(
+        self,
+        model: nn.Module,
+        graph: GroupGraph,
+        calib: DataSplit,
+        *,
+        seed: int,
+        cache_budget: int,
+        lock: threading.RLock,
+    ):
+        self._model = model
+        self._graph = graph
+        self._calib = calib
+        self._seed = seed
+        self._budget = cache_budget
+        self._lock = lock
+        self._scores: dict[str, dict[str, _criteria.GroupScores]] = {}
+        self._calib_evaluator: Evaluator | None = None
+
+    def clear(self) -> None:
+        """Forget every score and cached activation (the weights changed)."""
+        self._scores.clear()
+        if self._calib_evaluator is not None:
+            self._calib_evaluator.cache.clear()
+
+    def known(self, criterion: str) -> dict[str, _criteria.GroupScores]:
+        """The scores of ``criterion`` computed so far (no computation)."""
+        return dict(self._scores.get(criterion, {}))
+
+    @autograd_enabled()
+    def get(
+        self,
+        criterion: str,
+        groups: Sequence[str],
+        progress: Callable[[int, int], None] | None = None,
+        should_stop: Callable[[], bool] | None = None,
+    ) -> dict[str, _criteria.GroupScores]:
+        """Scores of ``groups`` under ``criterion``, computing the missing ones."""
+        cached = self._scores.setdefault(criterion, {})
+        missing = [g for g in groups if g not in cached]
+        if missing:
+            kwargs = {}
+            if _criteria.get_criterion(criterion).needs == "loss_oracle":
+                evaluator = self.calibration_evaluator()
+                kwargs["base_loss"] = evaluator.evaluate(LayerCuts()).loss
+                kwargs["masked_loss"] = lambda g, idxs: (
+                    evaluator.evaluate(compute_layer_cuts(self._graph, {g: idxs})).loss
+                )
+            with self._lock:
+                cached.update(
+                    _criteria.compute_group_scores(
+                        criterion,
+                        self._model,
+                        self._graph,
+                        groups=missing,
+                        calib=self._calib,
+                        seed=self._seed,
+                        progress=progress,
+                        should_stop=should_stop,
+                        **kwargs,
+                    )
+                )
+        return {g: cached[g] for g in groups}
+
+    def calibration_evaluator(self) -> Evaluator:
+        """An evaluator over the calibration subset (made on first use)."""
+        if self._calib_evaluator is None:
+            calib = self._calib
+            self._calib_evaluator = Evaluator(
+                self._model,
+                calib.inputs,
+                calib.labels,
+                plan_batches(int(calib.labels.shape[0]), 256, 256),
+                self._budget,
+                self._lock,
+            )
+        return self._calib_evaluator
+
+
+__all__ = ["ScoreBook"]

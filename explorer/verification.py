@@ -1,0 +1,101 @@
+"""Masked must equal exported: the checks that keep exploring (masks) and exporting (removal) in agreement.
+
+Exploring zeroes channels with hooks; exporting removes them. Both must compute the same function, or every
+number the explorer shows describes a network that export does not produce. ``refuse_mismatching_groups``
+runs at session start and takes out every group whose masked outputs differ from its exported outputs
+(found by bisection, so the common case costs one export); ``max_export_error`` measures a finished export.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable, Sequence
+
+import torch
+from torch import nn
+
+from explorer.graph import GroupGraph, PruningGroup, export_pruned
+from explorer.masks import apply_masks, compute_layer_cuts
+
+EXPORT_TOLERANCE = 1e-4
+MISMATCH_REASON = "masking it does not reproduce removing it (checked on this model), so it is not offered"
+
+
+def probe_plan(groups: Iterable[PruningGroup]) -> dict[str, tuple[int, ...]]:
+    """Every third channel of each group: spread over the whole range, never all of a group."""
+    return {g.name: tuple(range(0, g.num_channels - 1, 3)) for g in groups if g.num_channels > 1}
+
+
+def masked_equals_exported(
+    model: nn.Module,
+    graph: GroupGraph,
+    x: torch.Tensor,
+    groups: Sequence[PruningGroup],
+    lock: threading.RLock,
+) -> bool:
+    """True when masking the probe plan of ``groups`` gives the exported model's outputs on ``x``."""
+    pruned = probe_plan(groups)
+    try:
+        with lock:
+            exported = export_pruned(model, x, pruned, graph)
+        with torch.no_grad(), lock:
+            want = exported(x)
+            with apply_masks(model, compute_layer_cuts(graph, pruned)):
+                got = model(x)
+    except Exception:
+        return False
+    # equal_nan: a model with NaN weights is refused later, by the criteria, with the layers named
+    return got.shape == want.shape and bool(
+        torch.allclose(got, want, atol=EXPORT_TOLERANCE, rtol=1e-4, equal_nan=True)
+    )
+
+
+def find_mismatching(
+    groups: list[PruningGroup], agree: Callable[[Sequence[PruningGroup]], bool]
+) -> list[PruningGroup]:
+    """The groups for which ``agree`` fails, by bisection (one call when all of them agree)."""
+    if not groups or agree(groups):
+        return []
+    if len(groups) == 1:
+        return groups
+    half = len(groups) // 2
+    return find_mismatching(groups[:half], agree) + find_mismatching(groups[half:], agree)
+
+
+def refuse_mismatching_groups(
+    model: nn.Module, graph: GroupGraph, x: torch.Tensor, lock: threading.RLock
+) -> list[PruningGroup]:
+    """Mark every offered group whose masked outputs differ from its exported ones as refused, with a
+    reason; returns them."""
+    bad = find_mismatching(
+        list(graph.prunable), lambda groups: masked_equals_exported(model, graph, x, groups, lock)
+    )
+    for group in bad:
+        group.prunable = False
+        group.reason = MISMATCH_REASON
+    return bad
+
+
+def max_export_error(
+    masked: Callable[[torch.Tensor], torch.Tensor],
+    exported: nn.Module,
+    inputs: torch.Tensor,
+    batch: int = 250,
+) -> float:
+    """Max |masked − exported| over ``inputs``, in batches."""
+    worst = 0.0
+    for start in range(0, inputs.shape[0], batch):
+        x = inputs[start : start + batch]
+        with torch.no_grad():
+            worst = max(worst, float((masked(x) - exported(x)).abs().max()))
+    return worst
+
+
+__all__ = [
+    "EXPORT_TOLERANCE",
+    "find_mismatching",
+    "masked_equals_exported",
+    "max_export_error",
+    "probe_plan",
+    "refuse_mismatching_groups",
+]
