@@ -29,7 +29,7 @@ from explorer.cost import Cost
 from explorer.evaluation import EvaluationCancelled, Evaluator
 from explorer.graph import PruningGroup
 from explorer.masks import LayerCuts
-from explorer.plan import count_to_prune, lowest
+from explorer.plan import PlanError, count_to_prune, lowest
 
 DEFAULT_RATIOS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
 COLUMNS = ("group", "ratio", "accuracy", "loss", "macs", "params")
@@ -190,6 +190,19 @@ def suggest_for_macs(session: ScanHost, table: SensitivityTable, reduction: floa
     predicted = table.baseline_accuracy - sum(drop(n, i) for n, i in step.items())
     ratios = {n: (curves[n][i]["ratio"] if i >= 0 else 0.0) for n, i in step.items()}
     return TargetSuggestion(ratios, predicted, macs, macs <= target)
+
+
+def suggest_ratios(
+    session: ScanHost, kind: str, table: SensitivityTable, *, epsilon: float, reduction: float
+) -> tuple[dict[str, float], float | None, int | None]:
+    """``(ratios, predicted accuracy, predicted MACs)`` of the ``"li"`` or ``"target"`` suggestion (the
+    predictions only for ``"target"``)."""
+    if kind == "li":
+        return suggest_li(table, epsilon), None, None
+    if kind == "target":
+        target = suggest_for_macs(session, table, reduction)
+        return target.ratios, target.predicted_accuracy, target.predicted_macs
+    raise PlanError(f"unknown suggestion {kind!r}: use 'li', 'target' or 'global'")
 
 
 def plot_sensitivity(table: SensitivityTable, path: str | Path) -> Path:

@@ -13,11 +13,8 @@ works on a private copy and only ever installs temporary forward hooks on it.
 
 from __future__ import annotations
 
-import copy
-import hashlib
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -27,12 +24,12 @@ from explorer import criteria as _criteria
 from explorer import experiments as _experiments
 from explorer._autograd import autograd_enabled
 from explorer.cost import Cost, CostModel
-from explorer.errors import ExplorerError
-from explorer.evaluation import DEFAULT_CACHE_BUDGET, Estimate, EvaluationCancelled, Evaluator, plan_batches
+from explorer.evaluation import DEFAULT_CACHE_BUDGET, EvaluationCancelled, Evaluator, plan_batches
 from explorer.graph import GroupGraph, PruningGroup, build_groups, export_pruned
 from explorer.history import PlanHistory, WeightsState
 from explorer.latency import measure_latency
 from explorer.masks import LayerCuts, apply_masks, compute_layer_cuts
+from explorer.metrics import Metrics
 from explorer.opening import check_model_accepts, open_data, open_model
 from explorer.plan import (
     GroupChoice,
@@ -45,42 +42,9 @@ from explorer.plan import (
 )
 from explorer.score_book import ScoreBook
 from explorer.verification import EXPORT_TOLERANCE, max_export_error, refuse_mismatching_groups
+from explorer.weights import LiveWeights
 
 SENSITIVITY_TABLES_KEPT = 8  # scans are cached per weights state and criterion; older ones are dropped
-
-
-@dataclass(frozen=True)
-class Metrics:
-    """Metrics of the pruned network on the validation subset.
-
-    Attributes:
-        accuracy, top5: fractions in [0, 1] (``top5`` is ``None`` with fewer than 5 classes).
-        loss: mean cross-entropy.
-        accuracy_ci: half-width of the 95 % interval (0 once every sample is evaluated).
-        macs, params: of the pruned network, per sample.
-        seen, total: samples evaluated so far, and in the subset.
-    """
-
-    accuracy: float
-    top5: float | None
-    loss: float
-    accuracy_ci: float
-    macs: int
-    params: int
-    seen: int
-    total: int
-
-    @property
-    def final(self) -> bool:
-        return self.seen == self.total
-
-
-def _model_fingerprint(model: nn.Module) -> str:
-    digest = hashlib.sha256()
-    for name, tensor in model.state_dict().items():
-        digest.update(name.encode())
-        digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
-    return digest.hexdigest()
 
 
 class PruningSession:
@@ -150,14 +114,11 @@ class PruningSession:
             lock=self._lock,
         )
         self._history = PlanHistory(self.model_name)
-        self._original_state = {k: v.detach().clone() for k, v in self._model.state_dict().items()}
-        self._loaded: WeightsState = self._history.weights
+        self._weights = LiveWeights(self._model, self._lock, self._forget_weights)
         self._baseline: Metrics | None = None
         self._sensitivity: dict = {}
-        self._fingerprint = _model_fingerprint(self._model)
-        broken = [
-            n for n, t in self._original_state.items() if t.is_floating_point() and not t.isfinite().all()
-        ]
+        state = self._weights.original_state
+        broken = [n for n, t in state.items() if t.is_floating_point() and not t.isfinite().all()]
         if broken:
             # 0 · NaN is NaN: masking can never match removal here, so the check would refuse every group
             # for a misleading reason; the criteria refuse such weights with the layers named instead
@@ -201,37 +162,30 @@ class PruningSession:
         return self._history.weights
 
     def _load_weights(self) -> None:
-        """Put the current step's weights into the model copy, and forget what depended on the old ones."""
-        wanted = self._history.weights
-        if wanted is self._loaded:
-            return
-        with self._lock:
-            state = self._original_state if wanted.is_original else wanted.state_dict
-            self._model.load_state_dict(state)
-            self._loaded = wanted
-            self._fingerprint = _model_fingerprint(self._model)
-            self.evaluator.cache.clear()
-            self._score_book.clear()
+        self._weights.load(self._history.weights)
+
+    def _forget_weights(self) -> None:
+        self.evaluator.cache.clear()
+        self._score_book.clear()
+
+    def model_copy(self) -> nn.Module:
+        """A copy of the network with the live weights."""
+        return self._weights.live_copy()
 
     def original_model(self) -> nn.Module:
         """A copy of the network with its original weights (whatever weights are live)."""
-        with self._lock:
-            model = copy.deepcopy(self._model)
-        model.load_state_dict(self._original_state)
-        return model
+        return self._weights.original_copy()
 
-    @autograd_enabled()
     def adopt_weights(self, model: nn.Module, *, kind: str = "fine-tuned", steps: int = 0) -> None:
         """Make ``model``'s weights (same architecture, trained under the current plan) the live weights.
 
         They become a named state tied to the current plan (one undo step); the original network stays the
         fixed reference that ``reset()`` returns to and that ``baseline()`` measures.
         """
-        state = {k: v.detach().clone() for k, v in model.state_dict().items()}
-        if state.keys() != self._original_state.keys():
-            raise ExplorerError("the adopted weights do not belong to this network (different layers)")
         plan = self._history.plan
-        weights = WeightsState(kind, self._history.number, plan.pruned(), steps, state)
+        weights = self._weights.capture(
+            model, kind=kind, plan_number=self._history.number, trained_under=plan.pruned(), steps=steps
+        )
         self._history.commit(plan, weights)
         self._load_weights()
 
@@ -388,19 +342,6 @@ class PruningSession:
         """MACs per sample of each conv / linear layer under the plan (``None``: ops owned by no module)."""
         return self._cost_model.count_macs_per_layer(self.layer_cuts(pruned))
 
-    @staticmethod
-    def _metrics(estimate: Estimate, cost: Cost) -> Metrics:
-        return Metrics(
-            accuracy=estimate.accuracy,
-            top5=estimate.top5,
-            loss=estimate.loss,
-            accuracy_ci=estimate.accuracy_ci,
-            macs=cost.macs,
-            params=cost.params,
-            seen=estimate.seen,
-            total=estimate.total,
-        )
-
     def iter_evaluate(self, *, use_cache: bool = True, cancel_on_change: bool = True) -> Iterator[Metrics]:
         """Yield running metrics after each batch; the last one is exact.
 
@@ -413,28 +354,22 @@ class PruningSession:
         stop = (lambda: self.generation != generation) if cancel_on_change else None
         try:
             for estimate in self.evaluator.iter_estimates(cuts, use_cache=use_cache, should_stop=stop):
-                yield self._metrics(estimate, cost)
+                yield Metrics.of(estimate, cost)
         except EvaluationCancelled:
             return
 
     def evaluate(self, *, use_cache: bool = True) -> Metrics:
         """Exact metrics of the current plan, on the live weights, on the validation subset."""
         cuts = self.layer_cuts()
-        return self._metrics(self.evaluator.evaluate(cuts, use_cache=use_cache), self._cost_model.count(cuts))
+        return Metrics.of(self.evaluator.evaluate(cuts, use_cache=use_cache), self._cost_model.count(cuts))
 
     def baseline(self) -> Metrics:
         """Metrics of the original network: original weights, nothing pruned (computed once)."""
         if self._baseline is None:
-            with self._lock:
-                if self._loaded.is_original:
-                    estimate = self.evaluator.evaluate(LayerCuts())
-                else:  # measured on the original weights, put back for the moment (the cache is left alone)
-                    self._model.load_state_dict(self._original_state)
-                    try:
-                        estimate = self.evaluator.evaluate(LayerCuts(), use_cache=False)
-                    finally:
-                        self._model.load_state_dict(self._loaded.state_dict)
-            self._baseline = self._metrics(estimate, self.baseline_cost())
+            # on the original weights, put back for the moment (without the cache when others are live)
+            with self._weights.original_in_place():
+                estimate = self.evaluator.evaluate(LayerCuts(), use_cache=self._weights.loaded.is_original)
+            self._baseline = Metrics.of(estimate, self.baseline_cost())
         return self._baseline
 
     # ---------------------------------------------------------------------------------------- export
@@ -455,7 +390,7 @@ class PruningSession:
 
     def unchanged(self) -> bool:
         """True when the session's model copy holds exactly the live weights (nothing wrote to them)."""
-        return _model_fingerprint(self._model) == self._fingerprint
+        return self._weights.unchanged()
 
     # ---------------------------------------------------------------- sensitivity, suggestions, retraining
     def sensitivity(
@@ -473,7 +408,7 @@ class PruningSession:
         """
         from explorer.sensitivity import run_sensitivity
 
-        key = (self._fingerprint, criterion, tuple(ratios or ()), tuple(groups or ()))
+        key = (self._weights.fingerprint, criterion, tuple(ratios or ()), tuple(groups or ()))
         if key not in self._sensitivity:
             table = run_sensitivity(self, ratios, criterion, groups, progress, should_stop)
             while len(self._sensitivity) >= SENSITIVITY_TABLES_KEPT:
@@ -502,7 +437,7 @@ class PruningSession:
         Returns:
             ``{"ratios": {...}, "predicted_accuracy": float | None, "predicted_macs": int | None}``.
         """
-        from explorer.sensitivity import suggest_for_macs, suggest_li
+        from explorer.sensitivity import suggest_ratios
 
         crit = criterion or self.criterion
         if kind == "global":
@@ -510,18 +445,10 @@ class PruningSession:
                 self.set_global_ratio(ratio, crit)
             ratios = {g.name: self.ratio(g.name) for g in self.groups}
             return {"ratios": ratios, "predicted_accuracy": None, "predicted_macs": None}
-        if kind not in ("li", "target"):
-            raise PlanError(f"unknown suggestion {kind!r}: use 'li', 'target' or 'global'")
         table = table if table is not None else self.sensitivity(criterion=crit)
-        predicted = macs = None
-        if kind == "li":
-            ratios = suggest_li(table, epsilon)
-        else:
-            target = suggest_for_macs(self, table, reduction)
-            ratios, predicted, macs = target.ratios, target.predicted_accuracy, target.predicted_macs
+        ratios, predicted, macs = suggest_ratios(self, kind, table, epsilon=epsilon, reduction=reduction)
         if apply:
-            choices = {n: self._choose(self.group(n), r, table.criterion) for n, r in ratios.items()}
-            self._commit(choices, replace=True)
+            self.set_ratios(ratios, table.criterion)
         return {"ratios": ratios, "predicted_accuracy": predicted, "predicted_macs": macs}
 
     @autograd_enabled()
@@ -536,38 +463,15 @@ class PruningSession:
         on_point=None,
         should_stop=None,
     ):
-        """Retrain the pruned network (masked) on the training subset; see ``explorer.finetune``.
-
-        Training starts from the live weights. A cancelled run changes nothing. Otherwise, with ``adopt``,
-        the new weights become the live weights: "fine-tuned under plan #N", one undo step.
-        """
-        from explorer.finetune import finetune_masked
-
-        train = self._train_split()
-        with self._lock:
-            base = copy.deepcopy(self._model)
-        result = finetune_masked(
-            base,
-            self.layer_cuts(),
-            train,
-            self.data.val,
-            steps,
-            lr=lr,
-            seed=self.seed,
-            eval_every=eval_every,
-            progress=progress,
-            on_point=on_point,
-            should_stop=should_stop,
-        )
+        """Retrain the pruned network (masked) on the training subset, from the live weights; see
+        ``explorer.finetune``. A cancelled run changes nothing. Otherwise, with ``adopt``, the new weights
+        become the live weights, "fine-tuned under plan #N" (one undo step)."""
+        options = {"progress": progress, "on_point": on_point, "should_stop": should_stop}
+        result = _experiments.finetune_plan(self, steps, lr=lr, eval_every=eval_every, **options)
         if adopt and not result.cancelled:
             previous = 0 if self.weights.is_original else self.weights.steps
             self.adopt_weights(result.model, steps=previous + len(result.losses))
         return result
-
-    def _train_split(self):
-        if self.data.train is None or self.data.train.labels.numel() == 0:
-            raise ExplorerError(f"the data source {self.data.name!r} has no training split to fine-tune on")
-        return self.data.train
 
     @autograd_enabled()
     def compare_schedules(
@@ -576,35 +480,14 @@ class PruningSession:
         """One-shot vs iterative (k steps) pruning to a global ``ratio``, each with ``steps`` of training,
         both from the original weights. Runs on copies: the session's plan and weights are not changed."""
         crit = criterion or self.criterion
-        train = self._train_split()
         original = self.original_model()
-        scores = self._scores_of_original(crit)
-        result = _experiments.compare_schedules(
-            original,
-            {g.name: scores[g.name] for g in self.groups},
-            self.layer_cuts,
-            train,
-            self.data.val,
-            ratio=ratio,
-            steps=steps,
-            k=k,
-            seed=self.seed,
-            weights="original",
-            should_stop=should_stop,
-        )
-        return {**result, "criterion": crit}
+        scores = self.scores(crit) if self.weights.is_original else self._scores_of(original, crit)
+        return _experiments.compare_schedules(
+            self, original, scores, ratio=ratio, steps=steps, k=k, should_stop=should_stop
+        ) | {"criterion": crit}
 
-    def _scores_of_original(self, criterion: str) -> dict[str, torch.Tensor]:
-        if self._loaded.is_original:
-            return self.scores(criterion)
-        book = ScoreBook(
-            self.original_model(),
-            self.graph,
-            self.data.calib,
-            seed=self.seed,
-            cache_budget=0,
-            lock=self._lock,
-        )
+    def _scores_of(self, model: nn.Module, criterion: str) -> dict[str, torch.Tensor]:
+        book = ScoreBook(model, self.graph, self.data.calib, seed=self.seed, cache_budget=0, lock=self._lock)
         return {g: s.score for g, s in book.get(criterion, [g.name for g in self.groups]).items()}
 
     @autograd_enabled()
@@ -614,9 +497,7 @@ class PruningSession:
         plus the dense original. Zeroed weights keep the dense shapes: no speed-up."""
         original = self.original_model()
         exported = export_pruned(original, self.example_input, self.pruned, self.graph)
-        return _experiments.compare_unstructured(
-            original, exported, self.data.val, weights="original", repeats=repeats
-        )
+        return _experiments.compare_unstructured(original, exported, self.data.val, repeats=repeats)
 
     def summary(self) -> dict:
         """A JSON-able description of the model, data and baseline for display."""
