@@ -77,9 +77,16 @@ def _cmd_fetch(args: argparse.Namespace) -> int:
 
 
 def _cmd_app(args: argparse.Namespace) -> int:
+    from explorer.launch_options import LaunchOptions
+    from explorer.memory import parse_size
+    from explorer.precision import resolve_precision
     from explorer.serve import serve_app
 
-    return serve_app(port=args.port, model=args.model, open_browser=not args.no_browser)
+    if args.memory_limit is not None:
+        parse_size(args.memory_limit)  # a typo is refused here, not in every visitor's kernel
+    resolve_precision(args.precision)
+    options = LaunchOptions(args.model, args.data, args.samples, args.precision, args.memory_limit)
+    return serve_app(args.port, options, open_browser=not args.no_browser, pool_size=args.pool_size)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -89,6 +96,11 @@ def build_parser() -> argparse.ArgumentParser:
     app = sub.add_parser("app", help="serve the explorer as a Voilà app")
     app.add_argument("--port", type=int, default=8866)
     app.add_argument("--model", default="digits_cnn")
+    app.add_argument("--data", default=None, help="any data source load_data accepts, e.g. a CIFAR-10 CSV")
+    app.add_argument("--samples", type=int, default=None, help="validation subset size")
+    app.add_argument("--precision", default="auto", choices=["auto", "bf16", "fp32"])
+    app.add_argument("--memory-limit", default=None, help="per-kernel memory limit, e.g. 2G")
+    app.add_argument("--pool-size", type=int, default=1, help="preheated kernels kept ready (0: none)")
     app.add_argument("--no-browser", action="store_true")
     app.set_defaults(func=_cmd_app)
 

@@ -33,6 +33,7 @@ import torch.nn.functional as F
 from torch import fx, nn
 
 from explorer.masks import LayerCuts, apply_masks
+from explorer.precision import autocast, fast_layout
 
 DEFAULT_CACHE_BUDGET = 1 << 30
 _WEIGHTED_LAYERS = (nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.Linear)
@@ -193,13 +194,21 @@ class ActivationCache:
             return
         self._store[key] = value
         self.used += size
-        while self.used > self.budget:
+        self._evict()
+
+    def _evict(self) -> None:
+        while self.used > self.budget and self._store:
             _, old = self._store.popitem(last=False)
             self.used -= old.numel() * old.element_size()
 
     def clear(self) -> None:
         self._store.clear()
         self.used = 0
+
+    def resize(self, budget_bytes: int) -> None:
+        """A new budget; least-recently-used entries go until it holds."""
+        self.budget = budget_bytes
+        self._evict()
 
 
 def _cut_signature(cuts: LayerCuts, modules: set[str]) -> tuple:
@@ -220,6 +229,8 @@ class Evaluator:
         labels: ``[N]`` class indices.
         batch_sizes: sizes of consecutive batches (a small first batch gives a fast first estimate).
         cache_budget: bytes of activations kept.
+        precision: ``"fp32"`` or ``"bf16"`` (autocast; see ``explorer.precision``); the cache then holds
+            bfloat16 activations, half the bytes.
     """
 
     def __init__(
@@ -230,15 +241,17 @@ class Evaluator:
         batch_sizes: list[int],
         cache_budget: int = DEFAULT_CACHE_BUDGET,
         lock: threading.RLock | None = None,
+        precision: str = "fp32",
     ):
         self.model = model
+        self.precision = precision
         self.lock = lock if lock is not None else threading.RLock()
         self.segmented = SegmentedModel(model)
         self.cache = ActivationCache(cache_budget)
         self.batches: list[tuple[torch.Tensor, torch.Tensor]] = []
         start = 0
         for size in batch_sizes:
-            self.batches.append((inputs[start : start + size], labels[start : start + size]))
+            self.batches.append((fast_layout(inputs[start : start + size]), labels[start : start + size]))
             start += size
         self.total = int(labels.shape[0])
 
@@ -284,8 +297,8 @@ class Evaluator:
                 raise EvaluationCancelled
             # masks are installed per batch, under the lock, so that other users of the model (scores,
             # export) never see them and are never blocked for longer than one batch
-            with self.lock, torch.inference_mode(), apply_masks(self.model, cuts):
-                logits = self._logits(batch_index, x, keys, use_cache)
+            with self.lock, torch.inference_mode(), apply_masks(self.model, cuts), autocast(self.precision):
+                logits = self._logits(batch_index, x, keys, use_cache).float()
             with torch.inference_mode():
                 losses = F.cross_entropy(logits, y, reduction="none").double()
                 correct += int((logits.argmax(1) == y).sum())

@@ -141,6 +141,10 @@ class PlanHistory:
         self.generation += 1
         return True
 
+    def touch(self) -> None:
+        """Something the current step's numbers depend on changed (e.g. the precision): a new generation."""
+        self.generation += 1
+
     def __len__(self) -> int:
         """How many steps undo can go back."""
         return len(self._undo)

@@ -1,9 +1,11 @@
-"""Serve the explorer as a Voilà app: ``serve_app(port=8866, model="digits_cnn")``.
+"""Serve the explorer as a Voilà app: ``serve_app(port=8866, options=LaunchOptions(model="digits_cnn"))``.
 
-Voilà runs ``notebooks/explorer.ipynb`` (two cells: a title and ``show()``) in a fresh kernel for every
-visit. Idle kernels are culled after ten minutes (each holds torch, several hundred MB), sources are hidden,
-BokehJS is served inline (the machines may be offline), and the model's name reaches the kernel through
-``$PRUNING_EXPLORER_MODEL``.
+Voilà runs ``notebooks/explorer.ipynb`` (two cells: a title and ``show()``) in a kernel for every visit.
+One kernel is kept preheated (the notebook already run in it), so a visitor gets a ready page in about the
+time of the first render. A kernel is shut down as soon as its page goes away (reload, close); idle ones are
+culled after ten minutes (each holds torch, several hundred MB). Sources are hidden, BokehJS is served
+inline (the machines may be offline), and the options reach the kernels through environment variables
+(``explorer.launch_options``).
 """
 
 from __future__ import annotations
@@ -14,7 +16,10 @@ import sys
 import tempfile
 from pathlib import Path
 
-from explorer.app import MODEL_ENV
+from explorer.launch_options import LaunchOptions
+from explorer.memory import cgroup_limit
+
+POOL_SIZE = 1  # preheated kernels kept ready
 
 NOTEBOOK_TITLE = (
     "<small>The model loads first (a few seconds); then move the sliders. Idle pages are closed after ten "
@@ -56,7 +61,9 @@ def notebook_path() -> Path:
     return write_notebook(Path(tempfile.mkdtemp(prefix="pruning-explorer-")) / "explorer.ipynb")
 
 
-def voila_command(notebook: str | os.PathLike, port: int = 8866, open_browser: bool = True) -> list[str]:
+def voila_command(
+    notebook: str | os.PathLike, port: int = 8866, open_browser: bool = True, pool_size: int = POOL_SIZE
+) -> list[str]:
     """The command line that serves ``notebook`` with Voilà."""
     return [
         sys.executable,
@@ -71,15 +78,26 @@ def voila_command(notebook: str | os.PathLike, port: int = 8866, open_browser: b
         "--theme=light",
         # Voilà's lab template without its render-blocking CDN stylesheets: the page must work offline
         "--template=pruning-explorer",
-        # widget messages over 10 MB (checkpoint uploads) are dropped by default; allow the app's 200 MB limit
-        '--Voila.tornado_settings={"websocket_max_message_size": 230686720}',
+        # a preheated kernel has already run the notebook: the page is ready in about the first render
+        f"--preheat_kernel={pool_size > 0}",
+        f"--pool_size={max(pool_size, 0)}",
+        # widget messages over 10 MB (checkpoint uploads) are dropped by default; allow the app's 200 MB
+        # limit. The page shuts its kernel down on unload with a beacon that carries the _xsrf cookie, which
+        # Voilà never sets: without this, every reload left a kernel (about 1 GB) running until the cull.
+        # Kernel ids are random UUIDs, so another site cannot name one to shut it down.
+        '--Voila.tornado_settings={"websocket_max_message_size": 230686720, "disable_check_xsrf": true}',
     ]
 
 
-def voila_environment(model: str = "digits_cnn") -> dict[str, str]:
+def voila_environment(options: LaunchOptions | None = None, pool_size: int = POOL_SIZE) -> dict[str, str]:
     """The environment of the Voilà server (and so of its kernels)."""
+    options = options or LaunchOptions()
     env = dict(os.environ)
-    env[MODEL_ENV] = model
+    env.update(options.to_env())
+    limit = cgroup_limit()
+    if options.memory_limit is None and limit is not None:
+        # the visitor's kernel and the preheated ones share the container: each gets its part of the limit
+        env["PRUNING_EXPLORER_MEMORY_LIMIT"] = str(limit // (max(pool_size, 0) + 1))
     env["BOKEH_RESOURCES"] = "inline"
     share = str(Path(__file__).resolve().parent / "share")
     env["JUPYTER_PATH"] = os.pathsep.join(
@@ -93,10 +111,15 @@ def voila_environment(model: str = "digits_cnn") -> dict[str, str]:
     return env
 
 
-def serve_app(port: int = 8866, model: str = "digits_cnn", open_browser: bool = True) -> int:
+def serve_app(
+    port: int = 8866,
+    options: LaunchOptions | None = None,
+    open_browser: bool = True,
+    pool_size: int = POOL_SIZE,
+) -> int:
     """Run the Voilà app until it is stopped (Ctrl-C); returns Voilà's exit code."""
-    command = voila_command(notebook_path(), port, open_browser)
-    process = subprocess.Popen(command, env=voila_environment(model))
+    command = voila_command(notebook_path(), port, open_browser, pool_size)
+    process = subprocess.Popen(command, env=voila_environment(options, pool_size))
     try:
         return process.wait()
     except KeyboardInterrupt:

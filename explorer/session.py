@@ -24,11 +24,13 @@ from explorer import criteria as _criteria
 from explorer import experiments as _experiments
 from explorer._autograd import autograd_enabled
 from explorer.cost import Cost, CostModel
-from explorer.evaluation import DEFAULT_CACHE_BUDGET, EvaluationCancelled, Evaluator, plan_batches
+from explorer.evaluation import EvaluationCancelled, Evaluator, plan_batches
 from explorer.graph import GroupGraph, PruningGroup, build_groups, export_pruned
 from explorer.history import PlanHistory, WeightsState
 from explorer.latency import measure_latency
 from explorer.masks import LayerCuts, apply_masks, compute_layer_cuts
+from explorer.memory import MemoryBudget
+from explorer.memory import memory_limit as memory_limit_of
 from explorer.metrics import Metrics
 from explorer.opening import check_model_accepts, open_data, open_model
 from explorer.plan import (
@@ -40,6 +42,7 @@ from explorer.plan import (
     lowest,
     validate_indices,
 )
+from explorer.precision import resolve_precision
 from explorer.score_book import ScoreBook
 from explorer.verification import EXPORT_TOLERANCE, max_export_error, refuse_mismatching_groups
 from explorer.weights import LiveWeights
@@ -60,7 +63,12 @@ class PruningSession:
         criterion: default criterion used to rank channels.
         seed: seeds the subsets, the batch order and the ``random`` criterion.
         batch_size: evaluation batch size (100-250 is fastest on CPU).
-        cache_budget: bytes of activations the cache may hold (1 GiB by default).
+        cache_budget: bytes of activations the cache may hold (default: from the memory limit, see
+            ``explorer.memory``; at most 1 GiB).
+        memory_limit: the process's memory limit (``"2G"``, bytes); default: the container's cgroup limit,
+            ``PRUNING_EXPLORER_MEMORY_LIMIT``, or physical memory.
+        precision: ``"auto"`` (bf16 where the CPU computes it natively), ``"bf16"`` or ``"fp32"``: the
+            precision of the live metrics. Export checks and the oracle criteria always run in fp32.
         verify: check, when the session starts, that masking each offered group equals removing it.
     """
 
@@ -77,7 +85,9 @@ class PruningSession:
         seed: int = 0,
         batch_size: int = 200,
         first_batch: int = 64,
-        cache_budget: int = DEFAULT_CACHE_BUDGET,
+        cache_budget: int | None = None,
+        memory_limit: str | int | None = None,
+        precision: str = "auto",
         calib_samples: int = 256,
         verify: bool = True,
         root=None,
@@ -96,6 +106,9 @@ class PruningSession:
         self.graph: GroupGraph = build_groups(self._model, self.example_input)
         self.warnings: list[str] = list(self.graph.warnings)
         self._cost_model = CostModel(self._model, val.inputs[:1])
+        self.budget = MemoryBudget.from_limit(memory_limit_of(memory_limit))
+        cache_budget = self.budget.cache if cache_budget is None else cache_budget
+        self.precision = resolve_precision(precision)
         order = torch.randperm(val.labels.shape[0], generator=torch.Generator().manual_seed(seed))
         self.evaluator = Evaluator(
             self._model,
@@ -104,14 +117,11 @@ class PruningSession:
             plan_batches(int(val.labels.shape[0]), batch_size, first_batch),
             cache_budget,
             self._lock,
+            self.precision,
         )
+        calib_budget = cache_budget // 4
         self._score_book = ScoreBook(
-            self._model,
-            self.graph,
-            self.data.calib,
-            seed=seed,
-            cache_budget=cache_budget // 4,
-            lock=self._lock,
+            self._model, self.graph, self.data.calib, seed=seed, cache_budget=calib_budget, lock=self._lock
         )
         self._history = PlanHistory(self.model_name)
         self._weights = LiveWeights(self._model, self._lock, self._forget_weights)
@@ -371,6 +381,16 @@ class PruningSession:
                 estimate = self.evaluator.evaluate(LayerCuts(), use_cache=self._weights.loaded.is_original)
             self._baseline = Metrics.of(estimate, self.baseline_cost())
         return self._baseline
+
+    def set_precision(self, precision: str) -> None:
+        """Switch the live metrics between ``"bf16"`` and ``"fp32"`` (``"auto"`` picks); the baseline is
+        measured again in the new precision, so that the two always compare like with like."""
+        resolved = resolve_precision(precision)
+        if resolved != self.precision:
+            self.precision = self.evaluator.precision = resolved
+            self.evaluator.cache.clear()
+            self._baseline = None
+            self._history.touch()
 
     # ---------------------------------------------------------------------------------------- export
     def export(self) -> nn.Module:

@@ -1,0 +1,72 @@
+"""What ``pruning-explorer app`` tells the kernels it starts: model, data, samples, precision, memory limit.
+
+Voilà starts a fresh kernel for every visitor (or preheats one ahead of time), so options reach the kernel
+through environment variables set on the server. ``LaunchOptions.from_env()`` reads them back in the kernel.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+MODEL_ENV = "PRUNING_EXPLORER_MODEL"
+DATA_ENV = "PRUNING_EXPLORER_DATA"
+SAMPLES_ENV = "PRUNING_EXPLORER_SAMPLES"
+PRECISION_ENV = "PRUNING_EXPLORER_PRECISION"
+MEMORY_ENV = "PRUNING_EXPLORER_MEMORY_LIMIT"  # also read by explorer.memory
+DEFAULT_MODEL = "digits_cnn"
+
+
+@dataclass(frozen=True)
+class LaunchOptions:
+    """Options of the app's session.
+
+    Attributes:
+        model: a zoo name.
+        data: any source ``load_data`` accepts by name or path (``None``: the model's own dataset).
+        samples: size of the validation subset (``None``: the session's default).
+        precision: ``"auto"``, ``"bf16"`` or ``"fp32"``.
+        memory_limit: the kernel's memory limit, e.g. ``"2G"`` (``None``: the cgroup's or the machine's).
+    """
+
+    model: str = DEFAULT_MODEL
+    data: str | None = None
+    samples: int | None = None
+    precision: str = "auto"
+    memory_limit: str | None = None
+
+    def to_env(self) -> dict[str, str]:
+        """The environment variables that carry these options (unset options are left out)."""
+        pairs = {
+            MODEL_ENV: self.model,
+            DATA_ENV: self.data,
+            SAMPLES_ENV: None if self.samples is None else str(self.samples),
+            PRECISION_ENV: self.precision,
+            MEMORY_ENV: self.memory_limit,
+        }
+        return {k: v for k, v in pairs.items() if v is not None}
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> LaunchOptions:
+        env = os.environ if env is None else env
+        samples = env.get(SAMPLES_ENV)
+        return cls(
+            model=env.get(MODEL_ENV) or DEFAULT_MODEL,
+            data=env.get(DATA_ENV) or None,
+            samples=int(samples) if samples else None,
+            precision=env.get(PRECISION_ENV) or "auto",
+            memory_limit=env.get(MEMORY_ENV) or None,
+        )
+
+    def session_options(self) -> dict:
+        """Keyword arguments for ``PruningSession`` (besides the model)."""
+        return {
+            "data": self.data,
+            "num_samples": self.samples,
+            "precision": self.precision,
+            "memory_limit": self.memory_limit,
+        }
+
+
+__all__ = ["DEFAULT_MODEL", "MODEL_ENV", "LaunchOptions"]

@@ -1,0 +1,102 @@
+"""One memory limit for the whole process, and the budgets derived from it.
+
+A Binder pod has about 2 GB; a class on a lab machine shares it with everyone else. Every cache and buffer
+the explorer keeps is sized from one limit, found in this order:
+
+1. the container's cgroup limit (``/sys/fs/cgroup/memory.max``, or cgroup v1's ``memory.limit_in_bytes``),
+   which is what the kernel's OOM killer enforces;
+2. an explicit limit (``--memory-limit``, ``PRUNING_EXPLORER_MEMORY_LIMIT``, or ``memory_limit=``), which can
+   only lower the cgroup's;
+3. the machine's physical memory.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from explorer.errors import ExplorerError
+from explorer.launch_options import MEMORY_ENV
+
+_CGROUP_FILES = ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes")
+_UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
+# share of what is left after the process's own footprint that the validation activation cache may take;
+# the calibration cache gets a quarter of that, and the rest covers copies, gradients and the allocator
+CACHE_SHARE = 0.35
+MIN_CACHE = 32 << 20
+MAX_CACHE = 1 << 30
+
+
+def parse_size(text: str | int) -> int:
+    """``"2G"``, ``"1500M"``, ``"2GiB"``, ``"2e9"`` or a number of bytes → bytes."""
+    if isinstance(text, int):
+        return text
+    match = re.fullmatch(r"\s*([0-9.eE+]+)\s*([kKmMgGtT]?)(i?[bB])?\s*", str(text))
+    if not match:
+        raise ExplorerError(f"cannot read the memory size {text!r}: write it like 2G, 1500M or 2000000000")
+    value = float(match.group(1)) * _UNITS[match.group(2).lower()]
+    if value <= 0:
+        raise ExplorerError(f"a memory limit must be positive, not {text!r}")
+    return int(value)
+
+
+def cgroup_limit(files: tuple[str, ...] = _CGROUP_FILES) -> int | None:
+    """The container's memory limit in bytes, or ``None`` when there is none."""
+    for name in files:
+        try:
+            text = Path(name).read_text().strip()
+        except OSError:
+            continue
+        if text.isdigit() and int(text) < (1 << 60):  # "max", or cgroup v1's "unlimited" page-rounded 2^63
+            return int(text)
+    return None
+
+
+def physical_memory() -> int:
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+
+
+def memory_limit(explicit: str | int | None = None) -> int:
+    """The process's memory limit in bytes (see the module docstring for the order)."""
+    explicit = explicit if explicit is not None else os.environ.get(MEMORY_ENV) or None
+    limits = [v for v in (cgroup_limit(), parse_size(explicit) if explicit is not None else None) if v]
+    return min(limits) if limits else physical_memory()
+
+
+def current_rss() -> int:
+    """This process's resident memory in bytes (0 where /proc is missing)."""
+    try:
+        fields = Path("/proc/self/statm").read_text().split()
+    except OSError:
+        return 0
+    return int(fields[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+@dataclass(frozen=True)
+class MemoryBudget:
+    """Byte budgets derived from one limit.
+
+    Attributes:
+        limit: the process's memory limit.
+        cache: the validation activation cache.
+        calibration_cache: the calibration activation cache (oracle criteria).
+        scoring_chunk: most bytes of activations one chunk of gradient-based scoring may hold.
+    """
+
+    limit: int
+    cache: int
+    calibration_cache: int
+    scoring_chunk: int
+
+    @classmethod
+    def from_limit(cls, limit: int, in_use: int | None = None) -> MemoryBudget:
+        """Budgets for a process that already uses ``in_use`` bytes (its RSS by default)."""
+        in_use = current_rss() if in_use is None else in_use
+        spare = max(limit - in_use, 0)
+        cache = int(min(MAX_CACHE, max(MIN_CACHE, CACHE_SHARE * spare)))
+        return cls(limit, cache, cache // 4, max(MIN_CACHE, cache // 2))
+
+
+__all__ = ["MemoryBudget", "cgroup_limit", "current_rss", "memory_limit", "parse_size"]
