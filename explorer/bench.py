@@ -1,13 +1,16 @@
 """``pruning-explorer bench``: how live is live? Slider-move latency against the naive way, in one run.
 
-For each model, the benchmark makes random single-group slider moves. For each move it times
+For each model, the benchmark makes single-group slider moves of two kinds: random groups, and the first
+layer (where a class starts, and where the activation cache cannot help: everything downstream changes).
+Each kind runs in both precisions (fp32, and bf16 autocast where the CPU has it). For each move it times
 
 * ``first``: from the plan change to the first running estimate (first batch),
 * ``final``: from the plan change to the exact value, with the activation cache,
-* ``naive``: a full re-evaluation of the masked model with no cache (the way without this engine),
+* ``naive``: a full fp32 re-evaluation of the masked model with no cache (the way without this engine),
 
-and reports the medians and 95th percentiles, peak RSS, and the measured CPU speed-up of the exported model
-at a 50 % L1 plan. Timings are not asserted by the tests (shared machines make timed assertions flaky).
+and reports the medians and 95th percentiles (the model's headline row: random moves in the session's
+default precision), peak RSS, and the measured CPU speed-up of the exported model at a 50 % L1 plan.
+Timings are not asserted by the tests (shared machines make timed assertions flaky).
 """
 
 from __future__ import annotations
@@ -20,7 +23,8 @@ import time
 
 import torch
 
-from explorer.session import PruningSession, measure_latency
+from explorer.latency import measure_latency
+from explorer.session import PruningSession
 
 DEFAULT_MODELS = {"digits_cnn": None, "resnet20_cifar": 1000}
 
@@ -62,22 +66,19 @@ def bench_model(
         data = _synthetic_data(spec, num_samples or 1000, seed)
         synthetic = True
     session = PruningSession(name, data=data, num_samples=num_samples, pretrained=not synthetic, seed=seed)
+    default = session.precision
     session.scores("l1")
-    session.baseline()
-    rng = random.Random(seed)
-    first, final, naive = [], [], []
-    for _ in range(moves):
-        group = rng.choice(session.groups)
-        ratio = rng.choice([0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9])
-        start = time.perf_counter()
-        session.set_ratio(group.name, ratio, criterion="l1")
-        for i, _metrics in enumerate(session.iter_evaluate()):
-            if i == 0:
-                first.append((time.perf_counter() - start) * 1000)
-        final.append((time.perf_counter() - start) * 1000)
-        start = time.perf_counter()
-        session.evaluate(use_cache=False)
-        naive.append((time.perf_counter() - start) * 1000)
+    rows, naive = [], {}
+    for precision in ("fp32", "bf16") if default == "bf16" else ("fp32",):
+        session.set_precision(precision)
+        session.baseline()
+        for kind in ("random", "first layer"):
+            rng = random.Random(seed)
+            timed = _time_moves(session, rng, moves, kind, with_naive=precision == "fp32")
+            naive.setdefault(kind, timed["naive"])
+            rows.append({"precision": precision, "kind": kind, **_summary(timed, naive[kind])})
+    session.set_precision(default)
+    headline = next(r for r in rows if r["precision"] == default and r["kind"] == "random")
     sensitivity = _time_sensitivity(session) if with_sensitivity else {}
     session.reset()
     session.set_global_ratio(0.5, criterion="l1")
@@ -90,18 +91,46 @@ def bench_model(
         "synthetic_data": synthetic,
         "groups": len(session.groups),
         "moves": moves,
-        "first_p50_ms": round(_percentile(first, 50), 2),
-        "first_p95_ms": round(_percentile(first, 95), 2),
-        "final_p50_ms": round(_percentile(final, 50), 2),
-        "final_p95_ms": round(_percentile(final, 95), 2),
-        "naive_p50_ms": round(_percentile(naive, 50), 2),
-        "final_over_naive": round(_percentile(final, 50) / _percentile(naive, 50), 3),
+        "precision": default,
+        **{k: v for k, v in headline.items() if k not in ("precision", "kind")},
+        "moves_by_kind": rows,
         "cache_mb": round(session.evaluator.cache.used / 2**20, 1),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         "latency_original_ms": round(original_ms, 2),
         "latency_exported_ms": round(exported_ms, 2),
         "export_speedup": round(original_ms / exported_ms, 2),
         **sensitivity,
+    }
+
+
+def _time_moves(session: PruningSession, rng: random.Random, moves: int, kind: str, with_naive: bool) -> dict:
+    """Milliseconds of ``moves`` slider moves: to the first estimate, to the exact value, and naive."""
+    first, final, naive = [], [], []
+    for _ in range(moves):
+        group = session.groups[0] if kind == "first layer" else rng.choice(session.groups)
+        ratio = rng.choice([0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9])
+        start = time.perf_counter()
+        session.set_ratio(group.name, ratio, criterion="l1")
+        for i, _metrics in enumerate(session.iter_evaluate()):
+            if i == 0:
+                first.append((time.perf_counter() - start) * 1000)
+        final.append((time.perf_counter() - start) * 1000)
+        if with_naive:
+            start = time.perf_counter()
+            session.evaluate(use_cache=False)
+            naive.append((time.perf_counter() - start) * 1000)
+    return {"first": first, "final": final, "naive": naive}
+
+
+def _summary(timed: dict, naive: list[float]) -> dict:
+    final_p50, naive_p50 = _percentile(timed["final"], 50), _percentile(naive, 50)
+    return {
+        "first_p50_ms": round(_percentile(timed["first"], 50), 2),
+        "first_p95_ms": round(_percentile(timed["first"], 95), 2),
+        "final_p50_ms": round(final_p50, 2),
+        "final_p95_ms": round(_percentile(timed["final"], 95), 2),
+        "naive_p50_ms": round(naive_p50, 2),
+        "final_over_naive": round(final_p50 / naive_p50, 3),
     }
 
 
@@ -147,6 +176,13 @@ def format_table(result: dict) -> str:
     lines = ["| model | " + " | ".join(keys) + " |", "|---" * (len(keys) + 1) + "|"]
     for name, row in result["models"].items():
         lines.append(f"| {name} | " + " | ".join(str(row.get(k, "")) for k in keys) + " |")
+    moves = ["precision", "kind", "first_p50_ms", "first_p95_ms", "final_p50_ms", "final_p95_ms"]
+    moves += ["naive_p50_ms", "final_over_naive"]
+    lines += ["", "| model | " + " | ".join(moves) + " |", "|---" * (len(moves) + 1) + "|"]
+    for name, row in result["models"].items():
+        for sub in row["moves_by_kind"]:
+            lines.append(f"| {name} | " + " | ".join(str(sub[k]) for k in moves) + " |")
+    lines.append("naive: a full fp32 re-evaluation without the cache, timed in the same run.")
     machine = result["machine"]
     lines.append("")
     lines.append(

@@ -2,6 +2,8 @@
 
 import json
 
+import pytest
+
 from explorer.cli import main
 
 BENCH_KEYS = {
@@ -27,6 +29,13 @@ def test_bench_prints_one_json_object_with_every_key(capsys):
     assert row["samples"] == 359
     assert row["first_p50_ms"] <= row["final_p50_ms"]
     assert row["export_speedup"] > 0
+    kinds = {(r["precision"], r["kind"]) for r in row["moves_by_kind"]}
+    precisions = ("fp32", "bf16") if row["precision"] == "bf16" else ("fp32",)
+    assert kinds == {(p, k) for p in precisions for k in ("random", "first layer")}
+    naive = {r["kind"]: r["naive_p50_ms"] for r in row["moves_by_kind"] if r["precision"] == "fp32"}
+    for sub in row["moves_by_kind"]:  # every row is compared with the fp32 naive way of the same run
+        assert sub["naive_p50_ms"] == naive[sub["kind"]]
+        assert sub["final_over_naive"] == pytest.approx(sub["final_p50_ms"] / sub["naive_p50_ms"], abs=1e-3)
 
 
 def test_bench_table_is_markdown(capsys):
