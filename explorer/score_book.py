@@ -18,6 +18,7 @@ from explorer.data import DataSplit
 from explorer.evaluation import Evaluator, plan_batches
 from explorer.graph import GroupGraph
 from explorer.masks import LayerCuts, compute_layer_cuts
+from explorer.memory import release_freed_memory
 
 
 class ScoreBook:
@@ -94,6 +95,7 @@ class ScoreBook:
                         **kwargs,
                     )
                 )
+            release_freed_memory()  # gradients and activations of the statistics pass
         return {g: cached[g] for g in groups}
 
     def calibration_evaluator(self) -> Evaluator:
