@@ -157,6 +157,8 @@ def collect_activation_gradients(
     loss_fn: LossFn = F.cross_entropy,
     batch_size: int = 128,
     should_stop: Callable[[], bool] | None = None,
+    *,
+    criterion: str = "taylor",
 ) -> ActivationGradients:
     """Per sample, the spatial mean of activation × gradient at the output of every "out" member layer.
 
@@ -177,11 +179,12 @@ def collect_activation_gradients(
         loss_fn: ``(logits, labels) → mean loss``.
         batch_size: samples per forward/backward pass.
         should_stop: polled between batches.
+        criterion: the criterion's name, for error messages.
 
     Returns:
         The products per layer and which hooked layers feed which directly.
     """
-    inputs, labels = calibration_tensors(calib, "taylor")
+    inputs, labels = calibration_tensors(calib, criterion)
     modules = dict(model.named_modules())
     layers = _out_layers(graph, group_names)
     device = _device_of(model)
@@ -258,6 +261,8 @@ def collect_weight_gradients(
     loss_fn: LossFn = F.cross_entropy,
     batch_size: int = 128,
     should_stop: Callable[[], bool] | None = None,
+    *,
+    criterion: str = "taylor_weight",
 ) -> dict[str, torch.Tensor]:
     """The gradient of the mean calibration loss, (1/N) Σ_n ∂ℓ_n/∂w, for the named parameters.
 
@@ -271,11 +276,12 @@ def collect_weight_gradients(
         loss_fn: ``(logits, labels) → mean loss``.
         batch_size: samples per pass.
         should_stop: polled between batches.
+        criterion: the criterion's name, for error messages.
 
     Returns:
         name → gradient, float64, shaped like the parameter.
     """
-    inputs, labels = calibration_tensors(calib, "taylor_weight")
+    inputs, labels = calibration_tensors(calib, criterion)
     named = dict(model.named_parameters())
     params = [named[n] for n in param_names]
     total = inputs.shape[0]
@@ -296,6 +302,8 @@ def collect_fisher_diagonal(
     calib: Any,
     loss_fn: LossFn = F.cross_entropy,
     should_stop: Callable[[], bool] | None = None,
+    *,
+    criterion: str = "hessian",
 ) -> dict[str, torch.Tensor]:
     """The empirical Fisher diagonal F_ii = (1/N) Σ_n (∂ℓ_n/∂w_i)² from exact per-sample gradients.
 
@@ -316,11 +324,12 @@ def collect_fisher_diagonal(
         calib: calibration split with ``.inputs`` and ``.labels``.
         loss_fn: ``(logits, labels) → mean loss`` (on a batch of one, the sample's loss).
         should_stop: polled between chunks.
+        criterion: the criterion's name, for error messages.
 
     Returns:
         name → F diagonal, float64, shaped like the parameter.
     """
-    inputs, labels = calibration_tensors(calib, "hessian")
+    inputs, labels = calibration_tensors(calib, criterion)
     named = dict(model.named_parameters())
     wanted = {n: named[n] for n in param_names}
     numel = max(1, sum(p.numel() for p in wanted.values()))
