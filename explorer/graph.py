@@ -37,11 +37,15 @@ from torch import fx, nn
 
 from explorer._autograd import autograd_enabled
 from explorer.errors import ModelError
-
-CHANNEL_LAYERS = (nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.Linear)
-_CONV = (nn.Conv1d, nn.Conv2d, nn.Conv3d)
-_PER_CHANNEL_NORMS = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d, nn.PReLU)
-_CROSS_CHANNEL_NORMS = (nn.LayerNorm, nn.GroupNorm)
+from explorer.layers import (
+    BATCH_NORMS,
+    CHANNEL_LAYERS,
+    CONVS,
+    CROSS_CHANNEL_NORMS,
+    PER_CHANNEL_LAYERS,
+    is_depthwise,
+    out_channels,
+)
 
 
 @dataclass(frozen=True)
@@ -128,10 +132,6 @@ def _build_dependency_graph(model: nn.Module, example_input: torch.Tensor) -> tp
         return tp.DependencyGraph().build_dependency(model, example_inputs=example, verbose=False)
 
 
-def _out_channels(module: nn.Module) -> int:
-    return module.out_features if isinstance(module, nn.Linear) else module.out_channels
-
-
 def _lone_group(name: str, module: nn.Module, reason: str | None = None) -> PruningGroup:
     """A conv on its own: its output channels only (refused when ``reason`` is given)."""
     identity = tuple(range(module.out_channels))
@@ -151,7 +151,7 @@ def _refusal_reason(group: PruningGroup, modules: Mapping[str, nn.Module]) -> st
         if member.side == "out" and isinstance(module, CHANNEL_LAYERS):
             # a concatenation legitimately maps a group onto a slice of a later BatchNorm, but a conv or
             # linear whose outputs join the group must contribute all of its channels
-            channels = _out_channels(module)
+            channels = out_channels(module)
             if channels != len(member.idxs):
                 return (
                     f"channels are coupled through a non channel-preserving op into {member.module} "
@@ -159,19 +159,19 @@ def _refusal_reason(group: PruningGroup, modules: Mapping[str, nn.Module]) -> st
                     "which torch-pruning 1.6.1 groups incorrectly"
                 )
         if (
-            isinstance(module, _CONV)
+            isinstance(module, CONVS)
             and module.groups > 1
             and not (module.groups == module.in_channels == module.out_channels)
         ):
             return (
                 f"{member.module} is a grouped convolution (groups={module.groups}), which is not supported"
             )
-        if isinstance(module, _CROSS_CHANNEL_NORMS):
+        if isinstance(module, CROSS_CHANNEL_NORMS):
             return (
                 f"{member.module} ({type(module).__name__}) normalises across channels, so masking a channel "
                 "is not the same as removing it"
             )
-        if not isinstance(module, (*CHANNEL_LAYERS, *_PER_CHANNEL_NORMS)):
+        if not isinstance(module, (*CHANNEL_LAYERS, *PER_CHANNEL_LAYERS)):
             return f"{member.module} ({type(module).__name__}) is a layer type the engine cannot account for"
     return None
 
@@ -207,7 +207,7 @@ def build_groups(model: nn.Module, example_input: torch.Tensor) -> GroupGraph:
         ModelError: the model has no conv layer.
     """
     modules = dict(model.named_modules())
-    convs = [name for name, m in modules.items() if isinstance(m, _CONV)]
+    convs = [name for name, m in modules.items() if isinstance(m, CONVS)]
     if not convs:
         raise ModelError(
             f"{type(model).__name__} has no convolution layer: the explorer prunes conv filters, "
@@ -263,7 +263,7 @@ def _statically_unused(model: nn.Module, names: list[str]) -> bool:
 
 # Ops that act on each channel separately: a removed channel stays removed through them.
 _CHANNELWISE_MODULES = (
-    nn.BatchNorm2d,
+    *BATCH_NORMS,
     nn.ReLU,
     nn.ReLU6,
     nn.SiLU,
@@ -290,10 +290,6 @@ _CHANNELWISE_FUNCTIONS = {
 _CHANNELWISE_METHODS = {"relu", "sigmoid", "contiguous"}
 
 
-def _is_depthwise(module: nn.Module) -> bool:
-    return isinstance(module, _CONV) and 1 < module.groups == module.in_channels == module.out_channels
-
-
 def _chain_members(root: str, node: fx.Node, modules: Mapping[str, nn.Module]) -> list[Member] | None:
     """Follow ``node``'s channels through channel-wise ops to the convs that consume them.
 
@@ -310,17 +306,17 @@ def _chain_members(root: str, node: fx.Node, modules: Mapping[str, nn.Module]) -
             continue
         seen.add(user)
         target = modules.get(str(user.target)) if user.op == "call_module" else None
-        if target is not None and _is_depthwise(target) and target.in_channels == channels:
+        if target is not None and is_depthwise(target) and target.in_channels == channels:
             members.append(Member(str(user.target), "out", identity, identity))
             frontier.extend(user.users)
-        elif target is not None and isinstance(target, _CONV) and target.groups == 1:
+        elif target is not None and isinstance(target, CONVS) and target.groups == 1:
             members.append(Member(str(user.target), "in", identity, identity))
         elif (
             (target is not None and isinstance(target, _CHANNELWISE_MODULES))
             or (user.op == "call_function" and user.target in _CHANNELWISE_FUNCTIONS)
             or (user.op == "call_method" and user.target in _CHANNELWISE_METHODS)
         ):
-            if isinstance(target, nn.BatchNorm2d):
+            if isinstance(target, BATCH_NORMS):
                 members.append(Member(str(user.target), "out", identity, identity))
             frontier.extend(user.users)
         else:
@@ -351,9 +347,9 @@ def _direct_norm_followers(model: nn.Module, example_input: torch.Tensor) -> dic
 
     try:
         for name, module in modules.items():
-            if isinstance(module, _CONV):
+            if isinstance(module, CONVS):
                 handles.append(module.register_forward_hook(record_output(name)))
-            elif isinstance(module, (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d)):
+            elif isinstance(module, BATCH_NORMS):
                 handles.append(module.register_forward_pre_hook(record_input(name)))
         with torch.no_grad():
             model(example_input)
@@ -398,7 +394,7 @@ def _fallback_groups(model: nn.Module, example_input: torch.Tensor, convs: list[
     groups = []
     for node in graph.nodes:
         name = str(node.target)
-        if node.op != "call_module" or name not in convs or _is_depthwise(modules[name]):
+        if node.op != "call_module" or name not in convs or is_depthwise(modules[name]):
             continue
         members = _chain_members(name, node, modules)
         if members is None:
@@ -415,7 +411,7 @@ def _fallback_groups(model: nn.Module, example_input: torch.Tensor, convs: list[
             groups.append(PruningGroup(name, modules[name].out_channels, members))
     covered = {m.module for g in groups if g.prunable for m in g.members}
     for name in convs:
-        if _is_depthwise(modules[name]) and name not in covered:
+        if is_depthwise(modules[name]) and name not in covered:
             groups.append(
                 _lone_group(
                     name,
@@ -443,11 +439,7 @@ def _prune_members(model: nn.Module, graph: GroupGraph, pruned: Mapping[str, Seq
         for module_name, side, layer_idxs in graph[name].layer_cuts(idxs):
             module = modules[module_name]
             kind = (
-                "depthwise"
-                if _is_depthwise(module)
-                else "bn"
-                if isinstance(module, nn.BatchNorm2d)
-                else "conv"
+                "depthwise" if is_depthwise(module) else "bn" if isinstance(module, BATCH_NORMS) else "conv"
             )
             _LAYER_PRUNERS[(kind, side)](module, list(layer_idxs))
 

@@ -24,10 +24,8 @@ from torch import nn
 
 from explorer.criteria._exceptions import ScoringCancelled
 from explorer.criteria.group_scores import GroupScores
-from explorer.graph import CHANNEL_LAYERS, GroupGraph, Member, PruningGroup
-
-_BATCH_NORMS = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d)
-_CONVS = (nn.Conv1d, nn.Conv2d, nn.Conv3d)
+from explorer.graph import GroupGraph, Member, PruningGroup
+from explorer.layers import BATCH_NORMS, CHANNEL_LAYERS, CONVS
 
 LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
@@ -156,12 +154,12 @@ def weight_layers(request: ScoringRequest, group: PruningGroup) -> list[Member]:
 def channel_params(module: nn.Module, side: str) -> list[tuple[str, int]]:
     """``(attribute, dimension)`` of every parameter of ``module`` indexed by the member's channel indices."""
     if side == "out":
-        if isinstance(module, (*CHANNEL_LAYERS, *_BATCH_NORMS)):
+        if isinstance(module, (*CHANNEL_LAYERS, *BATCH_NORMS)):
             return [(a, 0) for a in ("weight", "bias") if getattr(module, a, None) is not None]
         if isinstance(module, nn.PReLU) and module.num_parameters > 1:
             return [("weight", 0)]
         return []
-    if isinstance(module, nn.Linear) or (isinstance(module, _CONVS) and module.groups == 1):
+    if isinstance(module, nn.Linear) or (isinstance(module, CONVS) and module.groups == 1):
         return [("weight", 1)]
     # A depthwise conv is listed as an "out" member, where its filters are already counted.
     return []

@@ -29,8 +29,6 @@ from __future__ import annotations
 
 import zlib
 
-import torch
-
 from explorer.criteria.base import (
     Scorer,
     ScoringRequest,
@@ -44,8 +42,7 @@ from explorer.criteria.base import (
 from explorer.criteria.group_scores import GroupScores
 from explorer.criteria.statistics import collect_fisher_diagonal, collect_weight_gradients
 from explorer.errors import ExplorerError
-
-_BATCH_NORMS = (torch.nn.BatchNorm1d, torch.nn.BatchNorm2d, torch.nn.BatchNorm3d)
+from explorer.layers import BATCH_NORMS
 
 Scored = tuple[dict[str, GroupScores], dict[str, str]]
 
@@ -73,7 +70,7 @@ def score_batchnorm_scales(request: ScoringRequest) -> Scored:
         members = {}
         for m in group.members:
             module = request.modules[m.module]
-            if m.side == "out" and isinstance(module, _BATCH_NORMS) and module.weight is not None:
+            if m.side == "out" and isinstance(module, BATCH_NORMS) and module.weight is not None:
                 members[m.module] = to_root(request.fn(module.weight), m, group.num_channels)
         if members:
             out[group.name] = reduce_members(group, members, request.reduction)

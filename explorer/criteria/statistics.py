@@ -29,6 +29,7 @@ from torch import nn
 from explorer.criteria._exceptions import ScoringCancelled
 from explorer.errors import DataError, ExplorerError
 from explorer.graph import GroupGraph
+from explorer.layers import BATCH_NORMS, channel_dim, out_channels
 
 LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
@@ -129,11 +130,6 @@ def _finite_loss(loss: torch.Tensor) -> torch.Tensor:
     return loss
 
 
-def _channel_dim(module: nn.Module) -> int:
-    # Linear layers put the features last; convs and norms on dimension 1 (same convention as explorer.masks).
-    return -1 if isinstance(module, nn.Linear) else 1
-
-
 def _per_channel_mean(t: torch.Tensor, dim: int) -> torch.Tensor:
     """``[B, ..., C, ...] → [B, C]``: the mean over every dimension except the batch and the channel."""
     if t.dim() == 1:
@@ -224,7 +220,7 @@ def collect_activation_gradients(
         for name in layers:
             module = modules[name]
             handles.append(module.register_forward_pre_hook(pre_hook(name)))
-            handles.append(module.register_forward_hook(forward_hook(name, _channel_dim(module))))
+            handles.append(module.register_forward_hook(forward_hook(name, channel_dim(module))))
         with evaluation_mode(model):
             for x, y in _batches(inputs, labels, batch_size, device, should_stop):
                 current.clear()
@@ -237,7 +233,7 @@ def collect_activation_gradients(
                 for name in layers:
                     got = current.get(name)
                     if got is None:  # the layer was not called on this input
-                        channels = _layer_channels(modules[name])
+                        channels = out_channels(modules[name])
                         got = torch.zeros(x.shape[0], channels, dtype=torch.float64, device=x.device)
                     chunks[name].append(got.cpu())
                 produced.clear()
@@ -245,13 +241,6 @@ def collect_activation_gradients(
         for handle in handles:
             handle.remove()
     return ActivationGradients({n: torch.cat(c) for n, c in chunks.items()}, successors)
-
-
-def _layer_channels(module: nn.Module) -> int:
-    for attr in ("out_channels", "out_features", "num_features", "num_parameters"):
-        if hasattr(module, attr):
-            return int(getattr(module, attr))
-    raise ExplorerError(f"cannot tell how many output channels {type(module).__name__} has")
 
 
 def collect_weight_gradients(
@@ -363,7 +352,6 @@ _CONV_WEIGHT_GRAD = {
     nn.Conv2d: torch.nn.grad.conv2d_weight,
     nn.Conv3d: torch.nn.grad.conv3d_weight,
 }
-_BATCH_NORMS = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d)
 
 
 def _formula_supports(module: nn.Module) -> bool:
@@ -373,7 +361,7 @@ def _formula_supports(module: nn.Module) -> bool:
     if type(module) is nn.Linear or type(module) is nn.PReLU:
         return True
     # In eval mode a BatchNorm with running statistics treats every sample on its own.
-    return type(module) in _BATCH_NORMS and module.running_mean is not None and module.running_var is not None
+    return type(module) in BATCH_NORMS and module.running_mean is not None and module.running_var is not None
 
 
 def _layer_formulas_apply(model: nn.Module, wanted: dict[str, nn.Parameter]) -> bool:
