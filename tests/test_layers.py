@@ -10,7 +10,7 @@ import torch.nn.functional as F
 from torch import nn
 from toy_models import seeded
 
-import explorer.graph
+import explorer.graph.discovery
 from explorer.criteria.statistics import collect_activation_gradients
 from explorer.errors import ExplorerError
 from explorer.graph import GroupGraph, Member, PruningGroup, build_groups, export_pruned
@@ -135,7 +135,7 @@ def test_export_removes_batchnorm1d_and_3d_channels_exactly(monkeypatch, dims, f
         def refuse(*_args, **_kwargs):
             raise RuntimeError("cannot trace")
 
-        monkeypatch.setattr(explorer.graph, "_build_dependency_graph", refuse)
+        monkeypatch.setattr(explorer.graph.discovery, "_build_dependency_graph", refuse)
         with pytest.warns(UserWarning, match="could not trace"):
             graph = build_groups(model, x)
         assert not graph.traced
