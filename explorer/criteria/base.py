@@ -24,10 +24,9 @@ from torch import nn
 
 from explorer.criteria._exceptions import ScoringCancelled
 from explorer.criteria.group_scores import GroupScores
+from explorer.criteria.statistics import LossFn
 from explorer.graph import GroupGraph, Member, PruningGroup
 from explorer.layers import BATCH_NORMS, CHANNEL_LAYERS, CONVS
-
-LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
 #: How stacked member scores ``[M, C]`` become the group score; NaN marks a root channel a member lacks.
 REDUCTIONS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
