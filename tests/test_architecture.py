@@ -174,3 +174,16 @@ def test_the_checkpoint_reader_knows_no_zoo_and_the_zoo_no_model_loader():
     assert not [m for m in graph["explorer.checkpoints"] if m.startswith("explorer.zoo")]
     assert not [m for m in graph if m.startswith("explorer.zoo") and "explorer.models" in graph[m]]
     assert {"explorer.checkpoints", "explorer.zoo"} <= graph["explorer.models"]
+
+
+def test_only_the_graph_package_imports_torch_pruning():
+    users = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+            if isinstance(node, ast.ImportFrom) and not node.level:
+                names = [node.module or ""]
+            if any(n.split(".")[0] == "torch_pruning" for n in names):
+                users.append(_module_name(path))
+    assert users
+    assert {m for m in users if not m.startswith("explorer.graph")} == set()
