@@ -5,9 +5,9 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from explorer.checkpoints import load_model
 from explorer.data import DataBundle, DataSplit, load_data
 from explorer.errors import DataError, ExplorerError, ModelError
+from explorer.models import load_model
 from explorer.zoo import ModelSpec, get_model_spec
 
 
