@@ -35,7 +35,10 @@ def test_bench_prints_one_json_object_with_every_key(capsys):
     naive = {r["kind"]: r["naive_p50_ms"] for r in row["moves_by_kind"] if r["precision"] == "fp32"}
     for sub in row["moves_by_kind"]:  # every row is compared with the fp32 naive way of the same run
         assert sub["naive_p50_ms"] == naive[sub["kind"]]
-        assert sub["final_over_naive"] == pytest.approx(sub["final_p50_ms"] / sub["naive_p50_ms"], abs=1e-3)
+        # the ratio (3 decimals) is of the unrounded medians; the medians are printed to 0.01 ms
+        assert sub["final_over_naive"] == pytest.approx(
+            sub["final_p50_ms"] / sub["naive_p50_ms"], rel=0.02, abs=1e-3
+        )
 
 
 def test_bench_table_is_markdown(capsys):
