@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Sequence
 
+import torch
 from torch import nn
 
 from explorer import criteria as _criteria
@@ -19,6 +20,29 @@ from explorer.evaluation import Evaluator, plan_batches
 from explorer.graph import GroupGraph
 from explorer.masks import LayerCuts, compute_layer_cuts
 from explorer.memory import release_freed_memory
+
+MAX_SCORING_BATCH = 128
+
+
+def activation_bytes(model: nn.Module, x: torch.Tensor, lock: threading.RLock) -> int:
+    """Bytes of every leaf module's output tensors in one forward pass of ``model`` on ``x``."""
+    total = 0
+
+    def count(_module: nn.Module, _inputs: object, out: object) -> None:
+        nonlocal total
+        if isinstance(out, torch.Tensor):
+            total += out.numel() * out.element_size()
+
+    leaves = [m for m in model.modules() if not any(True for _ in m.children())]
+    with lock:
+        handles = [m.register_forward_hook(count) for m in leaves]
+        try:
+            with torch.no_grad():
+                model(x)
+        finally:
+            for handle in handles:
+                handle.remove()
+    return total
 
 
 class ScoreBook:
@@ -30,6 +54,8 @@ class ScoreBook:
         calib: the calibration subset.
         seed: seeds the ``random`` criterion.
         cache_budget: bytes of activations the calibration evaluator may hold.
+        chunk_budget: bytes of activations one forward/backward pass of the gradient criteria may hold: the
+            calibration data goes through in chunks of as many samples as fit (at most 128).
         lock: held while the model is used (it is shared with the evaluation thread).
     """
 
@@ -42,6 +68,7 @@ class ScoreBook:
         seed: int,
         cache_budget: int,
         lock: threading.RLock,
+        chunk_budget: int = 1 << 30,
     ):
         self._model = model
         self._graph = graph
@@ -49,6 +76,8 @@ class ScoreBook:
         self._seed = seed
         self._budget = cache_budget
         self._lock = lock
+        self._chunk_budget = chunk_budget
+        self._batch_size: int | None = None
         self._scores: dict[str, dict[str, _criteria.GroupScores]] = {}
         self._calib_evaluator: Evaluator | None = None
 
@@ -90,6 +119,7 @@ class ScoreBook:
                         groups=missing,
                         calib=self._calib,
                         seed=self._seed,
+                        batch_size=self.batch_size(),
                         progress=progress,
                         should_stop=should_stop,
                         **kwargs,
@@ -97,6 +127,17 @@ class ScoreBook:
                 )
             release_freed_memory()  # gradients and activations of the statistics pass
         return {g: cached[g] for g in groups}
+
+    def batch_size(self) -> int:
+        """Calibration samples per forward/backward pass, so that a pass stays within the chunk budget.
+
+        A backward pass keeps every activation of the forward pass and adds their gradients: about three
+        times the activations of one forward pass per sample, measured once on one sample.
+        """
+        if self._batch_size is None:
+            per_sample = 3 * activation_bytes(self._model, self._calib.inputs[:1], self._lock)
+            self._batch_size = int(max(1, min(MAX_SCORING_BATCH, self._chunk_budget // max(per_sample, 1))))
+        return self._batch_size
 
     def calibration_evaluator(self) -> Evaluator:
         """An evaluator over the calibration subset (made on first use)."""

@@ -121,7 +121,13 @@ class PruningSession:
         )
         calib_budget = cache_budget // 4
         self._score_book = ScoreBook(
-            self._model, self.graph, self.data.calib, seed=seed, cache_budget=calib_budget, lock=self._lock
+            self._model,
+            self.graph,
+            self.data.calib,
+            seed=seed,
+            cache_budget=calib_budget,
+            lock=self._lock,
+            chunk_budget=self.budget.scoring_chunk,
         )
         self._history = PlanHistory(self.model_name)
         self._weights = LiveWeights(self._model, self._lock, self._forget_weights)

@@ -115,7 +115,13 @@ def score_per_sample_gradients(request: ScoringRequest) -> Scored:
     """``fn(fisher, weight)`` on the channel rows of every member's parameters, summed (OBD is additive)."""
     names = channel_param_names(request, request.groups)
     fisher = collect_fisher_diagonal(
-        request.model, names, request.calib, request.loss_fn, request.should_stop, criterion=request.criterion
+        request.model,
+        names,
+        request.calib,
+        request.loss_fn,
+        request.should_stop,
+        criterion=request.criterion,
+        batch_size=request.batch_size,
     )
     weights = {n: p.detach().double().cpu() for n, p in request.model.named_parameters() if n in fisher}
     out: dict[str, GroupScores] = {}

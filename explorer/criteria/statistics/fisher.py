@@ -32,6 +32,7 @@ def collect_fisher_diagonal(
     should_stop: Callable[[], bool] | None = None,
     *,
     criterion: str = "hessian",
+    batch_size: int = 64,
 ) -> dict[str, torch.Tensor]:
     """The empirical Fisher diagonal F_ii = (1/N) Σ_n (∂ℓ_n/∂w_i)² from exact per-sample gradients.
 
@@ -53,6 +54,7 @@ def collect_fisher_diagonal(
         loss_fn: ``(logits, labels) → mean loss`` (on a batch of one, the sample's loss).
         should_stop: polled between chunks.
         criterion: the criterion's name, for error messages.
+        batch_size: most samples per chunk (bounds the activations a chunk holds).
 
     Returns:
         name → F diagonal, float64, shaped like the parameter.
@@ -61,7 +63,7 @@ def collect_fisher_diagonal(
     named = dict(model.named_parameters())
     wanted = {n: named[n] for n in param_names}
     numel = max(1, sum(p.numel() for p in wanted.values()))
-    chunk = max(1, min(64, _PER_SAMPLE_BUDGET // numel))
+    chunk = max(1, min(batch_size, _PER_SAMPLE_BUDGET // numel))
     total = inputs.shape[0]
 
     def zeros() -> dict[str, torch.Tensor]:
