@@ -127,6 +127,9 @@ def summarize_markdown(session) -> str:
         f"Data: {session.data.name}, {now.total} validation samples."
         + ("" if session.trained else " The model is UNTRAINED: accuracy figures are meaningless."),
         "",
+        f"Weights exported: {session.weights.label}. The original column is the original network (original "
+        "weights, nothing pruned).",
+        "",
         "| metric | original | pruned |",
         "|---|---|---|",
         f"| top-1 accuracy | {base.accuracy:.2%} | {now.accuracy:.2%} |",

@@ -104,3 +104,13 @@ def test_a_plan_that_restores_trained_away_channels_is_flagged(session):
 def test_weights_of_another_network_are_refused(session):
     with pytest.raises(ExplorerError, match="do not belong"):
         session.adopt_weights(torch.nn.Linear(2, 2))
+
+
+def test_the_export_summary_names_the_weights_it_exported(session, tmp_path):
+    from explorer.export import save_pruned
+
+    summary = (save_pruned(session, tmp_path / "tuned") / "SUMMARY.md").read_text()
+    assert f"Weights exported: {session.weights.label}." in summary
+    session.reset()
+    summary = (save_pruned(session, tmp_path / "original") / "SUMMARY.md").read_text()
+    assert "Weights exported: original." in summary
