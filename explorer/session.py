@@ -23,6 +23,7 @@ import torch
 from torch import nn
 
 from explorer import criteria as _criteria
+from explorer import inspection
 from explorer._autograd import autograd_enabled
 from explorer.checkpoints import load_model
 from explorer.cost import Cost, CostModel
@@ -708,6 +709,56 @@ class PruningSession:
         except (OSError, UnicodeDecodeError) as error:
             raise PlanError(f"cannot read the plan file {path}: {error}") from error
         self.apply_plan(text)
+
+    # ---- views for the UI (explorer/inspection.py)
+    def snapshot(self) -> inspection.PlanSnapshot:
+        """The current plan's ratios, MACs and params (per layer too) as plain data, once per generation."""
+        return self._plan_costs().snapshot
+
+    def _plan_costs(self) -> inspection.PlanCosts:
+        ratios = {g.name: self.ratio(g.name) for g in self.groups}
+        cache = inspection.cache_of(self)
+        return inspection.plan_costs(
+            cache, self.generation, self.pruned, ratios, self.graph, self._cost_model
+        )
+
+    def iter_evaluate_snapshot(self) -> Iterator[Metrics]:
+        """``iter_evaluate`` on the layer cuts and cost of ``snapshot()`` (computed once per plan change)."""
+        plan = self._plan_costs()
+        return inspection.iter_plan_metrics(self.evaluator, plan, lambda: self.generation, self._metrics)
+
+    def rank(self, criterion: str | None, group: str) -> dict:
+        """The order in which ``criterion`` removes ``group``'s channels, and those its ratio removes now."""
+        return inspection.rank_channels(
+            self.scores(criterion, groups=[group])[group], self.ratio(group), group
+        )
+
+    def feature_maps(self, group: str) -> inspection.FeatureMaps | None:
+        """``[C, H, W]`` outputs of the group's root layer for the first validation image, unpruned."""
+        cache = inspection.cache_of(self).for_weights(self._fingerprint)
+        return inspection.feature_maps(cache, self._model, self._lock, group, self.data.val.inputs[:1])
+
+    def gallery(self, group: str) -> inspection.Gallery:
+        """The group's filters and feature maps as image tiles, the channels the plan prunes darkened."""
+        label = inspection.class_name(self.data.classes, self.data.val.labels[0])
+        root, size, pruned = self._model.get_submodule(group), self.group(group).num_channels, self.pruned
+        return inspection.build_gallery(
+            group, size, root, self.feature_maps(group), pruned.get(group, ()), label
+        )
+
+    def latency(self) -> dict:
+        """``{pruned_ms, baseline_ms, speedup, generation}``: the exported model against the original."""
+        cache, generation = inspection.cache_of(self).for_weights(self._fingerprint), self.generation
+        timing = inspection.measure_speedup(
+            cache, self._model, self._lock, self.export(), self.data.val.inputs[:1], measure_latency
+        )
+        return {**timing, "generation": generation}
+
+    def describe(self) -> dict:
+        """``summary()`` with the warnings, the architecture and the number of conv / linear layers."""
+        return inspection.describe_model(self.summary(), self.warnings, self._model)
+
+    # ---- end views for the UI
 
     def summary(self) -> dict:
         """A JSON-able description of the model, data and baseline for display."""
