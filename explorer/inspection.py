@@ -25,9 +25,11 @@ import numpy as np
 import torch
 from torch import nn
 
+from explorer import criteria as _criteria
 from explorer.cost import Cost, CostModel
+from explorer.errors import ExplorerError
 from explorer.evaluation import Estimate, EvaluationCancelled, Evaluator
-from explorer.graph import GroupGraph
+from explorer.graph import GroupGraph, PruningGroup
 from explorer.masks import LayerCuts, compute_layer_cuts
 from explorer.plan import count_to_prune, lowest
 
@@ -198,6 +200,93 @@ def rank_channels(scores: torch.Tensor, ratio: float, group: str) -> dict[str, A
         rank[channel] = position + 1
     by_ratio = lowest(scores, count_to_prune(len(values), ratio, group)) if ratio > 0 else ()
     return {"order": order, "rank": rank, "scores": values, "ratio": float(ratio), "by_ratio": list(by_ratio)}
+
+
+# -------------------------------------------------------------------------------------------------- why
+def explain_filter(
+    name: str,
+    model: nn.Module,
+    group: PruningGroup,
+    scores: _criteria.GroupScores,
+    channel: int | None,
+    ratio: float,
+    pruned: Sequence[int],
+) -> dict[str, Any]:
+    """Criterion ``name``'s formula filled in with one channel's own numbers, for the "why" panel.
+
+    Args:
+        name: the criterion.
+        model: the network the scores were computed on.
+        group: the channel's group.
+        scores: the group's ``GroupScores`` under ``name``.
+        channel: the root channel; ``None`` for the first one the criterion removes.
+        ratio: the group's ratio in the plan.
+        pruned: the group's channels the plan removes.
+
+    Returns:
+        The criterion's description (``title``, ``url``, ``formula``, ``description``), its terms for the
+        channel (``kind``, ``terms``, ``n_terms``, ``layer_value``), each member layer's score, the group
+        score, its ``rank`` (1 = removed first) among ``count`` channels, and whether the ratio removes the
+        channel (``pruned_by_ratio``) and whether the plan does (``pruned``).
+    """
+    info = _criteria.get_criterion(name)
+    ranking = rank_channels(scores.score, ratio, group.name)
+    channel = ranking["order"][0] if channel is None else int(channel)
+    terms = _explain_terms(name, model, group, scores, channel)
+    return {
+        "group": group.name,
+        "channel": channel,
+        "criterion": name,
+        "title": info.title,
+        "url": info.url,
+        "formula": info.formula,
+        "description": info.description,
+        "kind": terms["kind"],
+        "terms": terms["terms"],
+        "n_terms": terms["n_terms"],
+        "layer_value": terms["layer_value"],
+        "members": {m: float(v[channel]) for m, v in scores.members.items()},
+        "reduction": scores.reduction,
+        "score": float(scores.score[channel]),
+        "rank": ranking["rank"][channel],
+        "count": group.num_channels,
+        "ratio": float(ratio),
+        "pruned_by_ratio": channel in ranking["by_ratio"],
+        "pruned": channel in set(pruned),
+    }
+
+
+def _explain_terms(
+    name: str, model: nn.Module, group: PruningGroup, scores: _criteria.GroupScores, channel: int
+) -> dict[str, Any]:
+    # TEMPORARY: the criteria's own explanation (explorer.criteria.explain) replaces this
+    if not 0 <= channel < group.num_channels:
+        raise ExplorerError(f"{group.name} has {group.num_channels} channels; there is no channel {channel}")
+    weight = getattr(model.get_submodule(group.name), "weight", None)
+    kind, terms, n_terms, layer_value = "value", [], 0, math.nan
+    with torch.no_grad():
+        if name in ("l1", "l2", "fpgm") and isinstance(weight, torch.Tensor):
+            row = weight.detach()[channel].reshape(-1).double()
+            if name == "l1":
+                kind, values = "sum_abs", row.abs()
+                layer_value = float(_criteria.l1_scores(weight)[channel])
+            elif name == "l2":
+                kind, values = "sqrt_sum_sq", row.square()
+                layer_value = float(_criteria.l2_scores(weight)[channel])
+            else:
+                flat = weight.detach().reshape(weight.shape[0], -1).double()
+                values = (flat - flat[channel]).norm(dim=1)
+                values = torch.cat([values[:channel], values[channel + 1 :]])
+                kind = "sum_dist"
+                layer_value = float(_criteria.fpgm_scores(weight)[channel])
+            terms, n_terms = [float(v) for v in values[:6]], int(values.numel())
+        elif name == "bn_scale":
+            bn = next((m for m in scores.members if m != group.name), None)
+            if bn is not None:
+                gamma = model.get_submodule(bn).weight.detach()[channel]
+                kind, terms, n_terms = "abs", [float(gamma)], 1
+                layer_value = float(_criteria.bn_scale_scores(gamma.reshape(1))[0])
+    return {"kind": kind, "terms": terms, "n_terms": n_terms, "layer_value": layer_value}
 
 
 # ------------------------------------------------------------------------------------------------ model
@@ -411,6 +500,7 @@ __all__ = [
     "class_name",
     "describe_model",
     "diverging",
+    "explain_filter",
     "feature_maps",
     "iter_plan_metrics",
     "measure_speedup",

@@ -733,6 +733,12 @@ class PruningSession:
             self.scores(criterion, groups=[group])[group], self.ratio(group), group
         )
 
+    def explain(self, group: str, channel: int | None = None, criterion: str | None = None) -> dict:
+        """The criterion's formula filled in with one channel's numbers (default: the first it removes)."""
+        name, g = criterion or self.criterion, self.group(group)
+        scores, pruned = self.group_scores(name, groups=[group])[group], self.pruned.get(group, ())
+        return inspection.explain_filter(name, self._model, g, scores, channel, self.ratio(group), pruned)
+
     def feature_maps(self, group: str) -> inspection.FeatureMaps | None:
         """``[C, H, W]`` outputs of the group's root layer for the first validation image, unpruned."""
         cache = inspection.cache_of(self).for_weights(self._fingerprint)

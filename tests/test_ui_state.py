@@ -195,14 +195,14 @@ def test_gallery_tiles_and_darkens_pruned_channels(state: ExplorerState, session
 
 def test_data_criterion_runs_as_a_cancellable_job(state: ExplorerState, session: PruningSession) -> None:
     seen = []
-    state.observe(lambda c: seen.append(c["new"]), names="busy")
-    original = state._on_progress
+    state.activity.observe(lambda c: seen.append(c["new"]), names="busy")
+    original = state.activity.advance
 
     def cancel_on_first_progress(done: int, total: int) -> None:
         original(done, total)
         state.cancel()
 
-    state._on_progress = cancel_on_first_progress
+    state.activity.advance = cancel_on_first_progress
     state.criterion = "oracle"
     assert state.wait_idle(60)
     assert seen[:2] == [True, False]
