@@ -24,11 +24,15 @@ from typing import Any
 
 import ipywidgets as w
 
+from explorer.ui.worker import close_at_exit
+
 log = logging.getLogger(__name__)
 
 #: The environment variable ``show()`` reads when no model is given (set by ``serve_app``).
 MODEL_ENV = "PRUNING_EXPLORER_MODEL"
 DEFAULT_MODEL = "digits_cnn"
+#: At exit, how long to wait for a session still being built (a thread inside torch must not outlive Python).
+EXIT_WAIT_SECONDS = 120.0
 
 _LOADING = (
     "<div style='padding:12px;color:#5f6368;font-size:110%'>"
@@ -83,6 +87,8 @@ class ExplorerApp(w.VBox):
         self.views: dict[str, w.Widget] = {}
         self.panels: w.Tab | None = None
         self._view_observers: list[tuple[Any, str, str, Any]] = []
+        self._loader: threading.Thread | None = None
+        self._exiting = False
         self._status = w.HTML(_LOADING.format("Loading model…"))
         self._error = ErrorView(state)
         self._body = w.VBox()
@@ -109,11 +115,20 @@ class ExplorerApp(w.VBox):
     def start(self, builder: Callable[[], Any], background: bool = True) -> None:
         """Build the session with ``builder`` (in a thread when ``background``) and fill the app in."""
         if background:
-            threading.Thread(
+            self._loader = threading.Thread(
                 target=self._load, args=(builder,), name="pruning-explorer-load", daemon=True
-            ).start()
+            )
+            close_at_exit(self._finish_loading)
+            self._loader.start()
         else:
             self._load(builder)
+
+    def _finish_loading(self) -> None:
+        """At interpreter exit: let the loading thread finish (it may be in torch), then stop the state."""
+        self._exiting = True
+        if self._loader is not None and self._loader is not threading.current_thread():
+            self._loader.join(EXIT_WAIT_SECONDS)
+        self.state.close()
 
     def _status_text(self, change: dict) -> None:
         self._status.value = _LOADING.format(change["new"]) if change["new"] else ""
@@ -122,6 +137,8 @@ class ExplorerApp(w.VBox):
         start = time.perf_counter()
         try:
             session = builder()
+            if self._exiting:  # the interpreter is exiting: nobody will see the app
+                return
             self.state.status_text = "Scoring filters and measuring the original accuracy…"
             self.state.attach(session)
             self._build_views()
