@@ -67,6 +67,22 @@ def test_slider_storm_applies_only_the_newest_value(state: ExplorerState, sessio
     assert state.ratios[group] == 0.5
 
 
+def test_a_slider_move_computes_the_layer_cuts_once(
+    state: ExplorerState, session: PruningSession, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from explorer import inspection
+    from explorer import session as session_module
+
+    calls = []
+    for module in (inspection, session_module):  # the snapshot's, and session.cost()'s, layer_macs()'s...
+        real = module.compute_layer_cuts
+        monkeypatch.setattr(module, "compute_layer_cuts", lambda *a, real=real: calls.append(a) or real(*a))
+    state.set_ratio(session.groups[1].name, 0.5)
+    assert state.wait_idle(30)
+    assert len(calls) == 1  # for the published cost and layers and for the evaluation alike
+    assert_metrics_exact(state, session)
+
+
 def test_trajectory_grows_and_undo_highlights_the_old_point(
     state: ExplorerState, session: PruningSession
 ) -> None:
