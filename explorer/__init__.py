@@ -12,10 +12,10 @@ In Jupyter, ``explorer.show()`` (or ``%load_ext explorer`` then ``%explore``) op
 
 from __future__ import annotations
 
-from explorer.checkpoints import load_model
 from explorer.criteria import list_criteria
 from explorer.data import load_data
 from explorer.export import load_pruned, save_pruned
+from explorer.models import load_model
 from explorer.session import Metrics, PruningSession
 from explorer.zoo import create_model, get_model_spec, list_models
 

@@ -1,14 +1,14 @@
-"""Loading models and user checkpoints safely.
+"""Reading user checkpoints safely, and loading a state dict into a model with strict key checking.
 
 Checkpoints are always read with ``torch.load(..., weights_only=True)``: a checkpoint is data, and unpickling
 arbitrary Python objects from a file a user picked can run code. So a whole pickled ``nn.Module`` is refused
 with a message that says what to do instead: pass the module itself to ``load_model`` and its weights as a
-``state_dict`` file.
+``state_dict`` file. Building a model (a zoo name or a copy of the user's module) and filling it with a
+checkpoint is ``explorer.models.load_model``'s job.
 """
 
 from __future__ import annotations
 
-import copy
 import os
 import pickle
 import pickletools
@@ -20,9 +20,9 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from explorer.errors import CheckpointError, ModelError
+from explorer.errors import CheckpointError
 
-__all__ = ["load_checkpoint_state_dict", "load_model", "load_state_dict_into"]
+__all__ = ["load_checkpoint_state_dict", "load_state_dict_into", "strip_wrapper_prefixes"]
 
 # containers written by common training scripts: {"state_dict": ...}, {"model": ...}, ...
 _WRAPPER_KEYS = ("state_dict", "model_state_dict", "model", "net", "weights")
@@ -38,7 +38,9 @@ _REFUSED_HINT = (
 _PICKLE_OPCODES = {ord(op.code) for op in pickletools.opcodes}
 
 
-def _strip_prefixes(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+def strip_wrapper_prefixes(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """``state`` with the key prefixes of wrapping modules removed (``module.`` of DataParallel,
+    ``_orig_mod.`` of ``torch.compile``)."""
     for prefix in _WRAPPER_PREFIXES:
         if state and all(key.startswith(prefix) for key in state):
             state = {key[len(prefix) :]: value for key, value in state.items()}
@@ -73,7 +75,7 @@ def _unwrap(obj: object, path: Path) -> dict[str, torch.Tensor]:
             f"the keys {list(_WRAPPER_KEYS)} holds a state_dict. Save the weights with "
             "torch.save(model.state_dict(), path)."
         )
-    return _strip_prefixes(dict(obj))
+    return strip_wrapper_prefixes(dict(obj))
 
 
 def _is_garbled_pickle(text: str) -> bool:
@@ -186,61 +188,3 @@ def load_state_dict_into(
             f"{source} does not match the model ({type(model).__name__}): "
             f"missing keys {list(result.missing_keys)}; unexpected keys {list(result.unexpected_keys)}"
         )
-
-
-# The copy must hold ordinary tensors even when called inside torch.inference_mode(): gradients and
-# torch-pruning's tracing need them later.
-@torch.inference_mode(False)
-def load_model(
-    source: str | nn.Module,
-    checkpoint: str | os.PathLike | Mapping[str, torch.Tensor] | None = None,
-    *,
-    pretrained: bool = True,
-    max_bytes: int | None = None,
-) -> nn.Module:
-    """Get a model ready for exploration: a zoo model or a copy of the user's module, with optional weights.
-
-    Args:
-        source: a zoo name (see ``explorer.list_models``) or an ``nn.Module``. A module is deep-copied first,
-            so the caller's object is never changed.
-        checkpoint: a state_dict file (read with ``load_checkpoint_state_dict``) or a state_dict, loaded with
-            strict key checking.
-        pretrained: for zoo names without a checkpoint, load the zoo's trained weights (a warning and random
-            weights when they are unavailable).
-        max_bytes: refuse a checkpoint file larger than this many bytes, before reading it.
-
-    Returns:
-        The model in eval mode, with ``explorer_name`` (the zoo name; for a user module its existing
-        ``explorer_name`` or its class name) and ``explorer_trained`` (``True`` for a user module or when a
-        checkpoint was loaded).
-
-    Raises:
-        ModelError: unknown zoo name, a source that is neither a name nor a module, or a module that
-            cannot be copied.
-        CheckpointError: the checkpoint cannot be read or does not match the model.
-    """
-    if isinstance(source, str):
-        from explorer.zoo import create_model
-
-        model = create_model(source, pretrained=pretrained and checkpoint is None)
-    elif isinstance(source, nn.Module):
-        try:
-            model = copy.deepcopy(source)
-        except Exception as error:  # arbitrary user modules fail to copy in arbitrary ways
-            raise ModelError(
-                f"cannot copy the model ({type(error).__name__}: {error}); the explorer works on a copy so "
-                "that your module is never changed. Replace lambdas or open handles held by the module."
-            ) from error
-        model.explorer_name = getattr(source, "explorer_name", type(source).__name__)
-        model.explorer_trained = bool(getattr(source, "explorer_trained", True))
-    else:
-        raise ModelError(f"a model must be a zoo name or an nn.Module, got {type(source).__name__}")
-    if checkpoint is not None:
-        if isinstance(checkpoint, Mapping):
-            state, what = _strip_prefixes(dict(checkpoint)), "the state_dict"
-        else:
-            state = load_checkpoint_state_dict(checkpoint, max_bytes=max_bytes)
-            what = f"checkpoint {checkpoint}"
-        load_state_dict_into(model, state, source=what)
-        model.explorer_trained = True
-    return model.eval()

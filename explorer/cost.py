@@ -22,6 +22,7 @@ from torch import nn
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils.flop_counter import flop_registry
 
+from explorer.layers import CONVS, is_depthwise
 from explorer.masks import LayerCuts
 
 _aten = torch.ops.aten
@@ -163,10 +164,9 @@ def _op_macs(rec: _OpRecord, cuts: LayerCuts) -> int:
 
 
 def _pruned_numel(module, shape, numel, removed_out, removed_in, cuts, name) -> int:
-    if isinstance(module, (nn.Conv1d, nn.Conv2d, nn.Conv3d)):
+    if isinstance(module, CONVS):
         groups = module.groups
-        depthwise = groups > 1 and groups == module.in_channels == module.out_channels
-        if depthwise:
+        if is_depthwise(module):
             kept = module.out_channels - len(cuts.out.get(name, set()) | cuts.inp.get(name, set()))
             return numel // module.out_channels * kept
         c_out = module.out_channels - removed_out

@@ -32,10 +32,10 @@ import torch
 import torch.nn.functional as F
 from torch import fx, nn
 
+from explorer.layers import CHANNEL_LAYERS
 from explorer.masks import LayerCuts, apply_masks
 
 DEFAULT_CACHE_BUDGET = 1 << 30
-_WEIGHTED_LAYERS = (nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.Linear)
 
 
 class EvaluationCancelled(Exception):
@@ -92,7 +92,7 @@ class SegmentedModel:
             self.traced = False
             return
         self.traced = True
-        weighted = {name for name, m in self.modules.items() if isinstance(m, _WEIGHTED_LAYERS)}
+        weighted = {name for name, m in self.modules.items() if isinstance(m, CHANNEL_LAYERS)}
         self.segments = _merge_light_segments(_split_into_segments(list(graph.nodes)), weighted)
 
     def run(

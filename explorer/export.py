@@ -25,7 +25,9 @@ from explorer._autograd import autograd_enabled
 from explorer.checkpoints import load_checkpoint_state_dict
 from explorer.errors import CheckpointError
 from explorer.graph import build_groups, export_pruned
+from explorer.models import load_model
 from explorer.plan import Plan
+from explorer.zoo import get_model_spec
 
 PLAN_FILE = "plan.json"
 WEIGHTS_FILE = "pruned_state_dict.pt"
@@ -163,9 +165,6 @@ def load_pruned(
     Raises:
         CheckpointError: missing files, or weights that do not fit the rebuilt architecture.
     """
-    from explorer.checkpoints import load_model
-    from explorer.zoo import get_model_spec
-
     folder = Path(path)
     try:
         plan_dict = json.loads((folder / PLAN_FILE).read_text())

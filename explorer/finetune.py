@@ -21,6 +21,7 @@ import torch
 from torch import nn
 
 from explorer.data import DataSplit
+from explorer.layers import CHANNEL_LAYERS
 from explorer.masks import LayerCuts, apply_masks
 from explorer.train import compute_accuracy, fit
 
@@ -139,7 +140,7 @@ def magnitude_prune(model: nn.Module, keep_params: int) -> nn.Module:
     """Unstructured pruning (Han et al. 2015): zero the smallest-|w| conv and linear weights of a copy of
     ``model``, globally, until ``keep_params`` non-zero parameters remain. Shapes do not change."""
     pruned = copy.deepcopy(model)
-    weights = [m.weight for m in pruned.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
+    weights = [m.weight for m in pruned.modules() if isinstance(m, CHANNEL_LAYERS)]
     to_zero = max(count_nonzero_params(pruned) - keep_params, 0)
     if to_zero == 0:
         return pruned

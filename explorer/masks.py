@@ -17,6 +17,7 @@ import torch
 from torch import nn
 
 from explorer.graph import GroupGraph
+from explorer.layers import channel_dim
 
 
 @dataclass
@@ -45,11 +46,6 @@ def compute_layer_cuts(graph: GroupGraph, pruned: Mapping[str, Sequence[int]]) -
         for module, side, layer_idxs in graph[name].layer_cuts(idxs):
             cuts.add(module, side, layer_idxs)
     return cuts
-
-
-def _channel_dim(module: nn.Module) -> int:
-    # Linear and LayerNorm act on the last dimension; convs and norms on dimension 1.
-    return -1 if isinstance(module, (nn.Linear, nn.LayerNorm)) else 1
 
 
 class _ChannelZeroer:
@@ -104,10 +100,10 @@ def apply_masks(model: nn.Module, cuts: LayerCuts) -> Iterator[nn.Module]:
     try:
         for name, removed in cuts.out.items():
             module = modules[name]
-            handles.append(module.register_forward_hook(_output_hook(removed, _channel_dim(module))))
+            handles.append(module.register_forward_hook(_output_hook(removed, channel_dim(module))))
         for name, removed in cuts.inp.items():
             module = modules[name]
-            handles.append(module.register_forward_pre_hook(_input_hook(removed, _channel_dim(module))))
+            handles.append(module.register_forward_pre_hook(_input_hook(removed, channel_dim(module))))
         yield model
     finally:
         for handle in handles:

@@ -25,13 +25,13 @@ from torch import nn
 from explorer import criteria as _criteria
 from explorer import inspection
 from explorer._autograd import autograd_enabled
-from explorer.checkpoints import load_model
 from explorer.cost import Cost, CostModel
 from explorer.data import DataBundle, DataSplit, load_data
 from explorer.errors import DataError, ExplorerError, ModelError
 from explorer.evaluation import DEFAULT_CACHE_BUDGET, Estimate, EvaluationCancelled, Evaluator, plan_batches
 from explorer.graph import GroupGraph, PruningGroup, build_groups, export_pruned
 from explorer.masks import LayerCuts, apply_masks, compute_layer_cuts
+from explorer.models import load_model
 from explorer.plan import (
     GroupChoice,
     Plan,

@@ -44,7 +44,7 @@ def test_spearman_with_ties_by_hand():
 def test_spearman_extremes_and_constant_input():
     x = torch.tensor([0.3, -1.0, 2.0, 0.1])
     assert spearman(x, 2 * x + 1) == pytest.approx(1.0)
-    assert spearman(x, -x**3) == pytest.approx(-1.0)
+    assert spearman(x, -(x**3)) == pytest.approx(-1.0)
     assert math.isnan(spearman(x, torch.ones(4)))
 
 

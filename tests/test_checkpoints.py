@@ -6,8 +6,9 @@ import pytest
 import torch
 from torch import nn
 
-from explorer.checkpoints import load_checkpoint_state_dict, load_model
+from explorer.checkpoints import load_checkpoint_state_dict
 from explorer.errors import CheckpointError, ModelError
+from explorer.models import load_model
 from explorer.zoo import create_model
 
 

@@ -145,8 +145,17 @@ def _all_kwargs(model, graph, calib):
 
 # -------------------------------------------------------------------------------------------------- registry
 def test_registry_lists_every_criterion_in_teaching_order():
-    assert list_criteria() == ["l1", "l2", "fpgm", "taylor", "taylor_weight", "bn_scale", "hessian", "random",
-                               "oracle"]
+    assert list_criteria() == [
+        "l1",
+        "l2",
+        "fpgm",
+        "taylor",
+        "taylor_weight",
+        "bn_scale",
+        "hessian",
+        "random",
+        "oracle",
+    ]
     for name in list_criteria():
         info = get_criterion(name)
         assert info.name == name
@@ -322,8 +331,13 @@ def test_taylor_weight_matches_manual_sum(tiny):
     got = compute_group_scores("taylor_weight", model, graph, calib=calib, batch_size=16)
 
     reference = copy.deepcopy(model).eval()
-    params = [reference.conv1.weight, reference.conv1.bias, reference.bn1.weight, reference.bn1.bias,
-              reference.conv2.weight]
+    params = [
+        reference.conv1.weight,
+        reference.conv1.bias,
+        reference.bn1.weight,
+        reference.bn1.bias,
+        reference.conv2.weight,
+    ]
     loss = F.cross_entropy(reference(calib.inputs), calib.labels)  # one full-set gradient of the mean loss
     gw1, gb1, gg, gbeta, gw2 = torch.autograd.grad(loss, params)
     expected = []
@@ -447,8 +461,9 @@ def test_oracle_matches_explicit_masking(tiny):
     model, graph = tiny
     calib = _calib(32)
     seen = []
-    got = compute_group_scores("oracle", model, graph, progress=lambda d, t: seen.append((d, t)),
-                               **_all_kwargs(model, graph, calib))
+    got = compute_group_scores(
+        "oracle", model, graph, progress=lambda d, t: seen.append((d, t)), **_all_kwargs(model, graph, calib)
+    )
     base = F.cross_entropy(model(calib.inputs), calib.labels).item()
     for group, bn, channels in (("conv1", "bn1", 4), ("conv2", "bn2", 6)):
         for c in range(channels):
@@ -473,8 +488,15 @@ def test_oracle_can_be_cancelled(tiny):
 
     polls = iter(range(100))
     with pytest.raises(ScoringCancelled):
-        compute_group_scores("oracle", model, graph, calib=calib, masked_loss=masked_loss, base_loss=1.0,
-                             should_stop=lambda: next(polls) >= 3)
+        compute_group_scores(
+            "oracle",
+            model,
+            graph,
+            calib=calib,
+            masked_loss=masked_loss,
+            base_loss=1.0,
+            should_stop=lambda: next(polls) >= 3,
+        )
     assert len(calls) == 3
 
 

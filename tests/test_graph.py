@@ -74,7 +74,7 @@ def test_group_names_are_stable_across_builds():
 
 
 def test_untraceable_model_falls_back_to_independent_groups(monkeypatch):
-    import explorer.graph as graph_module
+    import explorer.graph.discovery as graph_module
 
     def refuse(*_args, **_kwargs):
         raise RuntimeError("cannot trace")
@@ -102,7 +102,7 @@ def test_untraceable_model_falls_back_to_independent_groups(monkeypatch):
 
 
 def test_untraceable_even_by_fx_gives_mask_only_groups(monkeypatch):
-    import explorer.graph as graph_module
+    import explorer.graph.discovery as graph_module
 
     def refuse(*_args, **_kwargs):
         raise RuntimeError("cannot trace")

@@ -32,7 +32,7 @@ from explorer.errors import CheckpointError, DataError, ExplorerError, ModelErro
 from explorer.evaluation import EvaluationCancelled
 from explorer.plan import GroupChoice, Plan, PlanError
 
-PACKAGE = Path(explorer.graph.__file__).resolve().parent
+PACKAGE = Path(explorer.__file__).resolve().parent
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -98,7 +98,7 @@ def _refuse_to_trace(*_args, **_kwargs):
 
 def test_untraceable_model_falls_back_to_per_conv_groups_with_a_visible_warning(monkeypatch):
     """torch-pruning fails: a UserWarning, ``session.warnings``, every conv listed, and the session works."""
-    monkeypatch.setattr(explorer.graph, "_build_dependency_graph", _refuse_to_trace)
+    monkeypatch.setattr(explorer.graph.discovery, "_build_dependency_graph", _refuse_to_trace)
     with pytest.warns(UserWarning, match="trace"):
         s = PruningSession(seeded(ResidualNet()), data=toy_data())
     assert not s.graph.traced
@@ -150,7 +150,7 @@ def _positive_data(n: int = 24) -> TensorDataset:
 
 def test_data_dependent_control_flow_without_any_tracer_falls_back_and_refuses_export(monkeypatch):
     """torch-pruning refused, and torch.fx cannot trace an ``if`` on a tensor: lone groups, no export."""
-    monkeypatch.setattr(explorer.graph, "_build_dependency_graph", _refuse_to_trace)
+    monkeypatch.setattr(explorer.graph.discovery, "_build_dependency_graph", _refuse_to_trace)
     with pytest.warns(UserWarning, match="trace"):
         s = PruningSession(seeded(BranchyNet()), data=_positive_data())
     assert not s.graph.traced
@@ -164,7 +164,7 @@ def test_data_dependent_control_flow_without_any_tracer_falls_back_and_refuses_e
 
 def test_without_any_tracer_an_offered_mask_still_means_removal(monkeypatch):
     """Removing conv1's channels removes them from bn1 too: conv_pos must then see zeros there."""
-    monkeypatch.setattr(explorer.graph, "_build_dependency_graph", _refuse_to_trace)
+    monkeypatch.setattr(explorer.graph.discovery, "_build_dependency_graph", _refuse_to_trace)
     model = seeded(BranchyNet())
     with pytest.warns(UserWarning, match="trace"):
         s = PruningSession(model, data=_positive_data())

@@ -9,8 +9,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from explorer.checkpoints import load_model
 from explorer.data import DataSplit, load_data
+from explorer.models import load_model
 from explorer.train import compute_accuracy, fit, random_shift, train_digits_cnn
 from explorer.zoo import create_model
 

@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
+from explorer.criteria.group_scores import GroupScores
 from explorer.errors import ExplorerError
-
-if TYPE_CHECKING:
-    from explorer.criteria.scoring import GroupScores
 
 
 class ScoringCancelled(ExplorerError):

@@ -1,7 +1,9 @@
 """The criterion registry: every criterion registers itself by name, nobody dispatches on strings.
 
-A criterion is registered with what it *needs* (which statistics the scoring entry point must gather for it)
-and with the text a student sees next to it: the paper title, its URL, the formula and one plain sentence.
+A criterion is registered with its pure formula, what it *needs*, the strategy that gathers those statistics
+and scores groups with the formula (by default, the one for its ``needs`` in ``explorer.criteria.generic``),
+the explanation of one channel's score, and the text a student sees next to it: the paper title, its URL,
+the formula and one plain sentence.
 """
 
 from __future__ import annotations
@@ -10,6 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from explorer.criteria.base import Explainer, Scorer, explain_value
+from explorer.criteria.generic import DEFAULT_SCORERS
 from explorer.errors import ExplorerError
 
 #: What a criterion needs from the model, in the order the statistics are cheapest to gather.
@@ -27,12 +31,16 @@ class CriterionInfo:
 
     Attributes:
         name: the registry key (``"l1"``, ``"fpgm"``...).
-        fn: the pure scoring function; it takes tensors (or gathered statistics) and returns ``Tensor[C]``.
-        needs: one of ``NEEDS``: what ``compute_group_scores`` must gather before calling ``fn``.
+        fn: the pure formula; it takes tensors (or gathered statistics) and returns ``Tensor[C]``; its
+            signature is the one ``explorer.criteria.generic`` documents for ``needs`` unless the criterion
+            brings its own ``score`` strategy.
+        needs: one of ``NEEDS``: what must be gathered before calling ``fn``.
         title: the paper's title (with authors and venue).
         url: where to read the paper.
         formula: the score of channel ``c`` as a human-readable unicode formula.
         description: one student-friendly sentence.
+        score: the strategy: ``ScoringRequest → (group → GroupScores, group → why not scored)``.
+        explain: ``(model, group, scores, channel) → {"kind", "terms", "n_terms", "layer_value"}``.
     """
 
     name: str
@@ -42,6 +50,8 @@ class CriterionInfo:
     url: str
     formula: str
     description: str
+    score: Scorer
+    explain: Explainer = explain_value
 
     @property
     def needs_data(self) -> bool:
@@ -53,17 +63,34 @@ _CRITERIA: dict[str, CriterionInfo] = {}
 
 
 def register_criterion(
-    name: str, *, needs: str, title: str, url: str, formula: str, description: str
+    name: str,
+    *,
+    needs: str,
+    title: str,
+    url: str,
+    formula: str,
+    description: str,
+    score: Scorer | None = None,
+    explain: Explainer | None = None,
 ) -> Callable[[F], F]:
     """Register the decorated pure function as criterion ``name``.
 
+    Example (a criterion of your own; see the README's "Add your own criterion")::
+
+        @register_criterion("grad_l1", needs="gradients", title=..., url=..., formula=..., description=...)
+        def grad_l1(weight, grad):  # [C_out, ...] each → [C_out]
+            return (weight * grad).abs().reshape(weight.shape[0], -1).sum(dim=1)
+
     Args:
         name: the registry key.
-        needs: what the scoring entry point must gather, one of ``NEEDS``.
+        needs: what must be gathered, one of ``NEEDS``; it fixes the formula's signature (see
+            ``explorer.criteria.generic``) unless ``score`` is given.
         title: the paper's title.
         url: the paper's URL.
         formula: the score as a unicode formula.
         description: one plain sentence for students.
+        score: the strategy that gathers the statistics and calls the formula; default, the one for ``needs``.
+        explain: one channel's per-term numbers for the "why" panel; default, none (kind ``"value"``).
 
     Returns:
         The decorator; it returns the function unchanged.
@@ -77,10 +104,30 @@ def register_criterion(
     def decorator(fn: F) -> F:
         if name in _CRITERIA and _CRITERIA[name].fn is not fn:
             raise ExplorerError(f"a criterion named {name!r} is already registered")
-        _CRITERIA[name] = CriterionInfo(name, fn, needs, title, url, formula, description)
+        _CRITERIA[name] = CriterionInfo(
+            name,
+            fn,
+            needs,
+            title,
+            url,
+            formula,
+            description,
+            score or DEFAULT_SCORERS[needs],
+            explain or explain_value,
+        )
         return fn
 
     return decorator
+
+
+def unregister_criterion(name: str) -> None:
+    """Remove criterion ``name`` from the registry (for example to register a new version of your own).
+
+    Raises:
+        ExplorerError: no criterion has that name.
+    """
+    get_criterion(name)
+    del _CRITERIA[name]
 
 
 def list_criteria() -> list[str]:

@@ -9,15 +9,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import torch
 
+from explorer.criteria.group_scores import GroupScores
 from explorer.errors import ExplorerError
-
-if TYPE_CHECKING:
-    from explorer.criteria.scoring import GroupScores
 
 ArrayLike = torch.Tensor | np.ndarray | Sequence[float]
 

@@ -16,9 +16,16 @@ ranking (see ``../shared/DESIGN.md`` §3 and ``tests/test_criteria.py``).
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
+from torch import nn
 
 from explorer.criteria._registry import register_criterion
+from explorer.criteria.base import explain_value, explanation, root_weight
+from explorer.criteria.generic import score_weights
+from explorer.criteria.group_scores import GroupScores
+from explorer.graph import PruningGroup
 
 
 def _as_filters(weight: torch.Tensor) -> torch.Tensor:
@@ -52,6 +59,17 @@ def _pairwise_distances(points: torch.Tensor) -> torch.Tensor:
     return d2.sqrt()
 
 
+def explain_fpgm(model: nn.Module, group: PruningGroup, scores: GroupScores, channel: int) -> dict[str, Any]:
+    """The distances ‖W_c − W_j‖₂ from the root layer's filter ``channel`` to the others, and their sum."""
+    weight = root_weight(model, group)
+    if weight is None:
+        return explain_value(model, group, scores, channel)
+    flat = _as_filters(weight)
+    distances = (flat - flat[channel]).norm(dim=1)
+    others = torch.cat([distances[:channel], distances[channel + 1 :]])
+    return explanation("sum_dist", others, float(fpgm_scores(weight)[channel]))
+
+
 @register_criterion(
     "fpgm",
     needs="weights",
@@ -61,6 +79,8 @@ def _pairwise_distances(points: torch.Tensor) -> torch.Tensor:
     formula="s_c = Σ_j ‖W_c − W_j‖₂  (raw weights; smallest = nearest the geometric median)",
     description="Filters that sit nearest the 'centre' of their layer are the most replaceable by the "
     "others, so they go first.",
+    score=score_weights,
+    explain=explain_fpgm,
 )
 def fpgm_scores(weight: torch.Tensor) -> torch.Tensor:
     """Sum of distances to the layer's other filters: s_c = Σ_j ‖W_c − W_j‖₂ on the raw weights.

@@ -17,6 +17,7 @@ from __future__ import annotations
 import torch
 
 from explorer.criteria._registry import register_criterion
+from explorer.criteria.generic import score_per_sample_gradients
 
 
 @register_criterion(
@@ -27,6 +28,7 @@ from explorer.criteria._registry import register_criterion
     formula="s_c = ½ Σ_{i ∈ channel c} H_ii · w_i²,  H_ii ≈ (1/N) Σ_n (∂ℓ_n/∂w_i)²",
     description="Uses the curvature of the loss to estimate how much it rises when the channel's weights "
     "are deleted.",
+    score=score_per_sample_gradients,
 )
 def hessian_scores(fisher_diagonal: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
     """OBD saliency s_c = ½ Σ_i F_c,i · w_c,i², with F the empirical-Fisher estimate of diag(H).

@@ -13,6 +13,7 @@ import torch
 
 from explorer.criteria._exceptions import ScoringCancelled
 from explorer.criteria._registry import register_criterion
+from explorer.criteria.generic import score_by_masking
 
 
 @register_criterion(
@@ -23,6 +24,7 @@ from explorer.criteria._registry import register_criterion
     url="https://arxiv.org/abs/1611.06440",
     formula="s_c = L(channel c masked) − L(base)",
     description="Actually removes each channel in turn and measures how much the loss rises: exact but slow.",
+    score=score_by_masking,
 )
 def oracle_scores(
     loss_without: Callable[[int], float],

@@ -10,6 +10,7 @@ from __future__ import annotations
 import torch
 
 from explorer.criteria._registry import register_criterion
+from explorer.criteria.generic import score_seeded
 
 
 @register_criterion(
@@ -19,6 +20,7 @@ from explorer.criteria._registry import register_criterion
     url="https://arxiv.org/abs/1810.05270",
     formula="s_c ~ U(0, 1), seeded",
     description="Channels are ranked at random: the baseline every other criterion has to beat.",
+    score=score_seeded,
 )
 def random_scores(num_channels: int, seed: int) -> torch.Tensor:
     """Seeded uniform scores, s_c ~ U(0, 1); the same seed always gives the same scores.

@@ -22,6 +22,15 @@ Two papers by Molchanov et al., with different expansions:
   of the batch size.
 
 How the statistics are gathered (``explorer.criteria.statistics``) is documented there.
+
+Which layers are scored: for ``taylor``, the "out" members where the mask acts last, i.e. whose output is
+not fed straight into another out member (the BN after a conv, both BNs of a residual add), ℓ2-normalised
+per layer and combined by ``reduction``. "Fed straight into" means that the member's output tensor object is
+the other member's input, as for conv → BN, or BN → in-place activation → depthwise conv (an in-place op
+returns the same tensor). With a *non*-in-place activation between a BN and a depthwise conv of the same
+group, both BNs are scored: zeroing either removes the channel, and the mean of their (normalised) scores is
+used. For ``taylor_weight``, every member, "out" and "in": (Σ_{w in its slice} g·w)² per member, and
+(Σ_members Σ g·w)² for the group (``reduction`` does not apply; it is reported as ``"square_of_sum"``).
 """
 
 from __future__ import annotations
@@ -29,6 +38,71 @@ from __future__ import annotations
 import torch
 
 from explorer.criteria._registry import register_criterion
+from explorer.criteria.base import (
+    ScoringRequest,
+    channel_param_names,
+    member_channel_sums,
+    per_layer_channel,
+    reduce_members,
+    to_root,
+)
+from explorer.criteria.group_scores import GroupScores
+from explorer.criteria.statistics import collect_activation_gradients, collect_weight_gradients
+
+
+def score_activation_gradients(request: ScoringRequest) -> tuple[dict[str, GroupScores], dict[str, str]]:
+    """``fn(products [N, C])`` on the "out" members where a channel's mask acts last, reduced over them."""
+    stats = collect_activation_gradients(
+        request.model,
+        request.graph,
+        [g.name for g in request.groups],
+        request.calib,
+        request.loss_fn,
+        request.batch_size,
+        request.should_stop,
+        criterion=request.criterion,
+    )
+    out: dict[str, GroupScores] = {}
+    for done, group in enumerate(request.groups):
+        outs = [m for m in group.members if m.side == "out"]
+        out_names = {m.module for m in outs}
+        # Zeroing a conv's output that goes straight into a BN does not remove the channel (BN adds β back);
+        # the mask that removes it acts on the last out member of each chain.
+        last = [m for m in outs if not (stats.direct_successors.get(m.module, set()) & out_names)] or outs
+        members = {
+            m.module: to_root(request.fn(stats.products[m.module]), m, group.num_channels) for m in last
+        }
+        out[group.name] = reduce_members(group, members, request.reduction)
+        request.report(done + 1, len(request.groups))
+    return out, {}
+
+
+def score_group_weight_gradients(request: ScoringRequest) -> tuple[dict[str, GroupScores], dict[str, str]]:
+    """``fn(signed sums [M, C])`` of g·w over every member's channel slices, for the group and per member."""
+    names = channel_param_names(request, request.groups)
+    grads = collect_weight_gradients(
+        request.model,
+        names,
+        request.calib,
+        request.loss_fn,
+        request.batch_size,
+        request.should_stop,
+        criterion=request.criterion,
+    )
+    weights = {n: p.detach().double().cpu() for n, p in request.model.named_parameters() if n in grads}
+    out: dict[str, GroupScores] = {}
+    for done, group in enumerate(request.groups):
+        signed = member_channel_sums(
+            request,
+            group,
+            lambda name, dim: per_layer_channel(grads[name] * weights[name], dim),
+            lambda rows: rows.sum(dim=1),
+        )
+        stacked = torch.stack(list(signed.values()))
+        members = {layer: request.fn(row.unsqueeze(0)) for layer, row in signed.items()}
+        out[group.name] = GroupScores(group.name, request.fn(stacked), members, "square_of_sum")
+        request.report(done + 1, len(request.groups))
+    return out, {}
 
 
 @register_criterion(
@@ -40,6 +114,7 @@ from explorer.criteria._registry import register_criterion
     formula="Θ_c = mean_n |mean_positions(a_n,c · ∂L/∂a_n,c)|,  then Θ ← Θ / ‖Θ‖₂ per layer",
     description="Estimates, from activations and their gradients, how much the loss would rise if the "
     "channel's output were set to zero.",
+    score=score_activation_gradients,
 )
 def taylor_scores(activation_grad_products: torch.Tensor) -> torch.Tensor:
     """Molchanov et al. 2017: Θ_c = mean_n |p_n,c|, ℓ2-normalised over the layer's channels.
@@ -69,6 +144,7 @@ def taylor_scores(activation_grad_products: torch.Tensor) -> torch.Tensor:
     "input slices",
     description="Estimates the loss change from every weight that disappears with the channel, in the "
     "filter, its BatchNorm and the next layer.",
+    score=score_group_weight_gradients,
 )
 def taylor_weight_scores(weight_grad_products: torch.Tensor) -> torch.Tensor:
     """Molchanov et al. 2019: I_c = (Σ_{s∈S_c} g_s·w_s)².

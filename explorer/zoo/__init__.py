@@ -17,16 +17,11 @@ from explorer.zoo import digits as digits
 from explorer.zoo import cifar as cifar
 
 # isort: on
-from explorer.zoo._registry import (
-    ModelSpec,
-    WeightsSource,
-    create_model,
-    get_model_spec,
-    list_models,
-    register_model,
-)
+from explorer.zoo._registry import get_model_spec, list_models, register_model
+from explorer.zoo.building import create_model
 from explorer.zoo.cifar import PadShortcut
 from explorer.zoo.pretrained import fetch_weights, install_weights
+from explorer.zoo.specs import ModelSpec, WeightsSource
 
 __all__ = [
     "ModelSpec",

@@ -16,7 +16,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from explorer.zoo._registry import WeightsSource, register_model
+from explorer.zoo._registry import register_model
+from explorer.zoo.specs import WeightsSource
 
 __all__ = [
     "VGG16_CIFAR_CONFIG",

@@ -10,7 +10,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from explorer.zoo._registry import WeightsSource, register_model
+from explorer.zoo._registry import register_model
+from explorer.zoo.specs import WeightsSource
 
 __all__ = ["DigitsCNN", "digits_cnn"]
 

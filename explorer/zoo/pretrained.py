@@ -23,7 +23,8 @@ from torch import nn
 
 from explorer.checkpoints import load_checkpoint_state_dict, load_state_dict_into
 from explorer.errors import CheckpointError, WeightsUnavailableError
-from explorer.zoo._registry import ModelEntry, WeightsSource, get_model_entry
+from explorer.zoo._registry import get_model_entry
+from explorer.zoo.specs import ModelEntry, WeightsSource
 
 __all__ = [
     "CACHE_ENV_VAR",

@@ -11,7 +11,7 @@ import re
 
 from torch import nn
 
-from explorer.zoo._registry import TORCHVISION_PREFIX, ModelEntry, ModelSpec, WeightsSource
+from explorer.zoo.specs import TORCHVISION_PREFIX, ModelEntry, ModelSpec, WeightsSource
 
 __all__ = ["list_torchvision_models", "torchvision_entry"]
 
