@@ -10,6 +10,8 @@ import torch
 import torch.nn.functional as F
 
 from explorer import inspection
+from explorer.errors import ExplorerError
+from explorer.gallery import tile_images
 from explorer.plan import count_to_prune
 from explorer.session import PruningSession
 
@@ -89,6 +91,52 @@ def test_rank_is_an_argsort_and_the_ratio_prunes_its_head(fresh: PruningSession,
     assert fresh.rank(criterion, fresh.groups[0].name)["by_ratio"] == []  # an intact group
 
 
+def test_explain_l1_takes_the_filter_apart(fresh: PruningSession) -> None:
+    group = fresh.groups[1].name
+    fresh.set_ratio(group, 0.25, criterion="l1")
+    weight = fresh.model.get_submodule(group).weight.detach()
+    l1 = weight.abs().sum(dim=(1, 2, 3))
+    first = int(torch.argsort(l1, stable=True)[0])
+    why = fresh.explain(group, None, "l1")  # by default: the first filter the criterion removes
+    assert why["channel"] == first
+    assert (why["group"], why["criterion"], why["kind"]) == (group, "l1", "sum_abs")
+    assert why["terms"] == pytest.approx(weight[first].reshape(-1).abs()[:6].tolist())
+    assert why["n_terms"] == weight[first].numel()
+    assert why["layer_value"] == pytest.approx(float(l1[first]), rel=1e-5)
+    assert why["score"] == pytest.approx(float(fresh.scores("l1", groups=[group])[group][first]))
+    assert (why["rank"], why["count"], why["ratio"]) == (1, l1.numel(), 0.25)
+    assert why["pruned_by_ratio"]
+    assert why["pruned"]
+    assert why["formula"] == "s_c = Σ_i |W_c,i|"
+    last = int(torch.argmax(l1))
+    why = fresh.explain(group, last, "l1")
+    assert (why["channel"], why["rank"]) == (last, l1.numel())
+    assert not why["pruned_by_ratio"]
+    assert not why["pruned"]
+    with pytest.raises(ExplorerError, match="no channel"):
+        fresh.explain(group, l1.numel(), "l1")
+
+
+def test_explain_fpgm_bn_scale_and_a_data_criterion(fresh: PruningSession) -> None:
+    group = fresh.groups[0].name
+    weight = fresh.model.get_submodule(group).weight.detach()
+    flat = weight.reshape(weight.shape[0], -1).double()
+    distances = torch.cdist(flat, flat)[3]
+    why = fresh.explain(group, 3, "fpgm")
+    assert why["kind"] == "sum_dist"
+    assert why["terms"] == pytest.approx(torch.cat([distances[:3], distances[4:]])[:6].tolist())
+    assert why["n_terms"] == weight.shape[0] - 1
+    assert why["layer_value"] == pytest.approx(float(distances.sum()), rel=1e-5)
+    bn = next(m for m in fresh.group_scores("bn_scale", groups=[group])[group].members if m != group)
+    gamma = float(fresh.model.get_submodule(bn).weight.detach()[3])
+    why = fresh.explain(group, 3, "bn_scale")
+    assert (why["kind"], why["terms"], why["n_terms"]) == ("abs", [pytest.approx(gamma)], 1)
+    assert why["layer_value"] == pytest.approx(abs(gamma))
+    why = fresh.explain(group, 3, "random")
+    assert (why["kind"], why["terms"], why["n_terms"]) == ("value", [], 0)
+    assert why["score"] == pytest.approx(float(fresh.scores("random", groups=[group])[group][3]))
+
+
 def test_feature_maps_are_the_root_layer_outputs_unpruned(fresh: PruningSession) -> None:
     group = fresh.groups[0].name  # features.0: the first convolution, its output is computable directly
     fresh.set_ratio(group, 0.5)
@@ -118,7 +166,7 @@ def test_feature_maps_are_the_root_layer_outputs_unpruned(fresh: PruningSession)
 
 def test_tiles_are_framed_darkened_and_laid_out_row_by_row() -> None:
     images = np.stack([np.full((2, 3, 3), v) for v in (0.0, 0.5, 1.0)])  # three 2×3 tiles
-    image, xs, ys, side = inspection.tile_images(images, [False, True, False])
+    image, xs, ys, side = tile_images(images, [False, True, False])
     assert side == 5  # the longer side plus a one-pixel frame on each side
     rgba = image.view(np.uint8).reshape(*image.shape, 4)[::-1]  # top row first
     assert rgba.shape == (2 * side, 2 * side, 4)  # 3 tiles: a 2×2 grid
