@@ -24,11 +24,15 @@ from typing import Any
 
 import ipywidgets as w
 
+from explorer.ui.worker import close_at_exit
+
 log = logging.getLogger(__name__)
 
 #: The environment variable ``show()`` reads when no model is given (set by ``serve_app``).
 MODEL_ENV = "PRUNING_EXPLORER_MODEL"
 DEFAULT_MODEL = "digits_cnn"
+#: At exit, how long to wait for a session still being built (a thread inside torch must not outlive Python).
+EXIT_WAIT_SECONDS = 120.0
 
 _LOADING = (
     "<div style='padding:12px;color:#5f6368;font-size:110%'>"
@@ -50,11 +54,13 @@ def _section(title: str, *children: w.Widget) -> w.VBox:
     return w.VBox([w.HTML(f"<h3 style='margin:10px 0 2px 0'>{title}</h3>"), *children])
 
 
-def _observers(state: Any) -> list[tuple[str, str, Any]]:
-    """Every (trait, type, handler) observing ``state``; traitlets keeps them in ``_trait_notifiers``."""
+def _observers(state: Any) -> list[tuple[Any, str, str, Any]]:
+    """Every (object, trait, type, handler) observing ``state`` or the parts of it that views observe
+    (``state.jobs``, ``state.loader``, ``state.activity``); traitlets keeps them in ``_trait_notifiers``."""
     return [
-        (name, kind, handler)
-        for name, kinds in list(state._trait_notifiers.items())
+        (owner, name, kind, handler)
+        for owner in (state, state.jobs, state.loader, state.activity)
+        for name, kinds in list(owner._trait_notifiers.items())
         for kind, handlers in list(kinds.items())
         for handler in list(handlers)
     ]
@@ -80,7 +86,9 @@ class ExplorerApp(w.VBox):
         self.state = state
         self.views: dict[str, w.Widget] = {}
         self.panels: w.Tab | None = None
-        self._view_observers: list[tuple[str, str, Any]] = []
+        self._view_observers: list[tuple[Any, str, str, Any]] = []
+        self._loader: threading.Thread | None = None
+        self._exiting = False
         self._status = w.HTML(_LOADING.format("Loading model…"))
         self._error = ErrorView(state)
         self._body = w.VBox()
@@ -107,11 +115,20 @@ class ExplorerApp(w.VBox):
     def start(self, builder: Callable[[], Any], background: bool = True) -> None:
         """Build the session with ``builder`` (in a thread when ``background``) and fill the app in."""
         if background:
-            threading.Thread(
+            self._loader = threading.Thread(
                 target=self._load, args=(builder,), name="pruning-explorer-load", daemon=True
-            ).start()
+            )
+            close_at_exit(self._finish_loading)
+            self._loader.start()
         else:
             self._load(builder)
+
+    def _finish_loading(self) -> None:
+        """At interpreter exit: let the loading thread finish (it may be in torch), then stop the state."""
+        self._exiting = True
+        if self._loader is not None and self._loader is not threading.current_thread():
+            self._loader.join(EXIT_WAIT_SECONDS)
+        self.state.close()
 
     def _status_text(self, change: dict) -> None:
         self._status.value = _LOADING.format(change["new"]) if change["new"] else ""
@@ -120,6 +137,8 @@ class ExplorerApp(w.VBox):
         start = time.perf_counter()
         try:
             session = builder()
+            if self._exiting:  # the interpreter is exiting: nobody will see the app
+                return
             self.state.status_text = "Scoring filters and measuring the original accuracy…"
             self.state.attach(session)
             self._build_views()
@@ -138,9 +157,9 @@ class ExplorerApp(w.VBox):
         from explorer.ui import views as v
 
         state = self.state
-        for name, kind, handler in self._view_observers:  # the previous session's views, if any
-            state.unobserve(handler, names=name, type=kind)
-        known = {id(handler) for _n, _k, handler in _observers(state)}
+        for owner, name, kind, handler in self._view_observers:  # the previous session's views, if any
+            owner.unobserve(handler, names=name, type=kind)
+        known = {id(handler) for *_, handler in _observers(state)}
         self.views = {
             "summary": v.SummaryView(state),
             "metrics": v.MetricsView(state),
@@ -159,7 +178,7 @@ class ExplorerApp(w.VBox):
             "upload": v.UploadView(state),
             "model": v.ModelView(state),
         }
-        self._view_observers = [o for o in _observers(state) if id(o[2]) not in known]
+        self._view_observers = [o for o in _observers(state) if id(o[3]) not in known]
         views = self.views
         selected = self.panels.selected_index if self.panels is not None else 0  # the upload tab, after one
         self.panels = w.Tab(
@@ -185,8 +204,7 @@ class ExplorerApp(w.VBox):
 
 def _error_widget(error: BaseException) -> w.Widget:
     """A red box with the message, for when not even the app could be built."""
-    from explorer.ui.format import escape
-    from explorer.ui.state import describe_error
+    from explorer.ui.format import describe_error, escape
     from explorer.ui.views.error import BOX_STYLE
 
     box = w.HTML(f'<div style="{BOX_STYLE}"><b>Error:</b> {escape(describe_error(error))}</div>')
@@ -210,7 +228,7 @@ def build_app(
         session: a ready ``PruningSession`` to explore instead of building one.
         background: build the session in a thread and show "Loading model…" meanwhile (the default);
             ``False`` builds it before returning.
-        debounce: seconds of slider quiet before a change is applied (default 0.15).
+        debounce: seconds of slider quiet before a change is applied (default 0.06).
         **options: passed to ``PruningSession`` (``num_samples``, ``checkpoint``, ``criterion``, ``seed``...).
 
     Returns:
@@ -243,7 +261,7 @@ def build_app(
         state = ExplorerState(
             debounce=DEBOUNCE_SECONDS if debounce is None else debounce, criterion=criterion
         )
-        state.session_factory = factory  # None: rebuilt from the given session (see ExplorerState)
+        state.loader.session_factory = factory  # None: rebuilt from the given session (see SessionLoader)
         app = ExplorerApp(state)
         app.start(builder, background=background)
         return app

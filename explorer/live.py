@@ -52,11 +52,13 @@ class LiveEvaluator:
         """Block until no evaluation is pending or running. Returns False on timeout."""
         return self._idle.wait(timeout)
 
-    def close(self) -> None:
+    def close(self, timeout: float = 5.0) -> None:
+        """Stop the thread (a running evaluation stops at its next batch) and wait up to ``timeout`` s."""
         with self._wake:
             self._closed = True
             self._wake.notify()
-        self._thread.join(timeout=5)
+        if threading.current_thread() is not self._thread:
+            self._thread.join(timeout)
 
     def _run(self) -> None:
         while True:
@@ -70,9 +72,10 @@ class LiveEvaluator:
                 self._pending = False
             generation = self.session.generation
             try:
-                for metrics in self.session.iter_evaluate():
+                # the plan's snapshot: its layer cuts and cost are computed once per plan change
+                for metrics in self.session.iter_evaluate_snapshot():
                     self.on_update(metrics, generation)
-                    if self._pending:
+                    if self._pending or self._closed:
                         break
             except Exception as error:  # reported to the UI, never lost in a thread
                 if self.on_error is not None:

@@ -22,6 +22,7 @@ from torch import nn
 
 from explorer import criteria as _criteria
 from explorer import experiments as _experiments
+from explorer import inspection
 from explorer._autograd import autograd_enabled
 from explorer.cost import Cost, CostModel
 from explorer.evaluation import EvaluationCancelled, Evaluator, plan_batches
@@ -132,6 +133,7 @@ class PruningSession:
         self._history = PlanHistory(self.model_name)
         self._weights = LiveWeights(self._model, self._lock, self._forget_weights)
         self._baseline: Metrics | None = None
+        self._views = inspection.ViewCache()  # what the UI reads, once per plan generation / weights
         self._sensitivity: dict = {}
         state = self._weights.original_state
         broken = [n for n, t in state.items() if t.is_floating_point() and not t.isfinite().all()]
@@ -524,6 +526,62 @@ class PruningSession:
         original = self.original_model()
         exported = export_pruned(original, self.example_input, self.pruned, self.graph)
         return _experiments.compare_unstructured(original, exported, self.data.val, repeats=repeats)
+
+    # ---- views for the UI (explorer/inspection.py)
+    def snapshot(self) -> inspection.PlanSnapshot:
+        """The current plan's ratios, MACs and params (per layer too) as plain data, once per generation."""
+        return self._plan_costs().snapshot
+
+    def _plan_costs(self) -> inspection.PlanCosts:
+        ratios = {g.name: self.ratio(g.name) for g in self.groups}
+        cache = self._views
+        return inspection.plan_costs(
+            cache, self.generation, self.pruned, ratios, self.graph, self._cost_model
+        )
+
+    def iter_evaluate_snapshot(self) -> Iterator[Metrics]:
+        """``iter_evaluate`` on the layer cuts and cost of ``snapshot()`` (computed once per plan change)."""
+        plan = self._plan_costs()
+        return inspection.iter_plan_metrics(self.evaluator, plan, lambda: self.generation, Metrics.of)
+
+    def rank(self, criterion: str | None, group: str) -> dict:
+        """The order in which ``criterion`` removes ``group``'s channels, and those its ratio removes now."""
+        return inspection.rank_channels(
+            self.scores(criterion, groups=[group])[group], self.ratio(group), group
+        )
+
+    def explain(self, group: str, channel: int | None = None, criterion: str | None = None) -> dict:
+        """The criterion's formula filled in with one channel's numbers (default: the first it removes)."""
+        name, g = criterion or self.criterion, self.group(group)
+        scores, pruned = self.group_scores(name, groups=[group])[group], self.pruned.get(group, ())
+        return inspection.explain_filter(name, self._model, g, scores, channel, self.ratio(group), pruned)
+
+    def feature_maps(self, group: str) -> inspection.FeatureMaps | None:
+        """``[C, H, W]`` outputs of the group's root layer for the first validation image, unpruned."""
+        cache = self._views.for_weights(self._weights.fingerprint)
+        return inspection.feature_maps(cache, self._model, self._lock, group, self.data.val.inputs[:1])
+
+    def gallery(self, group: str) -> inspection.Gallery:
+        """The group's filters and feature maps as image tiles, the channels the plan prunes darkened."""
+        label = inspection.class_name(self.data.classes, self.data.val.labels[0])
+        root, size, pruned = self._model.get_submodule(group), self.group(group).num_channels, self.pruned
+        return inspection.build_gallery(
+            group, size, root, self.feature_maps(group), pruned.get(group, ()), label
+        )
+
+    def latency(self) -> dict:
+        """``{pruned_ms, baseline_ms, speedup, generation}``: the exported model against the original."""
+        cache, generation = self._views.for_weights(self._weights.fingerprint), self.generation
+        timing = inspection.measure_speedup(
+            cache, self._model, self._lock, self.export(), self.data.val.inputs[:1], measure_latency
+        )
+        return {**timing, "generation": generation}
+
+    def describe(self) -> dict:
+        """``summary()`` with the warnings, the architecture and the number of conv / linear layers."""
+        return inspection.describe_model(self.summary(), self.warnings, self._model)
+
+    # ---- end views for the UI
 
     def summary(self) -> dict:
         """A JSON-able description of the model, data and baseline for display."""

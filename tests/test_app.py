@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -11,7 +13,7 @@ import ipywidgets as w
 import pytest
 from jupyter_bokeh import BokehModel
 
-from explorer.app import ExplorerApp, _parse_explore, build_app
+from explorer.app import MODEL_ENV, ExplorerApp, _parse_explore, build_app
 from explorer.session import PruningSession
 from explorer.ui.format import format_accuracy, format_count, format_percent, format_points
 from explorer.ui.views.plots import CURRENT, KEPT, PRUNED
@@ -57,6 +59,24 @@ def test_build_app_shows_loading_then_fills_in() -> None:
     }
     assert "digits_cnn" in app.views["summary"].text
     app.state.close()
+
+
+def test_a_script_that_builds_the_app_and_exits_exits_cleanly() -> None:
+    # the session is still being built, inside torch, when the interpreter exits: that thread (and the
+    # state's) must be stopped first, or the process aborts ("terminate called without an active exception")
+    env = {k: v for k, v in os.environ.items() if k != MODEL_ENV}
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH")) if p)
+    result = subprocess.run(
+        [sys.executable, "-c", "import explorer; explorer.build_app()"],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert "terminate called" not in result.stderr
+    assert result.returncode == 0, result.stderr[-2000:]
 
 
 def test_slider_updates_state_labels_and_plots(app: ExplorerApp, session: PruningSession) -> None:

@@ -17,7 +17,7 @@ import torch
 from explorer.app import ExplorerApp, _observers, build_app
 from explorer.session import PruningSession
 from explorer.ui.format import format_count, format_percent
-from explorer.ui.views.controls import _on_grid
+from explorer.ui.plan_inputs import on_grid
 
 pytestmark = pytest.mark.filterwarnings("ignore:the embedded weights")
 
@@ -41,8 +41,8 @@ def unpruned(app: ExplorerApp):
     state.clear_error()
     yield
     assert state.wait_idle(60)
-    assert not state.busy
-    assert state.job == ""
+    assert not state.activity.busy
+    assert state.activity.job == ""
 
 
 def _upload(app: ExplorerApp, name: str, content: bytes, size: int | None = None) -> None:
@@ -64,7 +64,7 @@ def test_panels_below_the_explorer(app: ExplorerApp) -> None:
     assert app.panels is not None
     assert app.panels.titles == ("Sensitivity & plans", "Fine-tune & export", "Models & weights")
     assert app._body.children[-1].children[-1] is app.panels  # last: the first screen is unchanged
-    assert app.state.scan_criterion == app.state.criterion
+    assert app.state.jobs.scan_criterion == app.state.criterion
 
 
 def test_sensitivity_scan_draws_one_line_per_group(app: ExplorerApp) -> None:
@@ -72,11 +72,14 @@ def test_sensitivity_scan_draws_one_line_per_group(app: ExplorerApp) -> None:
 
     state, session = app.state, app.state.session
     view = app.views["sensitivity"]
-    state.run_sensitivity(ratios=RATIOS)
+    state.jobs.run_sensitivity(ratios=RATIOS)
     assert state.wait_idle(60)
-    assert state.job_status["sensitivity"]["state"] == "done"
+    assert state.activity.job_status["sensitivity"]["state"] == "done"
     want = run_sensitivity(session, RATIOS, "l1")  # measured again, independently of the session's cache
-    assert state.sensitivity["rows"] == pytest.approx(want.rows)
+    rows = state.jobs.sensitivity["rows"]
+    assert len(rows) == len(want.rows)
+    for got, expected in zip(rows, want.rows, strict=True):  # pytest.approx takes no nested data
+        assert got == pytest.approx(expected)
     lines, points = view.sources["lines"].data, view.sources["points"].data
     groups = [g.name for g in session.groups]
     assert lines["group"] == groups  # one line per group, in the legend
@@ -98,19 +101,19 @@ def test_sensitivity_scan_draws_one_line_per_group(app: ExplorerApp) -> None:
 def test_cancelling_a_scan_leaves_the_app_usable(app: ExplorerApp) -> None:
     state, session = app.state, app.state.session
     generation = session.generation
-    original = state._on_progress
+    original = state.activity.advance
 
     def cancel_on_first_progress(done: int, total: int) -> None:
         original(done, total)
         state.cancel()
 
-    state._on_progress = cancel_on_first_progress
+    state.activity.advance = cancel_on_first_progress
     try:
-        state.run_sensitivity(ratios=(0.1, 0.3, 0.6))  # not scanned before: really runs
+        state.jobs.run_sensitivity(ratios=(0.1, 0.3, 0.6))  # not scanned before: really runs
         assert state.wait_idle(60)
     finally:
-        del state._on_progress
-    assert state.job_status["sensitivity"]["state"] == "cancelled"
+        del state.activity.advance
+    assert state.activity.job_status["sensitivity"]["state"] == "cancelled"
     assert "nothing changed" in app.views["sensitivity"]._status.value
     assert state.error == ""
     assert session.generation == generation
@@ -126,7 +129,7 @@ def test_li_plan_moves_the_sliders(app: ExplorerApp) -> None:
     from explorer.sensitivity import suggest_li
 
     state, session = app.state, app.state.session
-    state.run_sensitivity(ratios=RATIOS)
+    state.jobs.run_sensitivity(ratios=RATIOS)
     assert state.wait_idle(60)
     plans = app.views["plans"]
     plans.inputs["epsilon"].value = 5.0  # points
@@ -138,9 +141,9 @@ def test_li_plan_moves_the_sliders(app: ExplorerApp) -> None:
     for group in sliders:
         assert session.ratio(group) == want[group]
         assert state.ratios[group] == session.ratio(group)
-        assert sliders[group].value == pytest.approx(_on_grid(session.ratio(group)))
-    assert state.suggestion["ratios"] == want
-    assert state.suggestion["real_accuracy"] == pytest.approx(session.evaluate().accuracy)
+        assert sliders[group].value == pytest.approx(on_grid(session.ratio(group)))
+    assert state.jobs.suggestion["ratios"] == want
+    assert state.jobs.suggestion["real_accuracy"] == pytest.approx(session.evaluate().accuracy)
     assert "Sliders moved to" in plans.text
     state.undo()  # one undo step back to the unpruned plan
     assert state.wait_idle(30)
@@ -149,13 +152,13 @@ def test_li_plan_moves_the_sliders(app: ExplorerApp) -> None:
 
 def test_target_plan_shows_predicted_and_real(app: ExplorerApp) -> None:
     state, session = app.state, app.state.session
-    state.run_sensitivity(ratios=RATIOS)
+    state.jobs.run_sensitivity(ratios=RATIOS)
     assert state.wait_idle(60)
     plans = app.views["plans"]
     plans.inputs["reduction"].value = 40
     plans.buttons["target"].click()
     assert state.wait_idle(60)
-    s = state.suggestion
+    s = state.jobs.suggestion
     real = session.evaluate()
     assert s["kind"] == "target"
     assert s["predicted_accuracy"] is not None
@@ -169,25 +172,25 @@ def test_target_plan_shows_predicted_and_real(app: ExplorerApp) -> None:
     assert format_percent(real.accuracy) in text
     assert format_count(real.macs) in text
     for group, slider in app.views["controls"].sliders.items():
-        assert slider.value == pytest.approx(_on_grid(session.ratio(group)))
+        assert slider.value == pytest.approx(on_grid(session.ratio(group)))
 
 
 def test_plan_ranks_by_the_scan_criterion(app: ExplorerApp) -> None:
     state, session = app.state, app.state.session
-    state.run_sensitivity(ratios=RATIOS)  # an l1 scan exists...
+    state.jobs.run_sensitivity(ratios=RATIOS)  # an l1 scan exists...
     assert state.wait_idle(60)
     app.views["sensitivity"].criterion_dropdown.value = "fpgm"  # ...but the user wants fpgm
     app.views["plans"].buttons["target"].click()
     assert state.wait_idle(60)
-    assert state.sensitivity["criterion"] == "fpgm"  # scanned again, with fpgm
-    assert state.suggestion["criterion"] == "fpgm"
+    assert state.jobs.sensitivity["criterion"] == "fpgm"  # scanned again, with fpgm
+    assert state.jobs.suggestion["criterion"] == "fpgm"
     assert state.criterion == "fpgm"  # the sliders now rank by the plan's criterion
     assert app.views["controls"].criterion_dropdown.value == "fpgm"
     assert {c["criterion"] for c in session.plan["groups"].values()} == {"fpgm"}
-    assert state.suggestion["real_accuracy"] == pytest.approx(session.evaluate().accuracy)
+    assert state.jobs.suggestion["real_accuracy"] == pytest.approx(session.evaluate().accuracy)
     state.criterion = "l1"
     assert state.wait_idle(30)
-    assert state.scan_criterion == "l1"  # follows the active criterion again
+    assert state.jobs.scan_criterion == "l1"  # follows the active criterion again
 
 
 def test_global_plan_moves_every_slider(app: ExplorerApp) -> None:
@@ -217,7 +220,7 @@ def test_export_writes_the_three_files(app: ExplorerApp, tmp_path: Path) -> None
     for name in names:
         assert str(tmp_path / "pruned" / name) in export.text
     summary = (tmp_path / "pruned" / "SUMMARY.md").read_text()
-    assert state.export["summary"] == summary
+    assert state.jobs.export["summary"] == summary
     assert "# Pruned digits_cnn" in export.text
     # a folder holding other files is refused: the message goes to the red box
     (tmp_path / "mine").mkdir()
@@ -226,7 +229,7 @@ def test_export_writes_the_three_files(app: ExplorerApp, tmp_path: Path) -> None
     export.save_button.click()
     assert state.wait_idle(60)
     assert "holds other files" in app.error_view.html
-    assert state.job_status["export"]["state"] == "failed"
+    assert state.activity.job_status["export"]["state"] == "failed"
     assert (tmp_path / "mine" / "notes.txt").read_text() == "keep me"
 
 
@@ -242,7 +245,7 @@ def test_compare_schedules_and_unstructured(app: ExplorerApp) -> None:
     compare.buttons["unstructured"].click()
     assert state.wait_idle(120)
     assert state.error == ""
-    s, u = state.schedules, state.unstructured
+    s, u = state.jobs.schedules, state.jobs.unstructured
     assert len(s["iterative_steps"]) == 2
     assert format_percent(s["one_shot"]) in compare.texts["schedules"]
     assert format_percent(s["iterative"]) in compare.texts["schedules"]
@@ -266,22 +269,22 @@ def test_finetune_cancel_then_run(app: ExplorerApp) -> None:
         if len(change["new"].get("loss_step", [])) >= 3:
             state.cancel()
 
-    state.observe(cancel_after_three_steps, names="finetune_curve")
+    state.jobs.observe(cancel_after_three_steps, names="finetune_curve")
     try:
-        state.run_finetune(200, eval_every=50)
+        state.jobs.run_finetune(200, eval_every=50)
         assert state.wait_idle(60)
     finally:
-        state.unobserve(cancel_after_three_steps, names="finetune_curve")
-    assert state.job_status["finetune"]["state"] == "cancelled"
+        state.jobs.unobserve(cancel_after_three_steps, names="finetune_curve")
+    assert state.activity.job_status["finetune"]["state"] == "cancelled"
     assert session.generation == generation  # nothing adopted
     assert all(torch.equal(v, weights[k]) for k, v in session.model.state_dict().items())
-    assert not state.finetune
+    assert not state.jobs.finetune
 
     finetune.inputs["steps"].value = 30
     finetune.run_button.click()
     assert state.wait_idle(60)
-    assert state.job_status["finetune"]["state"] == "done", state.error
-    result = state.finetune
+    assert state.activity.job_status["finetune"]["state"] == "done", state.error
+    result = state.jobs.finetune
     # the live curve: every training step, and the validation points
     loss = finetune.sources["loss"].data
     assert loss["step"] == list(range(1, 31))
@@ -328,12 +331,12 @@ def test_oversized_or_malicious_uploads_change_nothing(app: ExplorerApp, tmp_pat
     assert "huge.pt is 250.0 MB, more than the upload limit of 200 MB" in state.error
     assert app.error_view.layout.display != "none"
     state.clear_error()
-    state.max_upload_bytes = 1000
+    state.loader.max_upload_bytes = 1000
     try:
         _upload(app, "big.pth", b"\0" * 2000)
         assert "more than the upload limit" in state.error
     finally:
-        state.max_upload_bytes = 200 * 2**20
+        state.loader.max_upload_bytes = 200 * 2**20
     state.clear_error()
     _upload(app, "notes.txt", b"hello")
     assert "not a PyTorch checkpoint" in state.error
@@ -346,7 +349,7 @@ def test_oversized_or_malicious_uploads_change_nothing(app: ExplorerApp, tmp_pat
     assert "evil.pt" in app.error_view.html
     assert "pruning-explorer-upload" not in state.error  # the user's file is named, not the temporary copy
     assert not marker.exists()
-    assert state.job_status["upload"]["state"] == "failed"
+    assert state.activity.job_status["upload"]["state"] == "failed"
     # tensors for another architecture
     wrong = tmp_path / "wrong.pt"
     torch.save({"conv.weight": torch.zeros(3, 3)}, wrong)
@@ -384,7 +387,7 @@ def test_uploaded_checkpoint_replaces_the_session(app: ExplorerApp, tmp_path: Pa
     app.panels.selected_index = 2  # the upload's tab
     _upload(app, "mine.pth", path.read_bytes())
     assert state.error == ""
-    assert state.job_status["upload"]["state"] == "done"
+    assert state.activity.job_status["upload"]["state"] == "done"
     new = state.session
     assert new is not old
     assert torch.equal(new.model.get_submodule("features.0").weight, weights["features.0.weight"])
@@ -411,7 +414,7 @@ def test_switching_to_a_model_whose_data_is_missing_keeps_the_current_one(app: E
     view.choice.value = "vgg16_bn_cifar"  # offline: no CIFAR-10 test set on this machine
     view.load_button.click()
     assert state.wait_idle(120)
-    assert state.job_status["model"]["state"] == "failed"
+    assert state.activity.job_status["model"]["state"] == "failed"
     assert state.error
     assert app.error_view.layout.display != "none"
     assert state.session is old
@@ -426,7 +429,7 @@ def test_switching_model_builds_a_new_session(app: ExplorerApp) -> None:
     view.choice.value = "digits_cnn"
     view.load_button.click()
     assert state.wait_idle(120)
-    assert state.job_status["model"]["state"] == "done"
+    assert state.activity.job_status["model"]["state"] == "done"
     assert state.session is not old
     assert state.session.model_name == "digits_cnn"
     assert state.session_version == version + 1

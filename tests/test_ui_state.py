@@ -67,6 +67,22 @@ def test_slider_storm_applies_only_the_newest_value(state: ExplorerState, sessio
     assert state.ratios[group] == 0.5
 
 
+def test_a_slider_move_computes_the_layer_cuts_once(
+    state: ExplorerState, session: PruningSession, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from explorer import inspection
+    from explorer import session as session_module
+
+    calls = []
+    for module in (inspection, session_module):  # the snapshot's, and session.cost()'s, layer_macs()'s...
+        real = module.compute_layer_cuts
+        monkeypatch.setattr(module, "compute_layer_cuts", lambda *a, real=real: calls.append(a) or real(*a))
+    state.set_ratio(session.groups[1].name, 0.5)
+    assert state.wait_idle(30)
+    assert len(calls) == 1  # for the published cost and layers and for the evaluation alike
+    assert_metrics_exact(state, session)
+
+
 def test_trajectory_grows_and_undo_highlights_the_old_point(
     state: ExplorerState, session: PruningSession
 ) -> None:
@@ -195,14 +211,14 @@ def test_gallery_tiles_and_darkens_pruned_channels(state: ExplorerState, session
 
 def test_data_criterion_runs_as_a_cancellable_job(state: ExplorerState, session: PruningSession) -> None:
     seen = []
-    state.observe(lambda c: seen.append(c["new"]), names="busy")
-    original = state._on_progress
+    state.activity.observe(lambda c: seen.append(c["new"]), names="busy")
+    original = state.activity.advance
 
     def cancel_on_first_progress(done: int, total: int) -> None:
         original(done, total)
         state.cancel()
 
-    state._on_progress = cancel_on_first_progress
+    state.activity.advance = cancel_on_first_progress
     state.criterion = "oracle"
     assert state.wait_idle(60)
     assert seen[:2] == [True, False]

@@ -10,6 +10,8 @@ import html
 import math
 from collections.abc import Sequence
 
+from explorer.errors import ExplorerError
+
 _SUFFIXES = ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k"))
 
 
@@ -88,7 +90,15 @@ def escape(text: object) -> str:
     return html.escape(str(text))
 
 
+def describe_error(error: BaseException) -> str:
+    """The user-facing message of an error: ``str(e)`` for the explorer's own, type and text otherwise."""
+    if isinstance(error, ExplorerError):
+        return str(error)
+    return f"{type(error).__name__}: {error}"
+
+
 __all__ = [
+    "describe_error",
     "escape",
     "format_accuracy",
     "format_bytes",

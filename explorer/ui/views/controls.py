@@ -9,18 +9,10 @@ from typing import Any
 import ipywidgets as w
 
 from explorer.ui.format import escape
+from explorer.ui.plan_inputs import RATIO_MAX, RATIO_MIN, RATIO_STEP, on_grid
 from explorer.ui.views._sync import serialized
 
-#: The slider range and step of every ratio.
-RATIO_MIN, RATIO_MAX, RATIO_STEP = 0.0, 0.9, 0.05
-
 _HELP = "<div style='color:#5f6368;font-size:90%;line-height:1.3'>{}</div>"
-
-
-def _on_grid(ratio: float) -> float:
-    """The slider position that shows ``ratio`` (sliders move in steps; a hand-picked ratio may not)."""
-    steps = round((min(max(ratio, RATIO_MIN), RATIO_MAX) - RATIO_MIN) / RATIO_STEP)
-    return RATIO_MIN + steps * RATIO_STEP
 
 
 def _help(text: str) -> w.HTML:
@@ -61,7 +53,6 @@ class ControlsView(w.VBox):
         self._criterion_help = w.HTML(layout=w.Layout(max_width="420px"))
         self._sliders: dict[str, w.FloatSlider] = {}
         self._counts: dict[str, w.HTML] = {}
-        self._publishing = False  # the view itself moves a slider to show the state's ratio
         rows = []
         for group in state.groups:
             name = group["name"]
@@ -110,9 +101,13 @@ class ControlsView(w.VBox):
             ],
             **kwargs,
         )
-        state.observe(self._ratios_changed, names=["ratios", "pruned"])
+        # slider positions follow only `ratios`: the state publishes it, under its own lock, from any thread,
+        # and a slider set here reports back to the state on that same thread (see PlanInputs)
+        state.observe(self._ratios_changed, names="ratios")
+        state.observe(self._counts_changed, names="pruned")
         state.observe(self._describe_criterion, names="criterion")
         self._ratios_changed()
+        self._counts_changed()
         self._describe_criterion()
 
     @property
@@ -129,32 +124,23 @@ class ControlsView(w.VBox):
         return self._criterion
 
     def _slider_moved(self, name: str, change: dict) -> None:
-        if self._publishing:
-            return
-        # read the slider's current value, whatever number of events brought it there
-        value = float(self._sliders[name].value)
-        current = self._state.ratios.get(name, 0.0)
-        if abs(value - _on_grid(current)) < 1e-6 and abs(value - current) > 1e-9:
-            # the browser snapped an off-grid ratio (hand-picked filters, global slider) to the step and
-            # sent it back: not a user's move
-            return
-        self._state.set_ratio(name, value)
+        # the slider's current value, whatever number of events brought it there; the state tells echoes
+        # (the ratio it published, or that ratio snapped to the slider's step) from moves
+        self._state.set_ratio(name, float(self._sliders[name].value))
 
     @serialized
     def _ratios_changed(self, _change: Any = None) -> None:
-        pruned = self._state.pruned
         for name, ratio in self._state.ratios.items():
             slider = self._sliders.get(name)
-            if slider is None:
-                continue
-            shown = _on_grid(ratio)
-            if abs(slider.value - shown) > 1e-9 and abs(slider.value - ratio) > 1e-9:
-                self._publishing = True
-                try:
-                    slider.value = shown
-                finally:
-                    self._publishing = False
-            total = next(g["num_channels"] for g in self._state.groups if g["name"] == name)
+            shown = on_grid(ratio)
+            if slider is not None and abs(slider.value - shown) > 1e-9 and abs(slider.value - ratio) > 1e-9:
+                slider.value = shown  # comes back to the state, which knows it for an echo
+
+    @serialized
+    def _counts_changed(self, _change: Any = None) -> None:
+        pruned = self._state.pruned
+        for group in self._state.groups:
+            name, total = group["name"], group["num_channels"]
             removed = len(pruned.get(name, ()))
             self._counts[
                 name
@@ -177,19 +163,19 @@ class JobView(w.HBox):
     """Progress of the running long job, with a Cancel button; hidden while no job runs.
 
     Args:
-        state: an ``ExplorerState``.
-        jobs: show only these jobs (names of ``state.job``); default: every job, scoring and latency too.
+        state: an ``ExplorerState`` (its ``activity`` is shown).
+        jobs: show only these jobs (names of ``activity.job``); default: every job, scoring and latency too.
     """
 
     def __init__(self, state: Any, jobs: Sequence[str] | None = None, **kwargs: Any):
-        self._state = state
+        self._activity = state.activity
         self._jobs = None if jobs is None else tuple(jobs)
         self._bar = w.IntProgress(min=0, max=100, value=0, layout=w.Layout(width="240px"))
         self._label = w.HTML()
         self._cancel = w.Button(description="Cancel", icon="stop", button_style="warning")
         self._cancel.on_click(lambda _b: state.cancel())
         super().__init__([self._label, self._bar, self._cancel], **kwargs)
-        state.observe(self._update, names=["busy", "progress", "progress_text", "job"])
+        self._activity.observe(self._update, names=["busy", "progress", "progress_text", "job"])
         self._update()
 
     @property
@@ -198,32 +184,33 @@ class JobView(w.HBox):
 
     @serialized
     def _update(self, _change: Any = None) -> None:
-        self._bar.value = round(100 * self._state.progress)
-        self._label.value = escape(self._state.progress_text)
-        mine = self._jobs is None or self._state.job in self._jobs
-        self.layout.display = "flex" if self._state.busy and mine else "none"
+        activity = self._activity
+        self._bar.value = round(100 * activity.progress)
+        self._label.value = escape(activity.progress_text)
+        mine = self._jobs is None or activity.job in self._jobs
+        self.layout.display = "flex" if activity.busy and mine else "none"
 
 
 _STATUS_COLOR = {"running": "#5f6368", "done": "#188038", "cancelled": "#a15c00", "failed": "#a50e0e"}
 
 
 class JobStatus(w.HTML):
-    """One line saying how the last run of a job ended (``state.job_status[name]``)."""
+    """One line saying how the last run of a job ended (``state.activity.job_status[name]``)."""
 
     def __init__(self, state: Any, name: str, **kwargs: Any):
-        self._state = state
+        self._activity = state.activity
         self._name = name
         super().__init__(**kwargs)
-        state.observe(self._update, names="job_status")
+        self._activity.observe(self._update, names="job_status")
         self._update()
 
     @property
     def text(self) -> str:
-        return self._state.job_status.get(self._name, {}).get("text", "")
+        return self._activity.job_status.get(self._name, {}).get("text", "")
 
     @serialized
     def _update(self, _change: Any = None) -> None:
-        status = self._state.job_status.get(self._name)
+        status = self._activity.job_status.get(self._name)
         if not status or not status.get("text"):
             self.value = ""
             return
@@ -234,9 +221,11 @@ class JobStatus(w.HTML):
 def disable_while_busy(state: Any, *buttons: w.Button) -> None:
     """Grey ``buttons`` out while a long job runs (a click would only queue behind it)."""
 
+    activity = state.activity
+
     def update(_change: Any = None) -> None:
         for button in buttons:
-            button.disabled = bool(state.busy)
+            button.disabled = bool(activity.busy)
 
-    state.observe(update, names="busy")
+    activity.observe(update, names="busy")
     update()

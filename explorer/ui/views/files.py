@@ -7,7 +7,7 @@ from typing import Any
 import ipywidgets as w
 
 from explorer.ui.format import escape, format_bytes
-from explorer.ui.jobs import CHECKPOINT_SUFFIXES
+from explorer.ui.loader import CHECKPOINT_SUFFIXES
 from explorer.ui.views._sync import serialized
 from explorer.ui.views.controls import JobStatus, JobView, _help, disable_while_busy
 
@@ -31,7 +31,7 @@ class ExportView(w.VBox):
             button_style="primary",
             layout=w.Layout(width="190px"),
         )
-        self._save.on_click(lambda _b: state.save(self._folder.value))
+        self._save.on_click(lambda _b: state.jobs.save(self._folder.value))
         disable_while_busy(state, self._save)
         self._result = w.HTML()
         super().__init__(
@@ -51,7 +51,7 @@ class ExportView(w.VBox):
             ],
             **kwargs,
         )
-        state.observe(self._update, names="export")
+        state.jobs.observe(self._update, names="export")
         self._update()
 
     @property
@@ -68,7 +68,7 @@ class ExportView(w.VBox):
 
     @serialized
     def _update(self, _change: Any = None) -> None:
-        e = self._state.export
+        e = self._state.jobs.export
         if not e:
             self._result.value = ""
             return
@@ -105,7 +105,7 @@ class ModelView(w.VBox):
         self._load = w.Button(
             description="Explore this model", icon="exchange", layout=w.Layout(width="170px")
         )
-        self._load.on_click(lambda _button: self._state.switch_model(self._choice.value))
+        self._load.on_click(lambda _button: self._state.loader.switch_model(self._choice.value))
         disable_while_busy(state, self._load)
         super().__init__(
             [
@@ -137,7 +137,7 @@ class UploadView(w.VBox):
 
     def __init__(self, state: Any, **kwargs: Any):
         self._state = state
-        limit = f"{state.max_upload_bytes / 2**20:.0f} MB"
+        limit = f"{state.loader.max_upload_bytes / 2**20:.0f} MB"
         self._upload = w.FileUpload(
             accept=",".join(CHECKPOINT_SUFFIXES),
             multiple=False,
@@ -174,7 +174,7 @@ class UploadView(w.VBox):
             ],
             **kwargs,
         )
-        state.observe(self._update, names="upload")
+        state.loader.observe(self._update, names="upload")
         self._update()
 
     @property
@@ -191,11 +191,11 @@ class UploadView(w.VBox):
             return
         item = files[0]
         self._upload.value = ()  # so that choosing the same file again counts
-        self._state.load_checkpoint(item["name"], item["content"], item.get("size"))
+        self._state.loader.load_checkpoint(item["name"], item["content"], item.get("size"))
 
     @serialized
     def _update(self, _change: Any = None) -> None:
-        u = self._state.upload
+        u = self._state.loader.upload
         self._result.value = (
             f"<div style='color:#5f6368'>Exploring the weights of <b>{escape(u['name'])}</b> "
             f"({format_bytes(u['bytes'])}).</div>"

@@ -47,7 +47,7 @@ class FinetuneView(w.VBox):
         self._run = w.Button(
             description="Fine-tune", icon="graduation-cap", button_style="primary", tooltip="retrain the plan"
         )
-        self._run.on_click(lambda _b: state.run_finetune(self._steps.value, lr=self._lr.value))
+        self._run.on_click(lambda _b: state.jobs.run_finetune(self._steps.value, lr=self._lr.value))
         disable_while_busy(state, self._run)
         self._status = JobStatus(state, "finetune")
         self._result = w.HTML()
@@ -70,8 +70,8 @@ class FinetuneView(w.VBox):
         self._acc_fig.scatter(x="step", y="accuracy", source=self._accuracy, color=CURRENT, size=7)
         self._acc_fig.add_tools(HoverTool(tooltips=[("step", "@step"), ("accuracy", "@accuracy{0.0} %")]))
         self._steps_range = steps
-        state.observe(self._update_curve, names="finetune_curve")
-        state.observe(self._update_result, names="finetune")
+        state.jobs.observe(self._update_curve, names="finetune_curve")
+        state.jobs.observe(self._update_result, names="finetune")
         self._update_curve()
         self._update_result()
         self._plot = BokehModel(row(self._loss_fig, self._acc_fig), combine_events=True)
@@ -114,7 +114,7 @@ class FinetuneView(w.VBox):
 
     @serialized
     def _update_curve(self, _change: Any = None) -> None:
-        c = self._state.finetune_curve
+        c = self._state.jobs.finetune_curve
         if not c:
             self._loss.data = {"step": [], "loss": []}
             self._accuracy.data = {"step": [], "accuracy": []}
@@ -126,7 +126,7 @@ class FinetuneView(w.VBox):
 
     @serialized
     def _update_result(self, _change: Any = None) -> None:
-        f = self._state.finetune
+        f = self._state.jobs.finetune
         if not f:
             self._result.value = ""
             return
@@ -171,12 +171,12 @@ class CompareView(w.VBox):
             description="One-shot vs iterative", icon="random", layout=w.Layout(width="200px")
         )
         self._schedules.on_click(
-            lambda _b: state.compare_schedules(self._ratio.value, self._steps.value, self._k.value)
+            lambda _b: state.jobs.compare_schedules(self._ratio.value, self._steps.value, self._k.value)
         )
         self._unstructured = w.Button(
             description="Filters vs single weights", icon="th", layout=w.Layout(width="220px")
         )
-        self._unstructured.on_click(lambda _b: state.compare_unstructured())
+        self._unstructured.on_click(lambda _b: state.jobs.compare_unstructured())
         disable_while_busy(state, self._schedules, self._unstructured)
         self._schedules_html = w.HTML()
         self._unstructured_html = w.HTML()
@@ -207,8 +207,8 @@ class CompareView(w.VBox):
             ],
             **kwargs,
         )
-        state.observe(self._update_schedules, names="schedules")
-        state.observe(self._update_unstructured, names="unstructured")
+        state.jobs.observe(self._update_schedules, names="schedules")
+        state.jobs.observe(self._update_unstructured, names="unstructured")
         self._update_schedules()
         self._update_unstructured()
 
@@ -226,7 +226,7 @@ class CompareView(w.VBox):
 
     @serialized
     def _update_schedules(self, _change: Any = None) -> None:
-        s = self._state.schedules
+        s = self._state.jobs.schedules
         if not s:
             self._schedules_html.value = ""
             return
@@ -245,7 +245,7 @@ class CompareView(w.VBox):
 
     @serialized
     def _update_unstructured(self, _change: Any = None) -> None:
-        u = self._state.unstructured
+        u = self._state.jobs.unstructured
         if not u:
             self._unstructured_html.value = ""
             return

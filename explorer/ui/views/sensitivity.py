@@ -56,7 +56,7 @@ class SensitivityView(w.VBox):
             style={"description_width": "60px"},
             layout=w.Layout(width="200px"),
         )
-        w.link((state, "scan_criterion"), (self._criterion, "value"))
+        w.link((state.jobs, "scan_criterion"), (self._criterion, "value"))
         self._run = w.Button(
             description="Run sensitivity scan",
             icon="play",
@@ -64,7 +64,7 @@ class SensitivityView(w.VBox):
             tooltip="prune each layer alone at 10 %, 20 % … 90 % and measure the accuracy",
             layout=w.Layout(width="190px"),
         )
-        self._run.on_click(lambda _b: state.run_sensitivity(self._criterion.value))
+        self._run.on_click(lambda _b: state.jobs.run_sensitivity(self._criterion.value))
         disable_while_busy(state, self._run)
         self._status = JobStatus(state, "sensitivity")
         self._lines = ColumnDataSource({"xs": [], "ys": [], "group": [], "color": []})
@@ -101,7 +101,7 @@ class SensitivityView(w.VBox):
         self._fig.add_layout(self._fig.legend[0], "right")
         self._fig.legend.title = "layer"
         self._note = w.HTML()
-        state.observe(self._update, names="sensitivity")
+        state.jobs.observe(self._update, names="sensitivity")
         self._update()  # before BokehModel (see plots.py)
         self._plot = BokehModel(self._fig, combine_events=True)
         super().__init__(
@@ -143,7 +143,7 @@ class SensitivityView(w.VBox):
 
     @serialized
     def _update(self, _change: Any = None) -> None:
-        s = self._state.sensitivity
+        s = self._state.jobs.sensitivity
         if not s:
             self._lines.data = {"xs": [], "ys": [], "group": [], "color": []}
             self._points.data = {k: [] for k in ("x", "y", "group", "ratio", "accuracy", "loss", "color")}
@@ -227,11 +227,11 @@ class PlanView(w.VBox):
         self._li = w.Button(description="Apply Li et al. plan", icon="check", layout=width)
         self._target = w.Button(description="Apply MACs target", icon="bullseye", layout=width)
         self._global = w.Button(description="Apply global ratio", icon="globe", layout=width)
-        self._li.on_click(lambda _b: state.apply_suggestion("li", epsilon=self._epsilon.value / 100))
+        self._li.on_click(lambda _b: state.jobs.apply_suggestion("li", epsilon=self._epsilon.value / 100))
         self._target.on_click(
-            lambda _b: state.apply_suggestion("target", reduction=self._reduction.value / 100)
+            lambda _b: state.jobs.apply_suggestion("target", reduction=self._reduction.value / 100)
         )
-        self._global.on_click(lambda _b: state.apply_suggestion("global", ratio=self._ratio.value))
+        self._global.on_click(lambda _b: state.jobs.apply_suggestion("global", ratio=self._ratio.value))
         disable_while_busy(state, self._li, self._target, self._global)
         self._status = JobStatus(state, "plan")
         self._result = w.HTML()
@@ -255,7 +255,7 @@ class PlanView(w.VBox):
             ],
             **kwargs,
         )
-        state.observe(self._update, names="suggestion")
+        state.jobs.observe(self._update, names="suggestion")
         self._update()
 
     @property
@@ -272,7 +272,7 @@ class PlanView(w.VBox):
 
     @serialized
     def _update(self, _change: Any = None) -> None:
-        s = self._state.suggestion
+        s = self._state.jobs.suggestion
         if not s:
             self._result.value = ""
             return

@@ -1,0 +1,109 @@
+"""``Activity``: what the worker is doing now, for the progress bar and the job status lines.
+
+One object holds the busy flag, the fraction done, its text, the running long job's name, how each long job
+ended (``job_status``), and the cancel flag that the running work polls. The state and its long jobs share
+it; the views observe it.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+
+from traitlets import Bool, Dict, Float, HasTraits, Unicode
+
+from explorer.criteria import ScoringCancelled
+from explorer.evaluation import EvaluationCancelled
+
+
+class JobCancelled(Exception):
+    """A job noticed the cancel flag (for the jobs whose core call returns instead of raising)."""
+
+
+#: What a cancelled job raises: its own signal, or the core's.
+CANCELLED = (JobCancelled, EvaluationCancelled, ScoringCancelled)
+
+
+class Activity(HasTraits):
+    """Progress, status and cancellation of the work running on the state's worker."""
+
+    busy = Bool(False, help="a long job (scoring, latency, scan...) is running")
+    progress = Float(0.0, help="fraction done of the long job")
+    progress_text = Unicode("")
+    job = Unicode("", help="name of the long job running now ('' when none)")
+    job_status = Dict(help="job name → {state: running|done|cancelled|failed, text}")
+
+    def __init__(self, **kwargs: object):
+        super().__init__(**kwargs)
+        self._cancel = threading.Event()
+
+    # ------------------------------------------------------------------------------------ progress
+    def begin(self, text: str) -> None:
+        """Show that work is running, with ``text`` and no progress yet (also to change the text)."""
+        self.progress = 0.0
+        self.progress_text = text
+        self.busy = True
+
+    def end(self) -> None:
+        self.progress = 0.0
+        self.progress_text = ""
+        self.busy = False
+
+    def busy_while(self, text: str, work: Callable[[], None]) -> None:
+        """Run ``work`` (on the worker) showing ``text`` as busy, and not busy after it, whatever happens."""
+        self.begin(text)
+        try:
+            work()
+        finally:
+            self.end()
+
+    def advance(self, done: int, total: int) -> None:
+        """Progress callback of the core's long calls: ``done`` of ``total`` steps."""
+        self.progress = done / total if total else 0.0
+
+    # -------------------------------------------------------------------------------- cancellation
+    def cancel(self) -> None:
+        """Ask the running work to stop at its next checkpoint."""
+        self._cancel.set()
+
+    def should_stop(self) -> bool:
+        """The cancel flag, as the core's ``should_stop`` callbacks poll it."""
+        return self._cancel.is_set()
+
+    def rearm(self) -> None:
+        """Clear the cancel flag before new work starts."""
+        self._cancel.clear()
+
+    # ------------------------------------------------------------------------------------ long jobs
+    def set_status(self, name: str, state: str, text: str) -> None:
+        self.job_status = {**self.job_status, name: {"state": state, "text": text}}
+
+    def long_job(self, name: str, text: str, body: Callable[[], str], cancelled: str) -> Callable[[], None]:
+        """Wrap ``body`` as a job for the worker: progress, cancellation and a status line.
+
+        The status goes ``running``, then ``done`` with the text ``body`` returns, ``cancelled`` with the
+        ``cancelled`` text, or ``failed`` (the exception is re-raised: the worker shows it in the red box).
+        """
+
+        def job() -> None:
+            self.rearm()
+            self.set_status(name, "running", text)
+            self.job = name
+            self.begin(text)
+            try:
+                note = body()
+            except CANCELLED:
+                self.set_status(name, "cancelled", cancelled)
+            except Exception:
+                self.set_status(name, "failed", "Failed: the message is in the red box above.")
+                raise
+            else:
+                self.set_status(name, "done", note)
+            finally:
+                self.job = ""
+                self.end()
+
+        return job
+
+
+__all__ = ["CANCELLED", "Activity", "JobCancelled"]

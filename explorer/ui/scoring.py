@@ -1,0 +1,73 @@
+"""``Scorer``: asks the session for a criterion's scores, at once or as a cancellable job with progress.
+
+Cheap criteria (weights or BatchNorm only) are scored on demand, even on hover; the ones that need a pass
+over data show progress and can be cancelled. The scorer remembers which criteria have been scored on every
+group, so the tables show the others as "not computed yet" instead of starting a slow computation.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Sequence
+from typing import Any
+
+from explorer import criteria as _criteria
+from explorer.ui.activity import Activity
+
+#: Criteria cheap enough to compute for every hover (no data needed).
+CHEAP_NEEDS = ("none", "weights", "bn")
+
+
+def is_cheap(name: str) -> bool:
+    """Whether criterion ``name`` needs no data (its scores come at once)."""
+    return _criteria.get_criterion(name).needs in CHEAP_NEEDS
+
+
+class Scorer:
+    """Scores criteria through the session and remembers those scored on every group.
+
+    Args:
+        activity: shows the progress of slow criteria and carries the cancel flag.
+    """
+
+    def __init__(self, activity: Activity):
+        self._activity = activity
+        self._complete: set[str] = set()  # criteria scored on every group (of the current weights)
+
+    def score(self, session: Any, criterion: str, groups: Sequence[str] | None = None) -> None:
+        """Score ``criterion`` on ``groups`` (all by default); the session caches the scores.
+
+        Raises:
+            ScoringCancelled: the user cancelled a slow criterion (nothing is remembered).
+        """
+        if groups is None and criterion in self._complete:
+            return
+        if is_cheap(criterion):
+            with contextlib.suppress(_criteria.CriterionNotApplicable):
+                session.group_scores(criterion, groups)
+        else:
+            activity = self._activity
+            activity.rearm()
+            activity.busy_while(
+                f"Scoring channels with {criterion}…",
+                lambda: session.group_scores(
+                    criterion, groups, progress=activity.advance, should_stop=activity.should_stop
+                ),
+            )
+        if groups is None:
+            self._complete.add(criterion)
+
+    def scored(self, criterion: str) -> None:
+        """Record that ``criterion`` was scored on every group (by the caller, through the session)."""
+        self._complete.add(criterion)
+
+    def known(self, criterion: str) -> bool:
+        """Whether the scores of ``criterion`` may be read without a slow computation."""
+        return is_cheap(criterion) or criterion in self._complete
+
+    def forget(self) -> None:
+        """The weights (or the session) changed: every criterion must be scored again."""
+        self._complete.clear()
+
+
+__all__ = ["CHEAP_NEEDS", "Scorer", "is_cheap"]
