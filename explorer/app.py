@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import shlex
 import threading
 import time
@@ -24,13 +23,11 @@ from typing import Any
 
 import ipywidgets as w
 
+from explorer.launch_options import MODEL_ENV, LaunchOptions
 from explorer.ui.worker import close_at_exit
 
 log = logging.getLogger(__name__)
 
-#: The environment variable ``show()`` reads when no model is given (set by ``serve_app``).
-MODEL_ENV = "PRUNING_EXPLORER_MODEL"
-DEFAULT_MODEL = "digits_cnn"
 #: At exit, how long to wait for a session still being built (a thread inside torch must not outlive Python).
 EXIT_WAIT_SECONDS = 120.0
 
@@ -223,7 +220,9 @@ def build_app(
     """Build the explorer widget; it is not displayed (see :func:`show`).
 
     Args:
-        model: a zoo name or an ``nn.Module``; default ``$PRUNING_EXPLORER_MODEL`` or ``"digits_cnn"``.
+        model: a zoo name or an ``nn.Module``; default: the options of ``pruning-explorer app``
+            (``explorer.launch_options``: model, data, samples, precision, memory limit), else
+            ``"digits_cnn"``.
         data: anything ``PruningSession`` accepts as data (default: the zoo model's dataset).
         session: a ready ``PruningSession`` to explore instead of building one.
         background: build the session in a thread and show "Loading model…" meanwhile (the default);
@@ -239,7 +238,11 @@ def build_app(
 
         factory = None
         if session is None:
-            model = model if model is not None else os.environ.get(MODEL_ENV) or DEFAULT_MODEL
+            if model is None:  # served by `pruning-explorer app`: its options come through the environment
+                launch = LaunchOptions.from_env()
+                model, given = launch.model, launch.session_options()
+                data = data if data is not None else given.pop("data")
+                options = {**{k: v for k, v in given.items() if k != "data" and v is not None}, **options}
 
             def builder() -> Any:
                 from explorer.session import PruningSession

@@ -256,6 +256,23 @@ class Evaluator:
             start += size
         self.total = int(labels.shape[0])
 
+    @classmethod
+    def shuffled(
+        cls,
+        model: nn.Module,
+        split,
+        seed: int,
+        batch_sizes: list[int],
+        cache_budget: int,
+        lock: threading.RLock,
+        precision: str = "fp32",
+    ) -> Evaluator:
+        """An evaluator visiting ``split`` (``.inputs``, ``.labels``) in a seeded random order, so that the
+        running estimate after any number of batches is a simple random sample."""
+        order = torch.randperm(split.labels.shape[0], generator=torch.Generator().manual_seed(seed))
+        inputs, labels = split.inputs[order], split.labels[order]
+        return cls(model, inputs, labels, batch_sizes, cache_budget, lock, precision)
+
     def _upstream_keys(self, cuts: LayerCuts) -> list[tuple]:
         keys, key = [], ()
         for segment in self.segmented.segments:

@@ -11,6 +11,7 @@ on one set of weights are never applied to weights trained under another plan.
 from __future__ import annotations
 
 import copy
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from typing import Protocol
 
@@ -26,10 +27,12 @@ from explorer.finetune import (
     iterative_schedule,
     magnitude_prune,
 )
-from explorer.graph import PruningGroup
+from explorer.graph import GroupGraph, PruningGroup, export_pruned
+from explorer.history import WeightsState
 from explorer.latency import measure_latency
 from explorer.masks import LayerCuts
 from explorer.plan import choose_global
+from explorer.score_book import ScoreBook
 from explorer.train import compute_accuracy
 
 
@@ -42,7 +45,40 @@ class TrainingHost(Protocol):
 
     def model_copy(self) -> nn.Module: ...
 
+    def original_model(self) -> nn.Module: ...
+
+    @property
+    def weights(self) -> WeightsState: ...
+
+    def scores(
+        self, criterion: str | None = None, groups: Sequence[str] | None = None
+    ) -> dict[str, torch.Tensor]: ...
+
+    @property
+    def pruned(self) -> dict[str, tuple[int, ...]]: ...
+
+    @property
+    def example_input(self) -> torch.Tensor: ...
+
+    @property
+    def graph(self) -> GroupGraph: ...
+
     def layer_cuts(self, pruned: Mapping[str, Sequence[int]] | None = None) -> LayerCuts: ...
+
+
+def original_scores(host: TrainingHost, criterion: str) -> dict[str, torch.Tensor]:
+    """``host.scores(criterion)`` as they are on the original weights, whatever weights are live."""
+    if host.weights.is_original:
+        return host.scores(criterion)
+    book = ScoreBook(
+        host.original_model(),
+        host.graph,
+        host.data.calib,
+        seed=host.seed,
+        cache_budget=0,
+        lock=threading.RLock(),
+    )
+    return {g: s.score for g, s in book.get(criterion, [g.name for g in host.groups]).items()}
 
 
 def training_split(host: TrainingHost) -> DataSplit:
@@ -62,8 +98,7 @@ def finetune_plan(host: TrainingHost, steps: int, **options) -> FinetuneResult:
 
 def compare_schedules(
     host: TrainingHost,
-    model: nn.Module,
-    scores: Mapping[str, torch.Tensor],
+    criterion: str,
     *,
     ratio: float,
     steps: int,
@@ -72,11 +107,10 @@ def compare_schedules(
 ) -> dict:
     """One-shot vs iterative (``k`` increments) pruning to a global ``ratio``, ``steps`` of training each.
 
-    Args:
-        model: the original weights both schedules start from (not changed).
-        scores: group → per-channel scores of the criterion used on ``model`` (low = removed first).
+    Both start from the original weights; channels are ranked by ``criterion`` on those weights.
     """
     train, val, seed = training_split(host), host.data.val, host.seed
+    model, scores = host.original_model(), original_scores(host, criterion)
     final = choose_global({g.name: scores[g.name] for g in host.groups}, ratio)
     one_shot = finetune_masked(
         model, host.layer_cuts(final), train, val, steps, seed=seed, should_stop=should_stop
@@ -97,15 +131,19 @@ def compare_schedules(
         "one_shot": one_shot.accuracy_after,
         "iterative": curve[-1] if curve else None,
         "iterative_steps": curve,
+        "criterion": criterion,
     }
 
 
-def compare_unstructured(model: nn.Module, exported: nn.Module, val: DataSplit, *, repeats: int = 50) -> dict:
-    """Filter pruning (``exported``) vs magnitude pruning of single weights of ``model`` at the same
-    parameter count, with accuracy on ``val`` and measured CPU latency of both and of the dense ``model``.
+def compare_unstructured(host: TrainingHost, *, repeats: int = 50) -> dict:
+    """Filter pruning (the host's plan, exported) vs magnitude pruning of single weights at the same parameter
+    count, both from the original weights, with validation accuracy and measured CPU latency of both and of
+    the dense original.
 
     Zeroed weights keep the dense shapes, so the dense kernels do the same work: no speed-up.
     """
+    model, val = host.original_model(), host.data.val
+    exported = export_pruned(model, host.example_input, host.pruned, host.graph)
     params = sum(p.numel() for p in exported.parameters())
     dense = copy.deepcopy(model)
     sparse = magnitude_prune(dense, params)

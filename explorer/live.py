@@ -73,7 +73,7 @@ class LiveEvaluator:
             generation = self.session.generation
             try:
                 # the plan's snapshot: its layer cuts and cost are computed once per plan change
-                for metrics in self.session.iter_evaluate_snapshot():
+                for metrics in self.session.views.iter_evaluate():
                     self.on_update(metrics, generation)
                     if self._pending or self._closed:
                         break

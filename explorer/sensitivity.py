@@ -130,6 +130,26 @@ def run_sensitivity(
     return SensitivityTable(criterion, rows, base.accuracy, base.loss, base.macs)
 
 
+class ScanCache:
+    """Finished scans by key (weights, criterion, ratios, groups); the oldest go beyond ``keep``."""
+
+    def __init__(self, keep: int = 8):
+        self._keep = keep
+        self._tables: dict[tuple, SensitivityTable] = {}
+
+    def get(self, key: tuple, run: Callable[[], SensitivityTable]) -> SensitivityTable:
+        """The table of ``key``, running ``run()`` when there is none (a cancelled run stores nothing)."""
+        if key not in self._tables:
+            table = run()
+            while len(self._tables) >= self._keep:
+                self._tables.pop(next(iter(self._tables)))
+            self._tables[key] = table
+        return self._tables[key]
+
+    def __len__(self) -> int:
+        return len(self._tables)
+
+
 def suggest_li(table: SensitivityTable, epsilon: float) -> dict[str, float]:
     """Per group, the largest ratio whose accuracy drop (in accuracy fraction) is ≤ ``epsilon``."""
     plan = {}
@@ -194,14 +214,18 @@ def suggest_for_macs(session: ScanHost, table: SensitivityTable, reduction: floa
 
 def suggest_ratios(
     session: ScanHost, kind: str, table: SensitivityTable, *, epsilon: float, reduction: float
-) -> tuple[dict[str, float], float | None, int | None]:
-    """``(ratios, predicted accuracy, predicted MACs)`` of the ``"li"`` or ``"target"`` suggestion (the
-    predictions only for ``"target"``)."""
+) -> dict:
+    """``{"ratios", "predicted_accuracy", "predicted_macs"}`` of the ``"li"`` or ``"target"`` suggestion (the
+    predictions only for ``"target"``, ``None`` otherwise)."""
     if kind == "li":
-        return suggest_li(table, epsilon), None, None
+        return {"ratios": suggest_li(table, epsilon), "predicted_accuracy": None, "predicted_macs": None}
     if kind == "target":
         target = suggest_for_macs(session, table, reduction)
-        return target.ratios, target.predicted_accuracy, target.predicted_macs
+        return {
+            "ratios": target.ratios,
+            "predicted_accuracy": target.predicted_accuracy,
+            "predicted_macs": target.predicted_macs,
+        }
     raise PlanError(f"unknown suggestion {kind!r}: use 'li', 'target' or 'global'")
 
 

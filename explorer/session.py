@@ -22,7 +22,6 @@ from torch import nn
 
 from explorer import criteria as _criteria
 from explorer import experiments as _experiments
-from explorer import inspection
 from explorer._autograd import autograd_enabled
 from explorer.cost import Cost, CostModel
 from explorer.evaluation import EvaluationCancelled, Evaluator, plan_batches
@@ -34,21 +33,14 @@ from explorer.memory import MemoryBudget
 from explorer.memory import memory_limit as memory_limit_of
 from explorer.metrics import Metrics
 from explorer.opening import check_model_accepts, open_data, open_model
-from explorer.plan import (
-    GroupChoice,
-    Plan,
-    PlanError,
-    choose_global,
-    count_to_prune,
-    lowest,
-    validate_indices,
-)
+from explorer.plan import Plan, PlanError
+from explorer.plan_editor import PlanEditor
 from explorer.precision import resolve_precision
 from explorer.score_book import ScoreBook
-from explorer.verification import EXPORT_TOLERANCE, max_export_error, refuse_mismatching_groups
+from explorer.sensitivity import ScanCache, run_sensitivity, suggest_ratios
+from explorer.session_views import SessionViews
+from explorer.verification import EXPORT_TOLERANCE, check_offered_groups, max_export_error
 from explorer.weights import LiveWeights
-
-SENSITIVITY_TABLES_KEPT = 8  # scans are cached per weights state and criterion; older ones are dropped
 
 
 class PruningSession:
@@ -110,15 +102,9 @@ class PruningSession:
         self.budget = MemoryBudget.from_limit(memory_limit_of(memory_limit))
         cache_budget = self.budget.cache if cache_budget is None else cache_budget
         self.precision = resolve_precision(precision)
-        order = torch.randperm(val.labels.shape[0], generator=torch.Generator().manual_seed(seed))
-        self.evaluator = Evaluator(
-            self._model,
-            val.inputs[order],
-            val.labels[order],
-            plan_batches(int(val.labels.shape[0]), batch_size, first_batch),
-            cache_budget,
-            self._lock,
-            self.precision,
+        batches = plan_batches(int(val.labels.shape[0]), batch_size, first_batch)
+        self.evaluator = Evaluator.shuffled(
+            self._model, val, seed, batches, cache_budget, self._lock, self.precision
         )
         calib_budget = cache_budget // 4
         self._score_book = ScoreBook(
@@ -131,20 +117,14 @@ class PruningSession:
             chunk_budget=self.budget.scoring_chunk,
         )
         self._history = PlanHistory(self.model_name)
+        self._editor = PlanEditor(self._history, self.group, lambda: self.groups, self.scores)
         self._weights = LiveWeights(self._model, self._lock, self._forget_weights)
         self._baseline: Metrics | None = None
-        self._views = inspection.ViewCache()  # what the UI reads, once per plan generation / weights
-        self._sensitivity: dict = {}
-        state = self._weights.original_state
-        broken = [n for n, t in state.items() if t.is_floating_point() and not t.isfinite().all()]
-        if broken:
-            # 0 · NaN is NaN: masking can never match removal here, so the check would refuse every group
-            # for a misleading reason; the criteria refuse such weights with the layers named instead
-            self.warnings.append(f"non-finite weights (NaN or Inf) in {', '.join(broken)}")
-        elif verify and self.graph.exportable:
-            bad = refuse_mismatching_groups(self._model, self.graph, self.example_input, self._lock)
-            if bad:
-                self.warnings.append(f"{len(bad)} group(s) left out after the masked = exported check")
+        self.views = SessionViews(self, self._cost_model, self._weights, self._lock)  # what the app shows
+        self._scans = ScanCache()
+        self.warnings += check_offered_groups(
+            self._model, self.graph, self.example_input, self._lock, verify=verify
+        )
 
     # ----------------------------------------------------------------------------------------- model
     @property
@@ -228,51 +208,25 @@ class PruningSession:
         """Increases with every plan or weights change; running evaluations of older ones stop early."""
         return self._history.generation
 
-    def _commit(self, choices: Mapping[str, GroupChoice], *, replace: bool = False) -> None:
-        new = {} if replace else dict(self._history.plan.choices)
-        new.update(choices)
-        self._history.commit(Plan({k: v for k, v in new.items() if v.pruned or v.ratio}, self.model_name))
-
     def ratio(self, group: str) -> float:
-        choice = self._history.plan.choices.get(group)
-        return choice.ratio if choice else 0.0
-
-    def _choose(self, group: PruningGroup, ratio: float, criterion: str) -> GroupChoice:
-        count = count_to_prune(group.num_channels, ratio, group.name)
-        if count == 0:
-            return GroupChoice((), float(ratio), criterion)
-        scores = self.scores(criterion, groups=[group.name])[group.name]
-        return GroupChoice(lowest(scores, count), float(ratio), criterion)
+        """The ratio the plan asked of ``group`` (0 when untouched)."""
+        return self._editor.ratio(group)
 
     def set_ratio(self, group: str, ratio: float, criterion: str | None = None) -> None:
         """Remove the ``ratio`` lowest-scoring channels of ``group`` (at least one channel is kept)."""
-        g = self.group(group)
-        self._commit({group: self._choose(g, ratio, criterion or self.criterion)})
+        self._editor.set_ratios({group: ratio}, criterion or self.criterion)
 
     def set_ratios(self, ratios: Mapping[str, float], criterion: str | None = None) -> None:
         """Several groups at once (one undo step)."""
-        crit = criterion or self.criterion
-        self._commit({name: self._choose(self.group(name), r, crit) for name, r in ratios.items()})
+        self._editor.set_ratios(ratios, criterion or self.criterion)
 
     def set_global_ratio(self, ratio: float, criterion: str | None = None, cap: float = 0.9) -> None:
         """One ratio over every offered group, with per-group normalised scores (see ``choose_global``)."""
-        crit = criterion or self.criterion
-        count_to_prune(sum(g.num_channels for g in self.groups), ratio)  # validates the ratio
-        scores = self.scores(crit)
-        chosen = choose_global({g.name: scores[g.name] for g in self.groups}, ratio, cap)
-        self._commit(
-            {
-                g.name: GroupChoice(chosen[g.name], len(chosen[g.name]) / g.num_channels, crit)
-                for g in self.groups
-            },
-            replace=True,
-        )
+        self._editor.set_global_ratio(ratio, criterion or self.criterion, cap)
 
     def set_pruned(self, group: str, pruned: Sequence[int]) -> None:
         """Remove exactly these root channels of ``group`` (hand-picked)."""
-        g = self.group(group)
-        idxs = validate_indices(group, g.num_channels, pruned)
-        self._commit({group: GroupChoice(idxs, len(idxs) / g.num_channels, "manual")})
+        self._editor.set_pruned(group, pruned)
 
     def toggle_channel(self, group: str, channel: int) -> None:
         """Prune ``channel`` of ``group`` if it is kept, restore it if it is pruned."""
@@ -297,33 +251,17 @@ class PruningSession:
 
     def apply_plan(self, plan: Plan | Mapping | str) -> None:
         """Apply a plan (a ``Plan``, its dict, or its JSON). Checks every group and index first."""
-        if isinstance(plan, str):
-            plan = Plan.from_json(plan)
-        elif not isinstance(plan, Plan):
-            plan = Plan.from_dict(plan)
-        choices = {}
-        for name, choice in plan.choices.items():
-            group = self.group(name)
-            choices[name] = GroupChoice(
-                validate_indices(name, group.num_channels, choice.pruned), choice.ratio, choice.criterion
-            )
-        self._commit(choices, replace=True)
+        self._editor.apply(plan)
 
     def layer_cuts(self, pruned: Mapping[str, Sequence[int]] | None = None) -> LayerCuts:
         return compute_layer_cuts(self.graph, self.pruned if pruned is None else pruned)
 
     def save_plan(self, path: str | Path) -> None:
-        from explorer.export import write_atomically
-
-        write_atomically(Path(path), self._history.plan.to_json().encode())
+        self._editor.save(path)
 
     def load_plan(self, path: str | Path) -> None:
         """Apply a plan saved by ``save_plan``; the current plan is kept when anything is wrong."""
-        try:
-            text = Path(path).read_text()
-        except (OSError, UnicodeDecodeError) as error:
-            raise PlanError(f"cannot read the plan file {path}: {error}") from error
-        self.apply_plan(text)
+        self._editor.load(path)
 
     # ---------------------------------------------------------------------------------------- scores
     def scores(
@@ -434,15 +372,10 @@ class PruningSession:
         Cached per (weights state, criterion, ratios, groups). Raises ``EvaluationCancelled`` when
         ``should_stop()`` turns true; the session is then exactly as before.
         """
-        from explorer.sensitivity import run_sensitivity
-
         key = (self._weights.fingerprint, criterion, tuple(ratios or ()), tuple(groups or ()))
-        if key not in self._sensitivity:
-            table = run_sensitivity(self, ratios, criterion, groups, progress, should_stop)
-            while len(self._sensitivity) >= SENSITIVITY_TABLES_KEPT:
-                self._sensitivity.pop(next(iter(self._sensitivity)))
-            self._sensitivity[key] = table
-        return self._sensitivity[key]
+        return self._scans.get(
+            key, lambda: run_sensitivity(self, ratios, criterion, groups, progress, should_stop)
+        )
 
     def suggest_plan(
         self,
@@ -465,19 +398,20 @@ class PruningSession:
         Returns:
             ``{"ratios": {...}, "predicted_accuracy": float | None, "predicted_macs": int | None}``.
         """
-        from explorer.sensitivity import suggest_ratios
-
         crit = criterion or self.criterion
         if kind == "global":
             if apply:
                 self.set_global_ratio(ratio, crit)
-            ratios = {g.name: self.ratio(g.name) for g in self.groups}
-            return {"ratios": ratios, "predicted_accuracy": None, "predicted_macs": None}
+            return {
+                "ratios": {g.name: self.ratio(g.name) for g in self.groups},
+                "predicted_accuracy": None,
+                "predicted_macs": None,
+            }
         table = table if table is not None else self.sensitivity(criterion=crit)
-        ratios, predicted, macs = suggest_ratios(self, kind, table, epsilon=epsilon, reduction=reduction)
+        suggestion = suggest_ratios(self, kind, table, epsilon=epsilon, reduction=reduction)
         if apply:
-            self.set_ratios(ratios, table.criterion)
-        return {"ratios": ratios, "predicted_accuracy": predicted, "predicted_macs": macs}
+            self._editor.set_ratios(suggestion["ratios"], table.criterion, replace=True)
+        return suggestion
 
     @autograd_enabled()
     def finetune(
@@ -508,80 +442,16 @@ class PruningSession:
         """One-shot vs iterative (k steps) pruning to a global ``ratio``, each with ``steps`` of training,
         both from the original weights. Runs on copies: the session's plan and weights are not changed."""
         crit = criterion or self.criterion
-        original = self.original_model()
-        scores = self.scores(crit) if self.weights.is_original else self._scores_of(original, crit)
         return _experiments.compare_schedules(
-            self, original, scores, ratio=ratio, steps=steps, k=k, should_stop=should_stop
-        ) | {"criterion": crit}
-
-    def _scores_of(self, model: nn.Module, criterion: str) -> dict[str, torch.Tensor]:
-        book = ScoreBook(model, self.graph, self.data.calib, seed=self.seed, cache_budget=0, lock=self._lock)
-        return {g: s.score for g, s in book.get(criterion, [g.name for g in self.groups]).items()}
+            self, crit, ratio=ratio, steps=steps, k=k, should_stop=should_stop
+        )
 
     @autograd_enabled()
     def compare_unstructured(self, repeats: int = 50) -> dict:
         """Filter pruning (exported) vs magnitude pruning of single weights at the same parameter count,
         both on the original weights: accuracy on the validation subset and measured CPU latency of both,
         plus the dense original. Zeroed weights keep the dense shapes: no speed-up."""
-        original = self.original_model()
-        exported = export_pruned(original, self.example_input, self.pruned, self.graph)
-        return _experiments.compare_unstructured(original, exported, self.data.val, repeats=repeats)
-
-    # ---- views for the UI (explorer/inspection.py)
-    def snapshot(self) -> inspection.PlanSnapshot:
-        """The current plan's ratios, MACs and params (per layer too) as plain data, once per generation."""
-        return self._plan_costs().snapshot
-
-    def _plan_costs(self) -> inspection.PlanCosts:
-        ratios = {g.name: self.ratio(g.name) for g in self.groups}
-        cache = self._views
-        return inspection.plan_costs(
-            cache, self.generation, self.pruned, ratios, self.graph, self._cost_model
-        )
-
-    def iter_evaluate_snapshot(self) -> Iterator[Metrics]:
-        """``iter_evaluate`` on the layer cuts and cost of ``snapshot()`` (computed once per plan change)."""
-        plan = self._plan_costs()
-        return inspection.iter_plan_metrics(self.evaluator, plan, lambda: self.generation, Metrics.of)
-
-    def rank(self, criterion: str | None, group: str) -> dict:
-        """The order in which ``criterion`` removes ``group``'s channels, and those its ratio removes now."""
-        return inspection.rank_channels(
-            self.scores(criterion, groups=[group])[group], self.ratio(group), group
-        )
-
-    def explain(self, group: str, channel: int | None = None, criterion: str | None = None) -> dict:
-        """The criterion's formula filled in with one channel's numbers (default: the first it removes)."""
-        name, g = criterion or self.criterion, self.group(group)
-        scores, pruned = self.group_scores(name, groups=[group])[group], self.pruned.get(group, ())
-        return inspection.explain_filter(name, self._model, g, scores, channel, self.ratio(group), pruned)
-
-    def feature_maps(self, group: str) -> inspection.FeatureMaps | None:
-        """``[C, H, W]`` outputs of the group's root layer for the first validation image, unpruned."""
-        cache = self._views.for_weights(self._weights.fingerprint)
-        return inspection.feature_maps(cache, self._model, self._lock, group, self.data.val.inputs[:1])
-
-    def gallery(self, group: str) -> inspection.Gallery:
-        """The group's filters and feature maps as image tiles, the channels the plan prunes darkened."""
-        label = inspection.class_name(self.data.classes, self.data.val.labels[0])
-        root, size, pruned = self._model.get_submodule(group), self.group(group).num_channels, self.pruned
-        return inspection.build_gallery(
-            group, size, root, self.feature_maps(group), pruned.get(group, ()), label
-        )
-
-    def latency(self) -> dict:
-        """``{pruned_ms, baseline_ms, speedup, generation}``: the exported model against the original."""
-        cache, generation = self._views.for_weights(self._weights.fingerprint), self.generation
-        timing = inspection.measure_speedup(
-            cache, self._model, self._lock, self.export(), self.data.val.inputs[:1], measure_latency
-        )
-        return {**timing, "generation": generation}
-
-    def describe(self) -> dict:
-        """``summary()`` with the warnings, the architecture and the number of conv / linear layers."""
-        return inspection.describe_model(self.summary(), self.warnings, self._model)
-
-    # ---- end views for the UI
+        return _experiments.compare_unstructured(self, repeats=repeats)
 
     def summary(self) -> dict:
         """A JSON-able description of the model, data and baseline for display."""

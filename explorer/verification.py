@@ -76,6 +76,22 @@ def refuse_mismatching_groups(
     return bad
 
 
+def check_offered_groups(
+    model: nn.Module, graph: GroupGraph, x: torch.Tensor, lock: threading.RLock, *, verify: bool = True
+) -> list[str]:
+    """Session start: refuse the offered groups whose masked outputs differ from their exported ones;
+    returns the warnings to show."""
+    broken = [n for n, t in model.state_dict().items() if t.is_floating_point() and not t.isfinite().all()]
+    if broken:
+        # 0 · NaN is NaN: masking can never match removal here, so the check would refuse every group for a
+        # misleading reason; the criteria refuse such weights with the layers named instead
+        return [f"non-finite weights (NaN or Inf) in {', '.join(broken)}"]
+    if not (verify and graph.exportable):
+        return []
+    bad = refuse_mismatching_groups(model, graph, x, lock)
+    return [f"{len(bad)} group(s) left out after the masked = exported check"] if bad else []
+
+
 def max_export_error(
     masked: Callable[[torch.Tensor], torch.Tensor],
     exported: nn.Module,
@@ -93,6 +109,7 @@ def max_export_error(
 
 __all__ = [
     "EXPORT_TOLERANCE",
+    "check_offered_groups",
     "find_mismatching",
     "masked_equals_exported",
     "max_export_error",

@@ -260,6 +260,7 @@ def test_model_name_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> Non
 def test_voila_command_and_notebook(tmp_path: Path) -> None:
     import nbformat
 
+    from explorer.launch_options import LaunchOptions
     from explorer.serve import notebook_path, voila_command, voila_environment, write_notebook
 
     command = voila_command("nb.ipynb", port=9999, open_browser=False)
@@ -268,8 +269,12 @@ def test_voila_command_and_notebook(tmp_path: Path) -> None:
     assert "--port=9999" in command
     assert "--MappingKernelManager.cull_idle_timeout=600" in command
     assert "--no-browser" not in voila_command("nb.ipynb")
-    env = voila_environment("resnet20_cifar10")
+    env = voila_environment(LaunchOptions("resnet20_cifar10", data="cifar10_csv:c.csv", samples=100))
     assert env["PRUNING_EXPLORER_MODEL"] == "resnet20_cifar10"
+    assert env["PRUNING_EXPLORER_DATA"] == "cifar10_csv:c.csv"
+    assert env["PRUNING_EXPLORER_SAMPLES"] == "100"
+    assert "--preheat_kernel=True" in command
+    assert "disable_check_xsrf" in " ".join(command)
     assert env["BOKEH_RESOURCES"] == "inline"
     assert notebook_path() == REPO / "notebooks" / "explorer.ipynb"
     # the committed notebook is exactly what serve.py writes when the repository is not there

@@ -18,7 +18,11 @@ MAX_MODULE_LINES = 450
 # The modules that build the app on top of the UI (and the package's lazy ``show``/``build_app``).
 _ENTRY_POINTS = {"explorer", "explorer.app", "explorer.serve", "explorer.cli"}
 # Over the limit, and being split in a parallel change.
-_BEING_SPLIT = {"session.py"}
+MAX_CLASS_LINES = 320
+# PruningSession is the public facade: about 55 public methods, each a short delegation to the part that does
+# the work (PlanHistory, PlanEditor, ScoreBook, Evaluator, SessionViews, experiments, sensitivity...). It is
+# the one exception, with its own limits, so that it cannot grow unnoticed either.
+_FACADE_LIMITS = {"session.py": 480, "session.py:PruningSession": 430}
 
 
 def _module_name(path: Path) -> str:
@@ -116,11 +120,6 @@ def test_the_core_has_no_import_cycles():
     assert [c for c in find_cycles(build_import_graph()) if not any(_is_ui(m) for m in c)] == []
 
 
-@pytest.mark.xfail(
-    reason="explorer.ui.jobs imports explorer.ui.state in a function and state imports jobs; the UI is being "
-    "restructured in a parallel change",
-    strict=False,
-)
 def test_the_ui_has_no_import_cycles():
     assert [c for c in find_cycles(build_import_graph()) if any(_is_ui(m) for m in c)] == []
 
@@ -143,7 +142,6 @@ def _imports_torch(path: Path) -> bool:
     return False
 
 
-@pytest.mark.xfail(reason="torch is being removed from explorer/ui in a parallel change", strict=False)
 def test_the_ui_imports_no_torch():
     offenders = [
         str(p.relative_to(PACKAGE)) for p in sorted((PACKAGE / "ui").rglob("*.py")) if _imports_torch(p)
@@ -151,22 +149,29 @@ def test_the_ui_imports_no_torch():
     assert offenders == []
 
 
-_CORE_FILES = sorted(
-    str(p.relative_to(PACKAGE)) for p in PACKAGE.rglob("*.py") if "ui" not in p.relative_to(PACKAGE).parts
-)
+_FILES = sorted(str(p.relative_to(PACKAGE)) for p in PACKAGE.rglob("*.py"))
 
 
-@pytest.mark.parametrize(
-    "relative",
-    [
-        pytest.param(f, marks=pytest.mark.xfail(reason="being split in a parallel change", strict=False))
-        if f in _BEING_SPLIT
-        else f
-        for f in _CORE_FILES
-    ],
-)
-def test_no_core_module_is_oversized(relative):
-    assert len((PACKAGE / relative).read_text(encoding="utf-8").splitlines()) <= MAX_MODULE_LINES
+@pytest.mark.parametrize("relative", _FILES)
+def test_no_module_is_oversized(relative):
+    limit = _FACADE_LIMITS.get(relative, MAX_MODULE_LINES)
+    assert len((PACKAGE / relative).read_text(encoding="utf-8").splitlines()) <= limit
+
+
+def _classes() -> list[tuple[str, int]]:
+    found = []
+    for relative in _FILES:
+        tree = ast.parse((PACKAGE / relative).read_text(encoding="utf-8"))
+        found += [
+            (f"{relative}:{n.name}", n.end_lineno - n.lineno + 1)
+            for n in ast.walk(tree)
+            if isinstance(n, ast.ClassDef)
+        ]
+    return found
+
+
+def test_no_class_is_oversized():
+    assert [(n, size) for n, size in _classes() if size > _FACADE_LIMITS.get(n, MAX_CLASS_LINES)] == []
 
 
 def test_the_checkpoint_reader_knows_no_zoo_and_the_zoo_no_model_loader():

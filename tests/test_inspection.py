@@ -38,7 +38,7 @@ def test_snapshot_equals_the_session_cost_and_is_computed_once_per_plan(
     calls = []
     real = inspection.compute_layer_cuts
     monkeypatch.setattr(inspection, "compute_layer_cuts", lambda *a: calls.append(a) or real(*a))
-    snap = fresh.snapshot()
+    snap = fresh.views.snapshot()
     cost, base = fresh.cost(), fresh.baseline_cost()
     assert snap.generation == fresh.generation
     assert snap.pruned == fresh.pruned
@@ -51,13 +51,13 @@ def test_snapshot_equals_the_session_cost_and_is_computed_once_per_plan(
     assert snap.macs_fraction == cost.macs / base.macs
     assert snap.params_fraction == cost.params / base.params
     # one slider move: the UI reads the snapshot, the evaluation reuses its cuts and cost
-    assert fresh.snapshot() is snap
-    *_, last = fresh.iter_evaluate_snapshot()
+    assert fresh.views.snapshot() is snap
+    *_, last = fresh.views.iter_evaluate()
     assert len(calls) == 1
     want = fresh.evaluate()
     assert last == want
     fresh.undo()
-    again = fresh.snapshot()
+    again = fresh.views.snapshot()
     assert again is not snap
     assert again.generation == fresh.generation
     assert again.pruned == {}
@@ -66,7 +66,7 @@ def test_snapshot_equals_the_session_cost_and_is_computed_once_per_plan(
 
 
 def test_snapshot_evaluation_stops_when_the_plan_changes(fresh: PruningSession) -> None:
-    iterator = fresh.iter_evaluate_snapshot()
+    iterator = fresh.views.iter_evaluate()
     first = next(iterator)
     assert not first.final
     fresh.set_ratio(fresh.groups[0].name, 0.25)
@@ -78,7 +78,7 @@ def test_rank_is_an_argsort_and_the_ratio_prunes_its_head(fresh: PruningSession,
     group = fresh.groups[1].name
     fresh.set_ratio(group, 0.25, criterion=criterion)
     scores = fresh.scores(criterion, groups=[group])[group]
-    ranking = fresh.rank(criterion, group)
+    ranking = fresh.views.rank(criterion, group)
     # ties broken by index: a stable argsort
     order = torch.argsort(scores, stable=True).tolist()
     assert ranking["order"] == order
@@ -88,7 +88,7 @@ def test_rank_is_an_argsort_and_the_ratio_prunes_its_head(fresh: PruningSession,
     count = count_to_prune(scores.numel(), 0.25)
     assert ranking["by_ratio"] == sorted(order[:count])
     assert tuple(ranking["by_ratio"]) == fresh.pruned[group]
-    assert fresh.rank(criterion, fresh.groups[0].name)["by_ratio"] == []  # an intact group
+    assert fresh.views.rank(criterion, fresh.groups[0].name)["by_ratio"] == []  # an intact group
 
 
 def test_explain_l1_takes_the_filter_apart(fresh: PruningSession) -> None:
@@ -97,7 +97,7 @@ def test_explain_l1_takes_the_filter_apart(fresh: PruningSession) -> None:
     weight = fresh.model.get_submodule(group).weight.detach()
     l1 = weight.abs().sum(dim=(1, 2, 3))
     first = int(torch.argsort(l1, stable=True)[0])
-    why = fresh.explain(group, None, "l1")  # by default: the first filter the criterion removes
+    why = fresh.views.explain(group, None, "l1")  # by default: the first filter the criterion removes
     assert why["channel"] == first
     assert (why["group"], why["criterion"], why["kind"]) == (group, "l1", "sum_abs")
     assert why["terms"] == pytest.approx(weight[first].reshape(-1).abs()[:6].tolist())
@@ -109,12 +109,12 @@ def test_explain_l1_takes_the_filter_apart(fresh: PruningSession) -> None:
     assert why["pruned"]
     assert why["formula"] == "s_c = Σ_i |W_c,i|"
     last = int(torch.argmax(l1))
-    why = fresh.explain(group, last, "l1")
+    why = fresh.views.explain(group, last, "l1")
     assert (why["channel"], why["rank"]) == (last, l1.numel())
     assert not why["pruned_by_ratio"]
     assert not why["pruned"]
     with pytest.raises(ExplorerError, match="no channel"):
-        fresh.explain(group, l1.numel(), "l1")
+        fresh.views.explain(group, l1.numel(), "l1")
 
 
 def test_explain_fpgm_bn_scale_and_a_data_criterion(fresh: PruningSession) -> None:
@@ -122,17 +122,17 @@ def test_explain_fpgm_bn_scale_and_a_data_criterion(fresh: PruningSession) -> No
     weight = fresh.model.get_submodule(group).weight.detach()
     flat = weight.reshape(weight.shape[0], -1).double()
     distances = torch.cdist(flat, flat)[3]
-    why = fresh.explain(group, 3, "fpgm")
+    why = fresh.views.explain(group, 3, "fpgm")
     assert why["kind"] == "sum_dist"
     assert why["terms"] == pytest.approx(torch.cat([distances[:3], distances[4:]])[:6].tolist())
     assert why["n_terms"] == weight.shape[0] - 1
     assert why["layer_value"] == pytest.approx(float(distances.sum()), rel=1e-5)
     bn = next(m for m in fresh.group_scores("bn_scale", groups=[group])[group].members if m != group)
     gamma = float(fresh.model.get_submodule(bn).weight.detach()[3])
-    why = fresh.explain(group, 3, "bn_scale")
+    why = fresh.views.explain(group, 3, "bn_scale")
     assert (why["kind"], why["terms"], why["n_terms"]) == ("abs", [pytest.approx(gamma)], 1)
     assert why["layer_value"] == pytest.approx(abs(gamma))
-    why = fresh.explain(group, 3, "random")
+    why = fresh.views.explain(group, 3, "random")
     assert (why["kind"], why["terms"], why["n_terms"]) == ("value", [], 0)
     assert why["score"] == pytest.approx(float(fresh.scores("random", groups=[group])[group][3]))
 
@@ -143,10 +143,10 @@ def test_feature_maps_are_the_root_layer_outputs_unpruned(fresh: PruningSession)
     conv = fresh.model.get_submodule(group)
     image = fresh.data.val.inputs[:1]
     want = F.conv2d(image, conv.weight, conv.bias, conv.stride, conv.padding)[0]
-    maps = fresh.feature_maps(group)
+    maps = fresh.views.feature_maps(group)
     assert maps.shape == tuple(want.shape)
     np.testing.assert_allclose(maps, want.detach().numpy(), rtol=1e-5, atol=1e-6)
-    assert fresh.feature_maps(group) is maps  # kept
+    assert fresh.views.feature_maps(group) is maps  # kept
     assert not conv._forward_hooks  # the hook went on the private copy
     # the cache follows the weights: new weights, new maps
     original = {k: v.clone() for k, v in fresh.model.state_dict().items()}
@@ -155,13 +155,13 @@ def test_feature_maps_are_the_root_layer_outputs_unpruned(fresh: PruningSession)
         model.get_submodule(group).weight.mul_(-1)
     fresh.adopt_weights(model)
     try:
-        np.testing.assert_allclose(fresh.feature_maps(group), -maps, rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(fresh.views.feature_maps(group), -maps, rtol=1e-5, atol=1e-6)
     finally:
         with torch.no_grad():
             model.get_submodule(group).weight.mul_(-1)
         fresh.adopt_weights(model)
     assert all(torch.equal(v, original[k]) for k, v in fresh.model.state_dict().items())
-    np.testing.assert_allclose(fresh.feature_maps(group), maps, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(fresh.views.feature_maps(group), maps, rtol=1e-5, atol=1e-6)
 
 
 def test_tiles_are_framed_darkened_and_laid_out_row_by_row() -> None:
@@ -192,14 +192,14 @@ def test_gallery_of_a_conv_and_of_a_linear_layer() -> None:
     inputs, labels = torch.randn(40, 3, 8, 8), torch.arange(40) % 4
     s = PruningSession(model, data=(inputs, labels))
     s.set_pruned("0", [1, 4])
-    g = s.gallery("0")
+    g = s.views.gallery("0")
     assert g.rgb  # 3 input channels: drawn in colour
     assert g.channel == list(range(6))
     assert g.pruned == [i in (1, 4) for i in range(6)]
     assert g.maps.shape == (2 * 10, 3 * 10)  # six framed 8×8 maps: 2 rows of 3
     assert g.weight_tile == 5  # 3×3 filters, framed
     assert g.image_label == str(int(s.data.val.labels[0]))  # no class names: the label's number
-    lin = s.gallery("4")
+    lin = s.views.gallery("4")
     assert lin.weights is None  # not a convolution: no filter images
     assert lin.maps is None
     assert lin.channel == list(range(8))
@@ -207,16 +207,18 @@ def test_gallery_of_a_conv_and_of_a_linear_layer() -> None:
 
 def test_latency_and_speedup(fresh: PruningSession) -> None:
     fresh.set_ratio(fresh.groups[2].name, 0.5)
-    lat = fresh.latency()
+    lat = fresh.views.latency()
     assert lat["generation"] == fresh.generation
     assert lat["pruned_ms"] > 0
     assert lat["baseline_ms"] > 0
     assert lat["speedup"] == lat["baseline_ms"] / lat["pruned_ms"]
-    assert fresh.latency()["baseline_ms"] == lat["baseline_ms"]  # the original is timed once per weights
+    assert (
+        fresh.views.latency()["baseline_ms"] == lat["baseline_ms"]
+    )  # the original is timed once per weights
 
 
 def test_describe_counts_conv_and_linear_layers(session: PruningSession) -> None:
-    info = session.describe()
+    info = session.views.describe()
     assert {k: info[k] for k in session.summary()} == session.summary()
     assert info["architecture"] == "DigitsCNN"
     assert info["layers"] == 4  # three convolutions and the classifier

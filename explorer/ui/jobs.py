@@ -246,7 +246,7 @@ class LongJobs(HasTraits):
                 publish(force=True)
             if result.cancelled:
                 raise JobCancelled
-            snapshot = session.snapshot()
+            snapshot = session.views.snapshot()
             cost = {"macs": snapshot.macs, "params": snapshot.params}
             self._trajectory.add_finetuned(cost, pruned, result.accuracy_before, result.accuracy_after, steps)
             self._weights_adopted()
@@ -294,7 +294,7 @@ class LongJobs(HasTraits):
 
         def body() -> str:
             session = self._hooks.session()
-            snapshot = session.snapshot()
+            snapshot = session.views.snapshot()
             result = dict(session.compare_unstructured())
             if self._activity.should_stop():
                 raise JobCancelled

@@ -5,9 +5,9 @@ call the session on the ``worker``, one call after the other. It composes the re
 it needs: ``inputs`` (slider moves, debounce, echoes, toggles, undo), ``activity`` (progress, cancel),
 ``scorer``, ``live`` (the newest plan's evaluation), ``visited`` (the trajectory), ``jobs`` (scans,
 suggestions, fine-tuning, export) and ``loader`` (uploads, model switch). What it shows comes from the
-session, read once per plan generation (``session.snapshot()``, laid out by :mod:`explorer.ui.tables`) and
-from its view methods (``rank``, ``explain``, ``gallery``, ``latency``). Tests set traits or call the
-methods, then :meth:`ExplorerState.wait_idle`.
+session, read once per plan generation (``session.views.snapshot()``, laid out by
+:mod:`explorer.ui.tables`) and from its view methods (``rank``, ``explain``, ``gallery``, ``latency``).
+Tests set traits or call the methods, then :meth:`ExplorerState.wait_idle`.
 """
 
 from __future__ import annotations
@@ -60,7 +60,7 @@ class ExplorerState(HasTraits):
     status_text = Unicode("Loading model…")
     criteria = List(help="[{name, title, url, formula, description, needs_data}] of every criterion")
     groups = List(help="[{name, num_channels, layers, coupled}] of every prunable group")
-    summary = Dict(help="session.describe() plus the baseline accuracy")
+    summary = Dict(help="session.views.describe() plus the baseline accuracy")
     baseline = Dict(help="metrics of the unpruned model")
     metrics = Dict(help="metrics of the current plan: running while 'final' is False")
     cost = Dict(help="MACs and params of the current plan and of the original")
@@ -129,7 +129,7 @@ class ExplorerState(HasTraits):
         self.groups = tables.group_rows(session.groups)
         base = session.baseline()
         self.baseline = tables.metrics_dict(base, None, session.generation)
-        self.summary = {**session.describe(), "baseline_accuracy": base.accuracy}
+        self.summary = {**session.views.describe(), "baseline_accuracy": base.accuracy}
         if session.groups:
             session.group_scores(criterion)
             self.scorer.scored(criterion)
@@ -224,7 +224,7 @@ class ExplorerState(HasTraits):
         """Export the pruned model and time it against the original on one validation image (CPU)."""
 
         def measure() -> None:
-            self.latency = self.session.latency()
+            self.latency = self.session.views.latency()
 
         text = "Exporting and timing the pruned model…"
         self.worker.submit("latency", lambda: self.activity.busy_while(text, measure))
@@ -328,7 +328,7 @@ class ExplorerState(HasTraits):
         """Publish everything that follows from the plan alone (no evaluation), read once per generation."""
         if self.session is None or self.live is None:
             return
-        snapshot = self.session.snapshot()
+        snapshot = self.session.views.snapshot()
         self.pruned = {g: list(v) for g, v in snapshot.pruned.items()}
         self.inputs.show(snapshot.ratios)
         self.cost = tables.cost_dict(snapshot)
@@ -342,16 +342,16 @@ class ExplorerState(HasTraits):
         x, y = self.compare
         for name in {self.criterion, x, y}:
             self.scorer.score(session, name, None if name == self.criterion else [group])
-        snapshot = session.snapshot()
+        snapshot = session.views.snapshot()
         self.scores = tables.scores_table(session, snapshot, group, self.criterion, (x, y), self.scorer.known)
         self._refresh_why()
-        self.gallery = session.gallery(group)
+        self.gallery = session.views.gallery(group)
 
     def _refresh_why(self) -> None:
         group, size = self.selected_group, len(self.scores.get("channel", ()))
         if group and self.scores.get("group") == group:
             channel = self.selected_filter if 0 <= self.selected_filter < size else None
-            self.why = self.session.explain(group, channel, self.criterion)
+            self.why = self.session.views.explain(group, channel, self.criterion)
 
 
 __all__ = ["DEBOUNCE_SECONDS", "ExplorerState", "Gallery", "describe_error"]

@@ -1,7 +1,8 @@
 """Table builders: the session's results, read once, turned into the plain dicts the state publishes.
 
 No computation happens here beyond picking and arranging numbers: the costs come from the plan's snapshot
-(``session.snapshot()``), the channel order from ``session.rank`` and the scores from ``session.scores``.
+(``session.views.snapshot()``), the channel order from ``session.views.rank`` and the scores from
+``session.scores``.
 """
 
 from __future__ import annotations
@@ -136,11 +137,11 @@ def scores_table(
         values[name], notes[name] = [math.nan] * size, "not computed yet: choose it to compute"
         if known(name) or name in compare:
             try:
-                values[name], notes[name] = session.rank(name, group)["scores"], ""
+                values[name], notes[name] = session.views.rank(name, group)["scores"], ""
             except _criteria.CriterionNotApplicable as error:
                 notes[name] = error.reasons.get(group, str(error))
     try:
-        ranking = session.rank(criterion, group)
+        ranking = session.views.rank(criterion, group)
         order, rank = ranking["order"], ranking["rank"]
     except _criteria.CriterionNotApplicable:  # no score to order by: the channels in their own order
         order, rank = list(range(size)), list(range(1, size + 1))
