@@ -76,6 +76,27 @@ def _cmd_fetch(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_rehearse(args: argparse.Namespace) -> int:
+    from explorer.rehearsal import format_rehearsal, rehearse
+    from explorer.session import PruningSession
+
+    session = PruningSession(
+        args.model,
+        data=args.data,
+        num_samples=args.samples,
+        memory_limit=args.memory_limit,
+        precision=args.precision,
+    )
+    result = rehearse(session, moves=args.moves)
+    if args.json:
+        import json
+
+        print(json.dumps(result, indent=2))
+    else:
+        print(format_rehearsal(result))
+    return 0 if result["reset_is_original"] else 1
+
+
 def _cmd_app(args: argparse.Namespace) -> int:
     from explorer.launch_options import LaunchOptions
     from explorer.memory import parse_size
@@ -103,6 +124,18 @@ def build_parser() -> argparse.ArgumentParser:
     app.add_argument("--pool-size", type=int, default=1, help="preheated kernels kept ready (0: none)")
     app.add_argument("--no-browser", action="store_true")
     app.set_defaults(func=_cmd_app)
+
+    rehearse = sub.add_parser("rehearse", help="run a class demo's whole flow and measure time and memory")
+    rehearse.add_argument("--model", default="digits_cnn")
+    rehearse.add_argument("--data", default=None)
+    rehearse.add_argument("--samples", type=int, default=None)
+    rehearse.add_argument(
+        "--memory-limit", default=None, help="e.g. 2G (default: the cgroup's or the machine's)"
+    )
+    rehearse.add_argument("--precision", default="auto", choices=["auto", "bf16", "fp32"])
+    rehearse.add_argument("--moves", type=int, default=16)
+    rehearse.add_argument("--json", action="store_true")
+    rehearse.set_defaults(func=_cmd_rehearse)
 
     train = sub.add_parser("train", help="retrain a zoo model deterministically")
     train.add_argument("model", choices=["digits_cnn"])
