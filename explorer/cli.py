@@ -53,7 +53,14 @@ def _cmd_sensitivity(args: argparse.Namespace) -> int:
     def progress(done: int, total: int) -> None:
         print(f"\r{done}/{total} evaluations", end="", file=sys.stderr, flush=True)
 
-    table = session.sensitivity(ratios=ratios, criterion=args.criterion, progress=progress)
+    table = session.sensitivity(
+        ratios=ratios,
+        criterion=args.criterion,
+        progress=progress,
+        tolerance=args.tolerance,
+        executor=args.executor,
+        address=args.address,
+    )
     print(file=sys.stderr)
     out = Path(args.out)
     csv_path = table.write_csv(out / "sensitivity.csv")
@@ -170,6 +177,11 @@ def build_parser() -> argparse.ArgumentParser:
     sens.add_argument("--criterion", default="l1")
     sens.add_argument("--ratios", default=None, help="comma-separated, default 0.1,...,0.9")
     sens.add_argument("--out", default="sensitivity-out")
+    sens.add_argument("--executor", default="local", choices=["local", "ray"], help="ray: shard over Ray")
+    sens.add_argument("--address", default=None, help="the Ray cluster to join (default: start a local one)")
+    sens.add_argument(
+        "--tolerance", type=float, default=None, help="stop a cell once its 95 %% interval is this narrow"
+    )
     sens.set_defaults(func=_cmd_sensitivity)
     return parser
 
