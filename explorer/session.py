@@ -340,6 +340,32 @@ class PruningSession:
         would prune at ``ratio`` (see ``explorer.criteria.agreement_table``)."""
         return _criteria.agreement_table({c: self.group_scores(c) for c in criteria}, ratio)
 
+    # ---- science: who pays, reconstruction, dynamic
+    def per_class(self) -> list[dict]:
+        """Per class, the original network's accuracy and the pruned one's (Hooker et al. 2019).
+
+        "Original": original weights, nothing pruned. "Pruned": the current plan on the *live* weights
+        (which may be fine-tuned or reconstructed; each row names them under ``"weights"``). Rows:
+        ``{class, name, original_accuracy, pruned_accuracy, change (points), count, weights}``; see
+        ``explorer.who_pays``."""
+        from explorer import who_pays
+
+        return who_pays.per_class_table(
+            *who_pays.compare_predictions(self), self.data.classes, self.weights.label
+        )
+
+    def flipped(self) -> dict:
+        """Validation images whose prediction flips: ``{"lost": [...], "gained": [...], "weights": label}``;
+        lost = right in the original network, wrong under the current plan on the live weights, gained = the
+        reverse (see ``explorer.who_pays.flipped_images``)."""
+        from explorer import who_pays
+
+        return who_pays.flipped_images(
+            *who_pays.compare_predictions(self), self.data.classes, self.weights.label
+        )
+
+    # ---- end science
+
     # ------------------------------------------------------------------------------------ evaluation
     def cost(self, pruned: Mapping[str, Sequence[int]] | None = None) -> Cost:
         """Analytic MACs and params of the pruned network (exactly what the exported model has)."""
