@@ -364,6 +364,22 @@ class PruningSession:
             *who_pays.compare_predictions(self), self.data.classes, self.weights.label
         )
 
+    def reconstruct(self, *, adopt: bool = True, batch_size: int = 64, ridge: float = 1e-4) -> dict:
+        """Win accuracy back without training: refit, by least squares on the calibration split, the layers
+        that consume pruned channels so they reproduce the original layer's output (He, Zhang & Sun, ICCV
+        2017; see ``explorer.reconstruction``). Starts from the original weights. With ``adopt`` the result
+        becomes the live weights, "reconstructed under plan #N" (one undo step). Returns plain data:
+        accuracy before / after on the validation split (fp32), each layer's fit, and ``"weights"``."""
+        from explorer.reconstruction import reconstruct_plan
+
+        done, summary = reconstruct_plan(self, batch_size=batch_size, ridge=ridge)
+        if adopt:
+            self.adopt_weights(done.model, kind="reconstructed", steps=0)
+        return summary | {
+            "weights": self.weights.label if adopt else "original",
+            "plan_number": self.plan_number,
+        }
+
     # ---- end science
 
     # ------------------------------------------------------------------------------------ evaluation
