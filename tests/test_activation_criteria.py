@@ -1,18 +1,15 @@
 """``apoz`` (Hu et al. 2016) and ``mean_activation`` (Polyak & Wolf 2015) against explicit loops over the
-ReLU outputs, and in the criteria-vs-oracle report."""
+ReLU outputs (``tests/test_cli.py`` checks they are in the criteria-vs-oracle report)."""
 
 from __future__ import annotations
 
 from types import SimpleNamespace
 
-import pytest
 import torch
 from toy_models import PlainNet, ResidualNet, seeded
 
 from explorer.criteria import compute_group_scores, get_criterion
-from explorer.criteria.report import format_oracle_table, oracle_correlations
 from explorer.graph import build_groups
-from explorer.session import PruningSession
 
 EXAMPLE = torch.zeros(2, 1, 8, 8)
 
@@ -78,14 +75,3 @@ def test_registered_with_their_papers():
     assert get_criterion("apoz").url == "https://arxiv.org/abs/1607.03250"
     assert get_criterion("apoz").needs == "activations"
     assert get_criterion("mean_activation").needs_data
-
-
-@pytest.mark.slow
-def test_digits_oracle_report_includes_them():
-    s = PruningSession("digits_cnn")
-    rows = oracle_correlations(s)
-    names = {r["criterion"] for r in rows}
-    assert {"apoz", "mean_activation"} <= names
-    table = format_oracle_table(rows)
-    assert "apoz" in table.splitlines()[1]
-    assert "mean_activation" in table.splitlines()[1]
