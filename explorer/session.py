@@ -380,6 +380,54 @@ class PruningSession:
             "plan_number": self.plan_number,
         }
 
+    @autograd_enabled()
+    def train_for_prunability(self, mode: str, steps: int = 200, *, adopt: bool = True, **options):
+        """Soft Filter Pruning (``"soft"``, He et al. 2018) or group lasso (``"group_lasso"``) from the live
+        weights, then the hard cut at the current plan's channel count per group (see
+        ``explorer.training_modes``; ``options``: ``lr``, ``lam``, ``period``, ``progress``, ``should_stop``).
+
+        With ``adopt`` (and not cancelled): the plan becomes the channels the mode cut (criterion "manual";
+        one undo step), then the trained weights become the live weights, e.g. "soft-pruned under plan #N
+        (200 steps)" (a second undo step)."""
+        from explorer.experiments import training_split
+        from explorer.training_modes import KINDS, train_mode
+
+        if mode not in ("soft", "group_lasso"):
+            raise PlanError(
+                f"training mode {mode!r}: choose 'soft' or 'group_lasso' (finetune() trains masked)"
+            )
+        result = train_mode(
+            mode,
+            self.model_copy(),
+            self.groups,
+            self.pruned,
+            self.layer_cuts,
+            training_split(self),
+            self.data.val,
+            steps,
+            seed=self.seed,
+            **options,
+        )
+        if adopt and not result.cancelled:
+            groups = {
+                g: {"pruned": list(i), "ratio": self.ratio(g), "criterion": "manual"}
+                for g, i in result.pruned.items()
+            }
+            self.apply_plan({"groups": groups, "model": self.model_name})
+            previous = 0 if self.weights.is_original else self.weights.steps
+            self.adopt_weights(result.model, kind=KINDS[mode], steps=previous + len(result.losses))
+        return result
+
+    @autograd_enabled()
+    def compare_training_modes(self, steps: int = 200, *, should_stop=None, **options) -> dict:
+        """Plain masked fine-tuning vs Soft Filter Pruning vs group lasso, ``steps`` each, all from the
+        ORIGINAL weights, all ending at the current plan's channel count per group (hence the same MACs);
+        accuracy after the hard cut. Runs on copies: the session is not changed. See
+        ``explorer.experiments.compare_training_modes``."""
+        return _experiments.compare_training_modes(
+            self, self.original_model(), steps, should_stop=should_stop, **options
+        ) | {"macs": self.cost().macs, "baseline_macs": self.baseline_cost().macs}
+
     # ---- end science
 
     # ------------------------------------------------------------------------------------ evaluation
@@ -524,10 +572,20 @@ class PruningSession:
         progress=None,
         on_point=None,
         should_stop=None,
+        mode: str = "masked",
+        **mode_options,
     ):
         """Retrain the pruned network (masked) on the training subset, from the live weights; see
         ``explorer.finetune``. A cancelled run changes nothing. Otherwise, with ``adopt``, the new weights
-        become the live weights, "fine-tuned under plan #N" (one undo step)."""
+        become the live weights, "fine-tuned under plan #N" (one undo step).
+
+        ``mode="soft"`` (Soft Filter Pruning) or ``"group_lasso"`` train *before* a hard cut that keeps each
+        group's channel count but picks the channels itself (``mode_options``: ``period``, ``lam``); see
+        ``explorer.training_modes`` and ``train_for_prunability``."""
+        if mode != "masked":
+            return self.train_for_prunability(
+                mode, steps, lr=lr, adopt=adopt, progress=progress, should_stop=should_stop, **mode_options
+            )
         options = {"progress": progress, "on_point": on_point, "should_stop": should_stop}
         result = _experiments.finetune_plan(self, steps, lr=lr, eval_every=eval_every, **options)
         if adopt and not result.cancelled:
