@@ -428,6 +428,46 @@ class PruningSession:
             self, self.original_model(), steps, should_stop=should_stop, **options
         ) | {"macs": self.cost().macs, "baseline_macs": self.baseline_cost().macs}
 
+    def dynamic(self, ratio: float = 0.5, *, static_criterion: str = "mean_activation") -> dict:
+        """Dynamic vs static pruning at ``ratio`` of every offered group, on the original weights.
+
+        Dynamic: each image keeps the top-k channels of each group by its *own* activation magnitude, a
+        training-free stand-in for FBS's learned saliency (Gao et al., ICLR 2019), i.e. an upper bound, not
+        a speed-up (the result says so under ``"method"`` and ``"note"``). Static: the same k per group for
+        every image, ranked by ``static_criterion``, hence the same average MACs. Returns
+        ``dynamic_accuracy``, ``dynamic_macs``, ``static_accuracy``, ``static_macs`` (MACs per image),
+        ``channel_use`` (per group, the fraction of images using each channel)...; see
+        ``explorer.dynamic``."""
+        from explorer import dynamic as _dynamic
+
+        original = self.original_model()
+        scores = (
+            self.scores(static_criterion)
+            if self.weights.is_original
+            else self._scores_of(original, static_criterion)
+        )
+        static = {
+            g.name: lowest(scores[g.name], count_to_prune(g.num_channels, ratio, g.name)) for g in self.groups
+        }
+        return _dynamic.compare_dynamic_static(
+            original,
+            self.groups,
+            ratio,
+            self.data.val,
+            static,
+            self.layer_cuts,
+            self._cost_model.count_macs,
+            static_criterion,
+        )
+
+    def dynamic_channels(self, indices: Sequence[int] = (0, 1, 2, 3), ratio: float = 0.5) -> list[dict]:
+        """For a few validation images, which channels each keeps under ``dynamic(ratio)``: one dict per
+        image ``{index, label, prediction, confidence, channels: {group: [kept channels]}}`` (original
+        weights; see ``explorer.dynamic.channels_used``)."""
+        from explorer import dynamic as _dynamic
+
+        return _dynamic.channels_used(self.original_model(), self.groups, ratio, self.data.val, indices)
+
     # ---- end science
 
     # ------------------------------------------------------------------------------------ evaluation
