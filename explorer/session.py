@@ -468,6 +468,53 @@ class PruningSession:
 
         return _dynamic.channels_used(self.original_model(), self.groups, ratio, self.data.val, indices)
 
+    def record_plan(self, source: str = "slider", metrics: Metrics | None = None) -> dict:
+        """Add the current plan to the session's provenance log (see ``explorer.provenance``) and return the
+        record: plan, criteria, ``source`` (``"slider"``, ``"suggestion"``, ``"file"``...), weights label,
+        accuracy, MACs, params. ``metrics``: the plan's exact metrics if already evaluated (else evaluated
+        now). Re-recording the same plan number, weights and source replaces the record."""
+        from explorer import provenance
+
+        m = metrics if metrics is not None else self.evaluate()
+        record = provenance.make_record(
+            self._history.plan,
+            self.plan_number,
+            source=source,
+            weights=self.weights.label,
+            accuracy=m.accuracy,
+            macs=m.macs,
+            params=m.params,
+            base_macs=self.baseline_cost().macs,
+        )
+        provenance.log_of(self).add(record)
+        return record
+
+    def provenance(self) -> list[dict]:
+        """Every recorded plan, in recording order (plain data; ``record["plan"]`` can be applied again)."""
+        from explorer import provenance
+
+        return provenance.log_of(self).records()
+
+    def save_provenance(self, path: str | Path) -> None:
+        """Write the provenance log as JSON (atomically)."""
+        from explorer import provenance
+        from explorer.export import write_atomically
+
+        write_atomically(Path(path), provenance.log_of(self).to_json().encode())
+
+    def load_provenance(self, path: str | Path) -> list[dict]:
+        """Add the records of a saved log (checked first: nothing is added if any is malformed)."""
+        from explorer import provenance
+
+        try:
+            text = Path(path).read_text()
+        except (OSError, UnicodeDecodeError) as error:
+            raise PlanError(f"cannot read the provenance file {path}: {error}") from error
+        records = provenance.parse_records(text, self.model_name)
+        for record in records:
+            provenance.log_of(self).add(record)
+        return records
+
     # ---- end science
 
     # ------------------------------------------------------------------------------------ evaluation
