@@ -372,13 +372,11 @@ class PruningSession:
         accuracy before / after on the validation split (fp32), each layer's fit, and ``"weights"``."""
         from explorer.reconstruction import reconstruct_plan
 
+        number = self.plan_number
         done, summary = reconstruct_plan(self, batch_size=batch_size, ridge=ridge)
         if adopt:
             self.adopt_weights(done.model, kind="reconstructed", steps=0)
-        return summary | {
-            "weights": self.weights.label if adopt else "original",
-            "plan_number": self.plan_number,
-        }
+        return summary | {"weights": self.weights.label if adopt else "original", "plan_number": number}
 
     @autograd_enabled()
     def train_for_prunability(self, mode: str, steps: int = 200, *, adopt: bool = True, **options):

@@ -90,6 +90,7 @@ def test_digits_wins_back_ten_points_without_training(digits):
     assert after >= before + 0.10  # measured: 36.5 % → 95.8 %
     assert s.weights.kind == "reconstructed"
     assert s.weights.label == result["weights"] == f"reconstructed under plan #{plan_number}"
+    assert result["plan_number"] == plan_number
     assert s.weights.fits(s.pruned)
     assert [fit["layer"] for fit in result["layers"]] == ["features.7", "classifier"]
     assert all(fit["error_after"] < fit["error_before"] for fit in result["layers"])
