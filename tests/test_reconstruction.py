@@ -112,6 +112,7 @@ def test_without_adopt_the_session_is_unchanged(digits):
     assert [fit["layer"] for fit in result["layers"]] == ["features.7"]
 
 
+@pytest.mark.slow
 def test_pretrained_resnet20_recovers_on_real_cifar_images(shared_data, tmp_path, monkeypatch):
     """50 real images fit the consumers, the 50 others judge them (30 % global L1 plan)."""
     from explorer.zoo.pretrained import install_weights

@@ -88,6 +88,7 @@ def _gate_total(result) -> float:
     return sum(float(n.sum()) for n in result.norms_after.values())
 
 
+@pytest.mark.slow
 def test_the_group_lasso_shrinks_the_channel_norms(digits):
     s = digits
     args = (s.original_model(), s.groups, s.pruned, s.layer_cuts, s.data.train, s.data.val, 40)
@@ -112,6 +113,7 @@ def test_the_group_lasso_shrinks_the_channel_norms(digits):
     assert got == pytest.approx(want, rel=1e-5)
 
 
+@pytest.mark.slow
 def test_the_three_modes_differ_at_the_same_channel_counts(digits):
     s = digits
     plan, number = s.pruned, s.plan_number

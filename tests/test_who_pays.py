@@ -26,15 +26,17 @@ def _loop_predictions(model: torch.nn.Module, inputs: torch.Tensor) -> list[tupl
     return out
 
 
-def _independent(session: PruningSession):
+@pytest.fixture(scope="module")
+def independent(session: PruningSession):
+    """Labels and (class, confidence) of the original and exported networks, image by image (once)."""
     val = session.data.val
     original = _loop_predictions(session.original_model().eval(), val.inputs)
     pruned = _loop_predictions(session.export().eval(), val.inputs)
     return val.labels.tolist(), original, pruned
 
 
-def test_per_class_matches_an_image_by_image_count(session):
-    labels, original, pruned = _independent(session)
+def test_per_class_matches_an_image_by_image_count(session, independent):
+    labels, original, pruned = independent
     rows = session.per_class()
     assert [r["class"] for r in rows] == list(range(10))
     assert [r["name"] for r in rows] == session.data.classes
@@ -55,8 +57,8 @@ def test_per_class_matches_an_image_by_image_count(session):
     assert any(r["change"] < -20 for r in rows)  # a 50 % plan costs some classes far more than others
 
 
-def test_flipped_images_match_an_image_by_image_comparison(session):
-    labels, original, pruned = _independent(session)
+def test_flipped_images_match_an_image_by_image_comparison(session, independent):
+    labels, original, pruned = independent
     result = session.flipped()
     lost = {i for i, y in enumerate(labels) if original[i][0] == y != pruned[i][0]}
     gained = {i for i, y in enumerate(labels) if original[i][0] != y == pruned[i][0]}
