@@ -67,9 +67,6 @@ class TrainingHost(Protocol):
 
     def layer_cuts(self, pruned: Mapping[str, Sequence[int]] | None = None) -> LayerCuts: ...
 
-    @property
-    def pruned(self) -> dict[str, tuple[int, ...]]: ...
-
 
 def original_scores(host: TrainingHost, criterion: str) -> dict[str, torch.Tensor]:
     """``host.scores(criterion)`` as they are on the original weights, whatever weights are live."""

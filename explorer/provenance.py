@@ -17,10 +17,11 @@ from __future__ import annotations
 
 import json
 import math
-import weakref
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
+from explorer.export import write_atomically
 from explorer.plan import Plan, PlanError
 
 PROVENANCE_FORMAT = "pruning-explorer-provenance"
@@ -80,6 +81,21 @@ class ProvenanceLog:
     def to_json(self, indent: int | None = 2) -> str:
         return json.dumps(self.to_dict(), indent=indent)
 
+    def save(self, path: str | Path) -> None:
+        """Write the log as JSON (atomically)."""
+        write_atomically(Path(path), self.to_json().encode())
+
+    def load(self, path: str | Path) -> list[dict[str, Any]]:
+        """Add the records of a saved log (checked first: nothing is added if any is malformed)."""
+        try:
+            text = Path(path).read_text()
+        except (OSError, UnicodeDecodeError) as error:
+            raise PlanError(f"cannot read the provenance file {path}: {error}") from error
+        records = parse_records(text, self.model)
+        for record in records:
+            self.add(record)
+        return records
+
 
 def parse_records(text: str, model: str | None = None) -> list[dict[str, Any]]:
     """The records of a provenance file, checked: format, numbers, and every record's plan.
@@ -116,16 +132,4 @@ def parse_records(text: str, model: str | None = None) -> list[dict[str, Any]]:
     return checked
 
 
-# One log per session, kept beside it (the session's own state is not touched).
-_LOGS: weakref.WeakKeyDictionary[Any, ProvenanceLog] = weakref.WeakKeyDictionary()
-
-
-def log_of(session: Any) -> ProvenanceLog:
-    """The provenance log of ``session`` (made on first use)."""
-    log = _LOGS.get(session)
-    if log is None:
-        log = _LOGS[session] = ProvenanceLog(session.model_name)
-    return log
-
-
-__all__ = ["PROVENANCE_FORMAT", "ProvenanceLog", "log_of", "make_record", "parse_records"]
+__all__ = ["PROVENANCE_FORMAT", "ProvenanceLog", "make_record", "parse_records"]

@@ -20,6 +20,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from explorer import analyses as _analyses
 from explorer import criteria as _criteria
 from explorer import experiments as _experiments
 from explorer._autograd import autograd_enabled
@@ -36,6 +37,7 @@ from explorer.opening import check_model_accepts, open_data, open_model
 from explorer.plan import Plan, PlanError
 from explorer.plan_editor import PlanEditor
 from explorer.precision import resolve_precision
+from explorer.provenance import ProvenanceLog
 from explorer.score_book import ScoreBook
 from explorer.sensitivity import ScanCache, run_sensitivity, suggest_ratios
 from explorer.session_views import SessionViews
@@ -122,6 +124,7 @@ class PruningSession:
         self._baseline: Metrics | None = None
         self.views = SessionViews(self, self._cost_model, self._weights, self._lock)  # what the app shows
         self._scans = ScanCache()
+        self.provenance = ProvenanceLog(self.model_name)  # the plans tried, with their numbers (record_plan)
         self.warnings += check_offered_groups(
             self._model, self.graph, self.example_input, self._lock, verify=verify
         )
@@ -286,180 +289,36 @@ class PruningSession:
         would prune at ``ratio`` (see ``explorer.criteria.agreement_table``)."""
         return _criteria.agreement_table({c: self.group_scores(c) for c in criteria}, ratio)
 
-    # ---- science: who pays, reconstruction, dynamic
+    # ---- analyses of the current plan (explorer/analyses.py)
     def per_class(self) -> list[dict]:
-        """Per class, the original network's accuracy and the pruned one's (Hooker et al. 2019).
-
-        "Original": original weights, nothing pruned. "Pruned": the current plan on the *live* weights
-        (which may be fine-tuned or reconstructed; each row names them under ``"weights"``). Rows:
-        ``{class, name, original_accuracy, pruned_accuracy, change (points), count, weights}``; see
-        ``explorer.who_pays``."""
-        from explorer import who_pays
-
-        return who_pays.per_class_table(
-            *who_pays.compare_predictions(self), self.data.classes, self.weights.label
-        )
+        """Per class, the original network's accuracy and the pruned one's (Hooker et al. 2019)."""
+        return _analyses.per_class(self)
 
     def flipped(self) -> dict:
-        """Validation images whose prediction flips: ``{"lost": [...], "gained": [...], "weights": label}``;
-        lost = right in the original network, wrong under the current plan on the live weights, gained = the
-        reverse (see ``explorer.who_pays.flipped_images``)."""
-        from explorer import who_pays
-
-        return who_pays.flipped_images(
-            *who_pays.compare_predictions(self), self.data.classes, self.weights.label
-        )
+        """Validation images whose prediction flips: ``{"lost": [...], "gained": [...], "weights": ...}``."""
+        return _analyses.flipped(self)
 
     def reconstruct(self, *, adopt: bool = True, batch_size: int = 64, ridge: float = 1e-4) -> dict:
-        """Win accuracy back without training: refit, by least squares on the calibration split, the layers
-        that consume pruned channels so they reproduce the original layer's output (He, Zhang & Sun, ICCV
-        2017; see ``explorer.reconstruction``). Starts from the original weights. With ``adopt`` the result
-        becomes the live weights, "reconstructed under plan #N" (one undo step). Returns plain data:
-        accuracy before / after on the validation split (fp32), each layer's fit, and ``"weights"``."""
-        from explorer.reconstruction import reconstruct_plan
-
-        number = self.plan_number
-        done, summary = reconstruct_plan(self, batch_size=batch_size, ridge=ridge)
-        if adopt:
-            self.adopt_weights(done.model, kind="reconstructed", steps=0)
-        return summary | {"weights": self.weights.label if adopt else "original", "plan_number": number}
-
-    @autograd_enabled()
-    def train_for_prunability(self, mode: str, steps: int = 200, *, adopt: bool = True, **options):
-        """Soft Filter Pruning (``"soft"``, He et al. 2018) or group lasso (``"group_lasso"``) from the live
-        weights, then the hard cut at the current plan's channel count per group (see
-        ``explorer.training_modes``; ``options``: ``lr``, ``lam``, ``period``, ``progress``, ``should_stop``).
-
-        With ``adopt`` (and not cancelled): the plan becomes the channels the mode cut (criterion "manual";
-        one undo step), then the trained weights become the live weights, e.g. "soft-pruned under plan #N
-        (200 steps)" (a second undo step)."""
-        from explorer.experiments import training_split
-        from explorer.training_modes import KINDS, train_mode
-
-        if mode not in ("soft", "group_lasso"):
-            raise PlanError(
-                f"training mode {mode!r}: choose 'soft' or 'group_lasso' (finetune() trains masked)"
-            )
-        result = train_mode(
-            mode,
-            self.model_copy(),
-            self.groups,
-            self.pruned,
-            self.layer_cuts,
-            training_split(self),
-            self.data.val,
-            steps,
-            seed=self.seed,
-            **options,
-        )
-        if adopt and not result.cancelled:
-            groups = {
-                g: {"pruned": list(i), "ratio": self.ratio(g), "criterion": "manual"}
-                for g, i in result.pruned.items()
-            }
-            self.apply_plan({"groups": groups, "model": self.model_name})
-            previous = 0 if self.weights.is_original else self.weights.steps
-            self.adopt_weights(result.model, kind=KINDS[mode], steps=previous + len(result.losses))
-        return result
+        """Win accuracy back without training: least-squares refit of the layers that consume pruned
+        channels (He, Zhang & Sun, ICCV 2017); with ``adopt``, "reconstructed under plan #N" goes live."""
+        return _analyses.reconstruct(self, adopt=adopt, batch_size=batch_size, ridge=ridge)
 
     @autograd_enabled()
     def compare_training_modes(self, steps: int = 200, *, should_stop=None, **options) -> dict:
-        """Plain masked fine-tuning vs Soft Filter Pruning vs group lasso, ``steps`` each, all from the
-        ORIGINAL weights, all ending at the current plan's channel count per group (hence the same MACs);
-        accuracy after the hard cut. Runs on copies: the session is not changed. See
-        ``explorer.experiments.compare_training_modes``."""
-        return _experiments.compare_training_modes(
-            self, self.original_model(), steps, should_stop=should_stop, **options
-        ) | {"macs": self.cost().macs, "baseline_macs": self.baseline_cost().macs}
+        """Plain masked fine-tuning vs Soft Filter Pruning vs group lasso, from the original weights."""
+        return _analyses.compare_training_modes(self, steps, should_stop=should_stop, **options)
 
     def dynamic(self, ratio: float = 0.5, *, static_criterion: str = "mean_activation") -> dict:
-        """Dynamic vs static pruning at ``ratio`` of every offered group, on the original weights.
-
-        Dynamic: each image keeps the top-k channels of each group by its *own* activation magnitude, a
-        training-free stand-in for FBS's learned saliency (Gao et al., ICLR 2019), i.e. an upper bound, not
-        a speed-up (the result says so under ``"method"`` and ``"note"``). Static: the same k per group for
-        every image, ranked by ``static_criterion``, hence the same average MACs. Returns
-        ``dynamic_accuracy``, ``dynamic_macs``, ``static_accuracy``, ``static_macs`` (MACs per image),
-        ``channel_use`` (per group, the fraction of images using each channel)...; see
-        ``explorer.dynamic``."""
-        from explorer import dynamic as _dynamic
-
-        original = self.original_model()
-        scores = (
-            self.scores(static_criterion)
-            if self.weights.is_original
-            else self._scores_of(original, static_criterion)
-        )
-        static = {
-            g.name: lowest(scores[g.name], count_to_prune(g.num_channels, ratio, g.name)) for g in self.groups
-        }
-        return _dynamic.compare_dynamic_static(
-            original,
-            self.groups,
-            ratio,
-            self.data.val,
-            static,
-            self.layer_cuts,
-            self._cost_model.count_macs,
-            static_criterion,
-        )
+        """Dynamic (per-image top-k, a training-free stand-in for FBS) vs static pruning at the same MACs."""
+        return _analyses.dynamic(self, ratio, static_criterion=static_criterion)
 
     def dynamic_channels(self, indices: Sequence[int] = (0, 1, 2, 3), ratio: float = 0.5) -> list[dict]:
-        """For a few validation images, which channels each keeps under ``dynamic(ratio)``: one dict per
-        image ``{index, label, prediction, confidence, channels: {group: [kept channels]}}`` (original
-        weights; see ``explorer.dynamic.channels_used``)."""
-        from explorer import dynamic as _dynamic
-
-        return _dynamic.channels_used(self.original_model(), self.groups, ratio, self.data.val, indices)
+        """For a few validation images, which channels each keeps under ``dynamic(ratio)``."""
+        return _analyses.dynamic_channels(self, indices, ratio)
 
     def record_plan(self, source: str = "slider", metrics: Metrics | None = None) -> dict:
-        """Add the current plan to the session's provenance log (see ``explorer.provenance``) and return the
-        record: plan, criteria, ``source`` (``"slider"``, ``"suggestion"``, ``"file"``...), weights label,
-        accuracy, MACs, params. ``metrics``: the plan's exact metrics if already evaluated (else evaluated
-        now). Re-recording the same plan number, weights and source replaces the record."""
-        from explorer import provenance
-
-        m = metrics if metrics is not None else self.evaluate()
-        record = provenance.make_record(
-            self._history.plan,
-            self.plan_number,
-            source=source,
-            weights=self.weights.label,
-            accuracy=m.accuracy,
-            macs=m.macs,
-            params=m.params,
-            base_macs=self.baseline_cost().macs,
-        )
-        provenance.log_of(self).add(record)
-        return record
-
-    def provenance(self) -> list[dict]:
-        """Every recorded plan, in recording order (plain data; ``record["plan"]`` can be applied again)."""
-        from explorer import provenance
-
-        return provenance.log_of(self).records()
-
-    def save_provenance(self, path: str | Path) -> None:
-        """Write the provenance log as JSON (atomically)."""
-        from explorer import provenance
-        from explorer.export import write_atomically
-
-        write_atomically(Path(path), provenance.log_of(self).to_json().encode())
-
-    def load_provenance(self, path: str | Path) -> list[dict]:
-        """Add the records of a saved log (checked first: nothing is added if any is malformed)."""
-        from explorer import provenance
-
-        try:
-            text = Path(path).read_text()
-        except (OSError, UnicodeDecodeError) as error:
-            raise PlanError(f"cannot read the provenance file {path}: {error}") from error
-        records = provenance.parse_records(text, self.model_name)
-        for record in records:
-            provenance.log_of(self).add(record)
-        return records
-
-    # ---- end science
+        """Add the current plan, with its metrics, source and weights, to ``self.provenance`` (the log)."""
+        return _analyses.record_plan(self, self._history.plan, source, metrics)
 
     # ------------------------------------------------------------------------------------ evaluation
     def cost(self, pruned: Mapping[str, Sequence[int]] | None = None) -> Cost:
@@ -468,6 +327,10 @@ class PruningSession:
 
     def baseline_cost(self) -> Cost:
         return self._cost_model.count(LayerCuts())
+
+    def count_macs(self, cuts: LayerCuts) -> int:
+        """MACs per sample of the network under any layer cuts (analytic, as the exported model counts)."""
+        return self._cost_model.count_macs(cuts)
 
     def layer_macs(self, pruned: Mapping[str, Sequence[int]] | None = None) -> dict[str | None, int]:
         """MACs per sample of each conv / linear layer under the plan (``None``: ops owned by no module)."""
@@ -614,11 +477,10 @@ class PruningSession:
 
         ``mode="soft"`` (Soft Filter Pruning) or ``"group_lasso"`` train *before* a hard cut that keeps each
         group's channel count but picks the channels itself (``mode_options``: ``period``, ``lam``); see
-        ``explorer.training_modes`` and ``train_for_prunability``."""
+        ``explorer.training_modes``."""
         if mode != "masked":
-            return self.train_for_prunability(
-                mode, steps, lr=lr, adopt=adopt, progress=progress, should_stop=should_stop, **mode_options
-            )
+            options = {"lr": lr, "progress": progress, "should_stop": should_stop, **mode_options}
+            return _analyses.train_for_prunability(self, mode, steps, adopt=adopt, **options)
         options = {"progress": progress, "on_point": on_point, "should_stop": should_stop}
         result = _experiments.finetune_plan(self, steps, lr=lr, eval_every=eval_every, **options)
         if adopt and not result.cancelled:

@@ -18,13 +18,13 @@ def recorded(tmp_path_factory):
     s.suggest_plan("global", ratio=0.3, criterion="fpgm")
     second = s.record_plan("suggestion")
     path = tmp_path_factory.mktemp("prov") / "provenance.json"
-    s.save_provenance(path)
+    s.provenance.save(path)
     return s, first, second, path
 
 
 def test_records_hold_the_plan_its_numbers_and_its_source(recorded):
     s, first, second, _ = recorded
-    assert [r["source"] for r in s.provenance()] == ["slider", "suggestion"]
+    assert [r["source"] for r in s.provenance.records()] == ["slider", "suggestion"]
     assert first["criteria"] == ["l1"]
     assert second["criteria"] == ["fpgm"]
     assert second["plan_number"] == s.plan_number
@@ -35,23 +35,23 @@ def test_records_hold_the_plan_its_numbers_and_its_source(recorded):
     assert second["params"] == metrics.params
     assert second["macs_fraction"] == pytest.approx(metrics.macs / s.baseline_cost().macs)
     assert second["removed"] == sum(len(i) for i in s.pruned.values())
-    json.dumps(s.provenance())  # plain data
+    json.dumps(s.provenance.records())  # plain data
 
 
 def test_re_recording_replaces_and_given_metrics_are_used(recorded):
     s, _, _, _ = recorded
     m = s.evaluate()
     again = s.record_plan("suggestion", metrics=m)
-    assert [r["source"] for r in s.provenance()] == ["slider", "suggestion"]
+    assert [r["source"] for r in s.provenance.records()] == ["slider", "suggestion"]
     assert again["accuracy"] == m.accuracy
 
 
 def test_a_saved_log_loads_into_a_fresh_session_and_replays(recorded):
     s, first, second, path = recorded
     fresh = PruningSession("digits_cnn")
-    loaded = fresh.load_provenance(path)
+    loaded = fresh.provenance.load(path)
     assert [r["plan_number"] for r in loaded] == [first["plan_number"], second["plan_number"]]
-    assert fresh.provenance() == loaded
+    assert fresh.provenance.records() == loaded
     fresh.apply_plan(loaded[1]["plan"])
     assert fresh.pruned == s.pruned
     assert fresh.evaluate().accuracy == second["accuracy"]
@@ -75,5 +75,5 @@ def test_bad_files_are_refused_and_add_nothing(tmp_path, text, message):
     path = tmp_path / "bad.json"
     path.write_text(text)
     with pytest.raises(PlanError, match=message):
-        s.load_provenance(path)
-    assert s.provenance() == []
+        s.provenance.load(path)
+    assert s.provenance.records() == []
