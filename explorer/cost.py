@@ -110,7 +110,7 @@ class CostModel:
             model(example_input)
         self.records = recorder.records
         self._param_sizes = {
-            name: [(p.shape, p.numel()) for p in module.parameters(recurse=False)]
+            name: [(attr, p.shape, p.numel()) for attr, p in module.named_parameters(recurse=False)]
             for name, module in self.modules.items()
         }
 
@@ -137,11 +137,16 @@ class CostModel:
             module = self.modules[name]
             removed_out = len(cuts.out.get(name, ()))
             removed_in = len(cuts.inp.get(name, ()))
-            if not removed_out and not removed_in:
-                total += sum(n for _, n in sizes)
-                continue
-            for shape, numel in sizes:
-                total += _pruned_numel(module, shape, numel, removed_out, removed_in, cuts, name)
+            for attr, shape, numel in sizes:
+                full = f"{name}.{attr}" if name else attr
+                if full in cuts.params:
+                    # a bare parameter (layer scale, class token...): cut along its channel dimension only
+                    dim = cuts.param_dims[full]
+                    total += numel // shape[dim] * (shape[dim] - len(cuts.params[full]))
+                elif removed_out or removed_in:
+                    total += _pruned_numel(module, shape, numel, removed_out, removed_in, cuts, name)
+                else:
+                    total += numel
         return total
 
     def count(self, cuts: LayerCuts) -> Cost:

@@ -9,43 +9,16 @@ model computes what the exported model computes.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 
 import torch
 from torch import nn
 
-from explorer.graph import GroupGraph
+from explorer.graph.groups import LayerCuts, compute_layer_cuts
 from explorer.layers import channel_dim
 
-
-@dataclass
-class LayerCuts:
-    """Per layer, the output and input channel indices that a plan removes."""
-
-    out: dict[str, set[int]] = field(default_factory=dict)
-    inp: dict[str, set[int]] = field(default_factory=dict)
-
-    def add(self, module: str, side: str, idxs: Sequence[int]) -> None:
-        if not idxs:
-            return
-        target = self.out if side == "out" else self.inp
-        target.setdefault(module, set()).update(idxs)
-
-    def modules(self) -> set[str]:
-        return set(self.out) | set(self.inp)
-
-
-def compute_layer_cuts(graph: GroupGraph, pruned: Mapping[str, Sequence[int]]) -> LayerCuts:
-    """Translate ``group name → removed root channels`` into removed channels per layer."""
-    cuts = LayerCuts()
-    for name, idxs in pruned.items():
-        if len(idxs) == 0:
-            continue
-        for module, side, layer_idxs in graph[name].layer_cuts(idxs):
-            cuts.add(module, side, layer_idxs)
-    return cuts
+__all__ = ["LayerCuts", "apply_masks", "compute_layer_cuts"]
 
 
 class _ChannelZeroer:

@@ -101,3 +101,35 @@ class NoConvNet(nn.Module):
 
     def forward(self, x):
         return self.fc(x.flatten(1))
+
+
+class LambdaLayer(nn.Module):
+    """The wrapper most CIFAR ResNet code uses for its "option A" shortcut (akamaster's ``LambdaLayer``)."""
+
+    def __init__(self, fn):
+        super().__init__()
+        self.fn = fn
+
+    def forward(self, x):
+        return self.fn(x)
+
+
+class LambdaPadResNet(nn.Module):
+    """Two stages (4 → 8 channels) joined by a zero-padding shortcut written as a lambda, as people do."""
+
+    def __init__(self, num_classes: int = 5):
+        super().__init__()
+        self.stem = nn.Conv2d(1, 4, 3, padding=1, bias=False)
+        self.stem_bn = nn.BatchNorm2d(4)
+        self.conv1 = nn.Conv2d(4, 8, 3, stride=2, padding=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(8)
+        self.conv2 = nn.Conv2d(8, 8, 3, padding=1, bias=False)
+        self.bn2 = nn.BatchNorm2d(8)
+        self.shortcut = LambdaLayer(lambda x: F.pad(x[:, :, ::2, ::2], (0, 0, 0, 0, 2, 2), "constant", 0))
+        self.head = nn.Linear(8, num_classes)
+
+    def forward(self, x):
+        x = F.relu(self.stem_bn(self.stem(x)))
+        y = F.relu(self.bn1(self.conv1(x)))
+        y = F.relu(self.bn2(self.conv2(y)) + self.shortcut(x))
+        return self.head(y.mean((2, 3)))

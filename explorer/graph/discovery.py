@@ -1,8 +1,11 @@
-"""Finding the groups with torch-pruning's dependency graph (the only place, with ``removal``, that uses it).
+"""Finding the groups with torch-pruning's dependency graph (the only place that uses it).
 
-torch-pruning 1.6.1 is used for grouping only: which channels are coupled (a conv's outputs, its BatchNorm,
-the next layers' inputs, residual partners, depthwise convs, concatenations). When it cannot trace a model,
-``build_groups`` falls back on ``explorer.graph.fallback``.
+torch-pruning 1.6.1 is used for its dependency graph only: which channels are coupled (a conv's outputs, its
+BatchNorm, the next layers' inputs, residual partners, depthwise convs, concatenations). The groups are read
+from that graph here, not with ``get_all_groups``, because that merges the channels of a layer reached from
+two root channels and keeps only the first root (see ``explorer.graph.units``). Channel pads are registered
+as layers of their own (``ChannelPad``), so the streams they join stay apart. When torch-pruning cannot trace
+a model, ``build_groups`` falls back on ``explorer.graph.fallback``.
 """
 
 from __future__ import annotations
@@ -13,28 +16,72 @@ from collections.abc import Mapping
 import torch
 import torch_pruning as tp
 from torch import fx, nn
+from torch_pruning._helpers import _HybridIndex
 
 from explorer._autograd import autograd_enabled
 from explorer.errors import ModelError
 from explorer.graph.fallback import fallback_groups
 from explorer.graph.groups import GroupGraph, Member, PruningGroup, lone_group
-from explorer.layers import CHANNEL_LAYERS, CONVS, CROSS_CHANNEL_NORMS, PER_CHANNEL_LAYERS, out_channels
+from explorer.graph.pads import find_channel_pads, swapped
+from explorer.graph.units import tie_units
+from explorer.layers import (
+    CHANNEL_LAYERS,
+    CHANNEL_MAPS,
+    CONVS,
+    CROSS_CHANNEL_NORMS,
+    PER_CHANNEL_LAYERS,
+    is_depthwise,
+    out_channels,
+)
+
+
+class _ChannelPadPruner(tp.pruner.BasePruningFunc):
+    """Tells torch-pruning that a ``ChannelPad``'s input and output channels are separate (two functions)."""
+
+    TARGET_MODULES = CHANNEL_MAPS
+
+    def prune_out_channels(self, layer, idxs):
+        layer.remove_outputs(idxs)
+        return layer
+
+    def prune_in_channels(self, layer, idxs):
+        layer.remove_inputs(idxs)
+        return layer
+
+    def get_out_channels(self, layer):
+        return layer.out_channels
+
+    def get_in_channels(self, layer):
+        return layer.in_channels
 
 
 def _build_dependency_graph(model: nn.Module, example_input: torch.Tensor) -> tp.DependencyGraph:
     # torch-pruning traces through autograd, so it needs gradients even when the caller disabled them
+    pad_types = {type(m) for m in model.modules() if isinstance(m, CHANNEL_MAPS)}
     with warnings.catch_warnings(), autograd_enabled():
         warnings.simplefilter("ignore")
         # an input that requires grad makes autograd record every conv, even when all weights are frozen
         example = example_input.clone().requires_grad_(example_input.is_floating_point())
-        return tp.DependencyGraph().build_dependency(model, example_inputs=example, verbose=False)
+        return tp.DependencyGraph().build_dependency(
+            model,
+            example_inputs=example,
+            verbose=False,
+            customized_pruners={t: _ChannelPadPruner() for t in pad_types},
+        )
 
 
-def _refusal_reason(group: PruningGroup, modules: Mapping[str, nn.Module]) -> str | None:
+def _refusal_reason(
+    group: PruningGroup, modules: Mapping[str, nn.Module], partial_grouped: list[str]
+) -> str | None:
     if not any(m.side == "in" for m in group.members):
         return (
             "no layer consumes its channels: they are the model's outputs (the classifier), or they reach "
             "the output through ops that cannot be followed, so they are never pruned"
+        )
+    if partial_grouped:
+        return (
+            f"its channels feed only part of the grouped convolution {partial_grouped[0]}, whose groups "
+            "must all lose the same number of channels"
         )
     for member in group.members:
         module = modules[member.module]
@@ -42,17 +89,13 @@ def _refusal_reason(group: PruningGroup, modules: Mapping[str, nn.Module]) -> st
             # a concatenation legitimately maps a group onto a slice of a later BatchNorm, but a conv or
             # linear whose outputs join the group must contribute all of its channels
             channels = out_channels(module)
-            if channels != len(member.idxs):
+            if channels != len(set(member.idxs)):
                 return (
                     f"channels are coupled through a non channel-preserving op into {member.module} "
-                    f"({channels} channels vs {len(member.idxs)}), e.g. a zero-padding 'option A' shortcut, "
-                    "which torch-pruning 1.6.1 groups incorrectly"
+                    f"({channels} channels vs {len(set(member.idxs))}), e.g. a zero-padding 'option A' "
+                    "shortcut written inline with F.pad (written as a module, it can be pruned)"
                 )
-        if (
-            isinstance(module, CONVS)
-            and module.groups > 1
-            and not (module.groups == module.in_channels == module.out_channels)
-        ):
+        if isinstance(module, CONVS) and module.groups > 1 and not is_depthwise(module):
             return (
                 f"{member.module} is a grouped convolution (groups={module.groups}), which is not supported"
             )
@@ -61,32 +104,134 @@ def _refusal_reason(group: PruningGroup, modules: Mapping[str, nn.Module]) -> st
                 f"{member.module} ({type(module).__name__}) normalises across channels, so masking a channel "
                 "is not the same as removing it"
             )
-        if not isinstance(module, (*CHANNEL_LAYERS, *PER_CHANNEL_LAYERS)):
+        if not isinstance(module, (*CHANNEL_LAYERS, *PER_CHANNEL_LAYERS, *CHANNEL_MAPS)):
             return f"{member.module} ({type(module).__name__}) is a layer type the engine cannot account for"
+    return _emptying_reason(group, modules)
+
+
+def _emptying_reason(group: PruningGroup, modules: Mapping[str, nn.Module]) -> str | None:
+    """A member holding only this group's channels must hold every unit, or one kept unit could empty it."""
+    for member in group.members:
+        module = modules[member.module]
+        if member.side == "out" and isinstance(module, CHANNEL_MAPS):
+            total = module.out_channels
+        elif member.side == "in" and isinstance(module, CHANNEL_MAPS):
+            total = module.in_channels
+        elif member.side == "out" or is_depthwise(module):
+            total = out_channels(module)
+        else:
+            total = getattr(module, "in_channels", getattr(module, "in_features", None))
+        if total is None or len(set(member.idxs)) < total:
+            continue
+        if len(set(member.root_idxs)) < group.num_channels:
+            return (
+                f"{member.module} holds channels of only some of the group's units, so keeping one unit "
+                "could remove all of its channels"
+            )
     return None
 
 
-def _members_of(tp_group, module_names: Mapping[nn.Module, str], dg: tp.DependencyGraph) -> list[Member]:
-    merged: dict[tuple[str, str], tuple[list[int], list[int]]] = {}
-    for item in tp_group:
-        dep, idxs = item
-        module = dep.target.module
-        if not isinstance(module, nn.Module) or module not in module_names:
+def _grouped_sides(model_modules: Mapping[str, nn.Module]) -> dict[tuple[str, str], int]:
+    """``(conv, side)`` → channels per conv group, for every grouped (non-depthwise) convolution."""
+    sides = {}
+    for name, module in model_modules.items():
+        if isinstance(module, CONVS) and module.groups > 1 and not is_depthwise(module):
+            sides[(name, "in")] = module.in_channels // module.groups
+            sides[(name, "out")] = module.out_channels // module.groups
+    return sides
+
+
+def _raw_group(dg: tp.DependencyGraph, module: nn.Module, channels: int) -> dict[tuple, set[tuple[int, int]]]:
+    """``(node, handler)`` → every ``(channel, root channel)`` pair reached from the root's output channels.
+
+    The traversal is torch-pruning's own (``get_pruning_group``), without the final merge that keeps only
+    the first root channel of every layer channel.
+    """
+    pruner = dg.get_pruner_of_module(module)
+    handler = tp.prune_depthwise_conv_out_channels if is_depthwise(module) else pruner.prune_out_channels
+    tp.dependency.index_mapping.update_index_mapping(dg)
+    root = dg.module2node[module]
+    start = [_HybridIndex(idx=i, root_idx=i) for i in range(channels)]
+    found: dict[tuple, set[tuple[int, int]]] = {(root, handler): {(i, i) for i in range(channels)}}
+    seen = {(id(root), handler, tuple(start))}
+    stack = [(root, handler, start)]
+    while stack:
+        node, fn, idxs = stack.pop()
+        for dep in node.dependencies:
+            if not dep.is_triggered_by(fn):
+                continue
+            new = idxs
+            for mapping in dep.index_mapping:
+                if mapping is not None:
+                    new = mapping(new)
+            if not new:
+                continue
+            key = (id(dep.target), dep.handler, tuple(new))
+            if key in seen:
+                continue
+            seen.add(key)
+            pairs = found.setdefault((dep.target, dep.handler), set())
+            pairs.update((int(i.idx), int(i.root_idx)) for i in new)
+            stack.append((dep.target, dep.handler, new))
+    return found
+
+
+def _group_of(
+    dg: tp.DependencyGraph,
+    module: nn.Module,
+    names: Mapping[nn.Module, str],
+    modules: Mapping[str, nn.Module],
+    grouped: Mapping[tuple[str, str], int],
+) -> tuple[PruningGroup, set[nn.Module]]:
+    """The group rooted at ``module``, and the modules whose output channels it covers."""
+    root_name = names[module]
+    channels = dg.get_pruner_of_module(module).get_out_channels(module)
+    pairs: dict[tuple[str, str], set[tuple[int, int]]] = {}
+    params: dict[str, tuple[int, set[tuple[int, int]]]] = {}
+    covered = set()
+    for (node, handler), found in _raw_group(dg, module, channels).items():
+        target = node.module
+        side = "out" if dg.is_out_channel_pruning_fn(handler) else "in"
+        if isinstance(target, nn.Parameter):
+            name = dg._param_to_name.get(target)
+            if name is not None:
+                params.setdefault(name, (node.pruning_dim, set()))[1].update(found)
+            continue
+        if not isinstance(target, nn.Module) or target not in names:
             continue  # torch-pruning's placeholder ops (add, cat, reshape...) carry no weights
-        side = "out" if dg.is_out_channel_pruning_fn(dep.handler) else "in"
-        key = (module_names[module], side)
-        got_idxs, got_roots = merged.setdefault(key, ([], []))
-        for i, r in zip(idxs, item.root_idxs, strict=True):
-            got_idxs.append(int(i))
-            got_roots.append(int(r))
-    return [Member(name, side, tuple(i), tuple(r)) for (name, side), (i, r) in merged.items()]
+        if side == "out":
+            covered.add(target)
+        pairs.setdefault((names[target], side), set()).update(found)
+    partial = [
+        name
+        for (name, side), found in pairs.items()
+        if (name, side) in grouped and len({i for i, _ in found}) < getattr(modules[name], f"{side}_channels")
+    ]
+    all_pairs = dict(pairs) | {(name, "param"): found for name, (_, found) in params.items()}
+    units, mapped = tie_units(channels, all_pairs, {k: v for k, v in grouped.items() if k in pairs})
+    members = [
+        Member(name, side, tuple(i for i, _ in got), tuple(u for _, u in got))
+        for (name, side), got in mapped.items()
+        if side != "param"
+    ]
+    members.sort(key=lambda m: (m.module != root_name, m.side != "out"))
+    group = PruningGroup(root_name, units, members)
+    group.params = [
+        Member(name, "out", tuple(i for i, _ in got), tuple(u for _, u in got), dim=params[name][0])
+        for (name, side), got in mapped.items()
+        if side == "param"
+    ]
+    group.reason = _refusal_reason(group, modules, partial)
+    group.prunable = group.reason is None
+    return group, covered
 
 
 def build_groups(model: nn.Module, example_input: torch.Tensor) -> GroupGraph:
     """Find the prunable channel groups of ``model``.
 
     Args:
-        model: the network; it is not modified.
+        model: the network; it is not modified (a zero-padding module is swapped for a ``ChannelPad`` while
+            it is traced, then put back).
         example_input: one batch ``[N, C, H, W]`` the model accepts.
 
     Returns:
@@ -104,13 +249,14 @@ def build_groups(model: nn.Module, example_input: torch.Tensor) -> GroupGraph:
             f"{type(model).__name__} has no convolution layer: the explorer prunes conv filters, "
             "so there is nothing to prune."
         )
-    module_names = {m: n for n, m in modules.items()}
+    replacements = find_channel_pads(model, example_input)
     try:
-        dg = _build_dependency_graph(model, example_input)
-        tp_groups = list(dg.get_all_groups(root_module_types=CHANNEL_LAYERS))
+        with swapped(model, replacements):
+            traced_modules = dict(model.named_modules())
+            dg = _build_dependency_graph(model, example_input)
+            groups, unreached = _read_groups(dg, traced_modules, convs)
     except Exception as error:  # torch-pruning raises many kinds of errors on odd graphs
         return fallback_groups(model, example_input, convs, f"{type(error).__name__}: {error}")
-    unreached = [name for name in convs if modules[name] not in dg.module2node]
     if unreached and not _statically_unused(model, unreached):
         # torch-pruning records only the ops the example input went through: a conv it never saw sits on a
         # branch of data-dependent control flow, and what its channels are coupled to is unknown
@@ -120,17 +266,6 @@ def build_groups(model: nn.Module, example_input: torch.Tensor) -> GroupGraph:
             convs,
             f"the traced forward never reached {', '.join(unreached)} (data-dependent control flow)",
         )
-
-    groups = []
-    for tp_group in tp_groups:
-        root = tp_group[0].dep.target.module
-        members = _members_of(tp_group, module_names, dg)
-        root_name = module_names[root]
-        members.sort(key=lambda m: (m.module != root_name, m.side != "out"))
-        group = PruningGroup(root_name, len(tp_group[0].idxs), members)
-        group.reason = _refusal_reason(group, modules)
-        group.prunable = group.reason is None
-        groups.append(group)
     for name in unreached:
         groups.append(
             lone_group(
@@ -139,7 +274,25 @@ def build_groups(model: nn.Module, example_input: torch.Tensor) -> GroupGraph:
         )
     order = {name: i for i, name in enumerate(modules)}
     groups.sort(key=lambda g: order[g.name])
-    return GroupGraph(groups, traced=True)
+    return GroupGraph(groups, traced=True, replacements=replacements)
+
+
+def _read_groups(
+    dg: tp.DependencyGraph, modules: Mapping[str, nn.Module], convs: list[str]
+) -> tuple[list[PruningGroup], list[str]]:
+    """One group per conv or linear whose output channels no earlier group covers; and the unreached convs."""
+    names = {m: n for n, m in modules.items()}
+    grouped = _grouped_sides(modules)
+    groups = []
+    covered: set[nn.Module] = set()
+    for module in list(dg.module2node):
+        if not isinstance(module, CHANNEL_LAYERS) or module in covered or module not in names:
+            continue
+        group, reached = _group_of(dg, module, names, modules, grouped)
+        covered |= reached
+        groups.append(group)
+    unreached = [name for name in convs if modules[name] not in dg.module2node]
+    return groups, unreached
 
 
 def _statically_unused(model: nn.Module, names: list[str]) -> bool:
