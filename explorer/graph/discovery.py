@@ -95,10 +95,6 @@ def _refusal_reason(
                     f"({channels} channels vs {len(set(member.idxs))}), e.g. a zero-padding 'option A' "
                     "shortcut written inline with F.pad (written as a module, it can be pruned)"
                 )
-        if isinstance(module, CONVS) and module.groups > 1 and not is_depthwise(module):
-            return (
-                f"{member.module} is a grouped convolution (groups={module.groups}), which is not supported"
-            )
         if isinstance(module, CROSS_CHANNEL_NORMS):
             return (
                 f"{member.module} ({type(module).__name__}) normalises across channels, so masking a channel "

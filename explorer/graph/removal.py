@@ -56,6 +56,9 @@ def _uniform_per_group(removed: set[int], per_group: int, groups: int, what: str
 
 
 def _cut_conv(module: nn.Conv2d, out: set[int], inp: set[int], name: str) -> None:
+    """Cut a conv's outputs and inputs. A grouped conv keeps ``groups``: every group must lose the same number
+    of channels on each side (``explorer.graph.units`` ties the channels at one position in every group into
+    one unit, so plans always do), and each output row keeps the inputs its own group keeps."""
     if is_depthwise(module):
         keep = _keep(module.out_channels, out | inp, name)
         module.weight = _select(module.weight, 0, keep)
