@@ -62,6 +62,39 @@ def _input_hook(removed: set[int], dim: int):
     return hook
 
 
+def _layer_norm_hook(module: nn.LayerNorm, removed: set[int], dim: int):
+    """Replace a LayerNorm's output by the norm over its kept channels only, zero on the removed ones.
+
+    Removing channels from a LayerNorm changes the mean and variance it normalises by; zeroing them does not
+    (the zeros still count), so masking alone would not compute what the exported model computes. Computed in
+    float32, as autocast runs LayerNorm.
+    """
+    removed_idxs = sorted(removed)
+
+    def hook(_module, inputs, output):
+        if not inputs or not isinstance(inputs[0], torch.Tensor) or not isinstance(output, torch.Tensor):
+            return output
+        x = inputs[0].float()
+        axis = dim % x.dim()
+        shape = [1] * x.dim()
+        shape[axis] = x.shape[axis]
+        keep = torch.ones(x.shape[axis], dtype=x.dtype, device=x.device)
+        keep[removed_idxs] = 0
+        keep = keep.view(shape)
+        kept = x.shape[axis] - len(removed_idxs)
+        mean = (x * keep).sum(axis, keepdim=True) / kept
+        centred = (x - mean) * keep
+        var = (centred * centred).sum(axis, keepdim=True) / kept
+        y = centred * torch.rsqrt(var + module.eps)
+        if module.weight is not None:
+            y = y * module.weight.float().view(shape)
+        if module.bias is not None:
+            y = y + module.bias.float().view(shape)
+        return (y * keep).to(output.dtype)
+
+    return hook
+
+
 @contextmanager
 def apply_masks(model: nn.Module, cuts: LayerCuts) -> Iterator[nn.Module]:
     """Install the masks of ``cuts`` on ``model`` for the duration of the ``with`` block.
@@ -73,7 +106,11 @@ def apply_masks(model: nn.Module, cuts: LayerCuts) -> Iterator[nn.Module]:
     try:
         for name, removed in cuts.out.items():
             module = modules[name]
-            handles.append(module.register_forward_hook(_output_hook(removed, channel_dim(module))))
+            if isinstance(module, nn.LayerNorm):
+                hook = _layer_norm_hook(module, removed | cuts.inp.get(name, set()), channel_dim(module))
+            else:
+                hook = _output_hook(removed, channel_dim(module))
+            handles.append(module.register_forward_hook(hook))
         for name, removed in cuts.inp.items():
             module = modules[name]
             handles.append(module.register_forward_pre_hook(_input_hook(removed, channel_dim(module))))

@@ -20,9 +20,10 @@ A group is *prunable by default* when all of these hold:
 * every conv or linear whose output channels it removes contributes all of them (a zero-padding shortcut
   written inline with ``F.pad`` breaks this; as a module, ``ChannelPad`` or a lambda wrapper, it is
   recognised and its two sides join two separate groups);
-* every member layer is of a type the engine can mask, count and cut, and none normalises *across*
-  channels (LayerNorm, GroupNorm); a grouped convolution is cut by position in its groups, so a group
-  feeding one must hold all of its channels;
+* every member layer is of a type the engine can mask, count and cut: not a GroupNorm (it normalises
+  across channels); a LayerNorm over one known dimension is masked by normalising over the kept channels
+  only (``explorer.masks``), as removal computes; a grouped convolution is cut by position in its groups,
+  so a group feeding one must hold all of its channels;
 * no member holding only this group's channels can be emptied by keeping a single unit;
 * masking it gives the same outputs as exporting it (checked when the session is built).
 """

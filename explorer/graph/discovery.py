@@ -30,6 +30,7 @@ from explorer.layers import (
     CONVS,
     CROSS_CHANNEL_NORMS,
     PER_CHANNEL_LAYERS,
+    is_channels_first_layer_norm,
     is_depthwise,
     out_channels,
 )
@@ -95,14 +96,34 @@ def _refusal_reason(
                     f"({channels} channels vs {len(set(member.idxs))}), e.g. a zero-padding 'option A' "
                     "shortcut written inline with F.pad (written as a module, it can be pruned)"
                 )
-        if isinstance(module, CROSS_CHANNEL_NORMS):
+        if isinstance(module, nn.LayerNorm):
+            reason = _layer_norm_reason(member.module, module)
+            if reason:
+                return reason
+        elif isinstance(module, CROSS_CHANNEL_NORMS):
             return (
                 f"{member.module} ({type(module).__name__}) normalises across channels, so masking a channel "
                 "is not the same as removing it"
             )
-        if not isinstance(module, (*CHANNEL_LAYERS, *PER_CHANNEL_LAYERS, *CHANNEL_MAPS)):
+        if not isinstance(module, (*CHANNEL_LAYERS, *PER_CHANNEL_LAYERS, *CHANNEL_MAPS, nn.LayerNorm)):
             return f"{member.module} ({type(module).__name__}) is a layer type the engine cannot account for"
     return _emptying_reason(group, modules)
+
+
+def _layer_norm_reason(name: str, module: nn.LayerNorm) -> str | None:
+    """Masking normalises a LayerNorm over its kept channels (``explorer.masks``), as removal does, when it
+    normalises one dimension that is known: the last one, or the channels of ConvNeXt's ``LayerNorm2d``."""
+    if len(module.normalized_shape) != 1:
+        return (
+            f"{name} (LayerNorm over {tuple(module.normalized_shape)}) normalises several dimensions at "
+            "once, so its channels cannot be removed one by one"
+        )
+    if type(module).forward is not nn.LayerNorm.forward and not is_channels_first_layer_norm(module):
+        return (
+            f"{name} ({type(module).__name__}) is a LayerNorm with its own forward: the engine cannot tell "
+            "which dimension it normalises"
+        )
+    return None
 
 
 def _emptying_reason(group: PruningGroup, modules: Mapping[str, nn.Module]) -> str | None:
