@@ -8,6 +8,7 @@ runs at session start and takes out every group whose masked outputs differ from
 
 from __future__ import annotations
 
+import random
 import threading
 from collections.abc import Callable, Iterable, Sequence
 
@@ -26,15 +27,33 @@ def probe_plan(groups: Iterable[PruningGroup]) -> dict[str, tuple[int, ...]]:
     return {g.name: tuple(range(0, g.num_channels - 1, 3)) for g in groups if g.num_channels > 1}
 
 
-def masked_equals_exported(
-    model: nn.Module,
-    graph: GroupGraph,
-    x: torch.Tensor,
-    groups: Sequence[PruningGroup],
-    lock: threading.RLock,
+def probe_plans(groups: Sequence[PruningGroup]) -> list[dict[str, tuple[int, ...]]]:
+    """The plans the start-up check tries, each on every group at once.
+
+    A regular pattern alone misses ties it does not model: with every third unit pruned, units ``i`` and
+    ``n + i`` of a concatenation of two ``n``-channel halves are pruned together whenever 3 divides ``n``.
+    So the check also prunes a seeded random half (which splits almost any pair), the first half only (one
+    part of a concatenation without the other) and all units but the last (which finds any layer a single
+    kept unit would empty).
+    """
+    plans = [probe_plan(groups)]
+    plans.append({g.name: _random_half(g) for g in groups})
+    plans.append({g.name: tuple(range(g.num_channels // 2)) for g in groups})
+    plans.append({g.name: tuple(range(g.num_channels - 1)) for g in groups})
+    return [{k: v for k, v in plan.items() if v} for plan in plans]
+
+
+def _random_half(group: PruningGroup) -> tuple[int, ...]:
+    # seeded by the name, so that a group draws the same units whichever others it is checked with
+    chosen = random.Random(group.name).sample(range(group.num_channels), group.num_channels // 2)
+    return tuple(sorted(chosen))
+
+
+def _agrees(
+    model: nn.Module, graph: GroupGraph, x: torch.Tensor, pruned: dict, lock: threading.RLock
 ) -> bool:
-    """True when masking the probe plan of ``groups`` gives the exported model's outputs on ``x``."""
-    pruned = probe_plan(groups)
+    if not pruned:
+        return True
     try:
         with lock:
             exported = export_pruned(model, x, pruned, graph)
@@ -48,6 +67,18 @@ def masked_equals_exported(
     return got.shape == want.shape and bool(
         torch.allclose(got, want, atol=EXPORT_TOLERANCE, rtol=1e-4, equal_nan=True)
     )
+
+
+def masked_equals_exported(
+    model: nn.Module,
+    graph: GroupGraph,
+    x: torch.Tensor,
+    groups: Sequence[PruningGroup],
+    lock: threading.RLock,
+) -> bool:
+    """True when, for every probe plan of ``groups``, masking gives the exported model's outputs on ``x``
+    (and export succeeds: no layer is emptied, no grouped conv cut unevenly)."""
+    return all(_agrees(model, graph, x, pruned, lock) for pruned in probe_plans(list(groups)))
 
 
 def find_mismatching(
@@ -97,5 +128,6 @@ __all__ = [
     "masked_equals_exported",
     "max_export_error",
     "probe_plan",
+    "probe_plans",
     "refuse_mismatching_groups",
 ]

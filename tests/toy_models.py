@@ -133,3 +133,25 @@ class LambdaPadResNet(nn.Module):
         y = F.relu(self.bn1(self.conv1(x)))
         y = F.relu(self.bn2(self.conv2(y)) + self.shortcut(x))
         return self.head(y.mean((2, 3)))
+
+
+class GhostSENet(nn.Module):
+    """A GhostNet-style block: a conv's output concatenated with a depthwise conv of it, then
+    squeeze-excitation. Channels ``i`` and ``12 + i`` of the concatenation both come from channel ``i`` of
+    ``primary``, so they can only be removed together."""
+
+    def __init__(self, num_classes: int = 5):
+        super().__init__()
+        self.stem = nn.Sequential(nn.Conv2d(3, 16, 3, padding=1), nn.BatchNorm2d(16), nn.ReLU())
+        self.primary = nn.Sequential(nn.Conv2d(16, 12, 1), nn.BatchNorm2d(12), nn.ReLU())
+        self.cheap = nn.Sequential(nn.Conv2d(12, 12, 3, padding=1, groups=12), nn.BatchNorm2d(12), nn.ReLU())
+        self.reduce = nn.Conv2d(24, 6, 1)
+        self.expand = nn.Conv2d(6, 24, 1)
+        self.mix = nn.Conv2d(24, 20, 1)
+        self.head = nn.Linear(20, num_classes)
+
+    def forward(self, x):
+        a = self.primary(self.stem(x))
+        y = torch.cat([a, self.cheap(a)], 1)
+        y = y * torch.sigmoid(self.expand(F.relu(self.reduce(y.mean((2, 3), keepdim=True)))))
+        return self.head(self.mix(y).mean((2, 3)))
