@@ -17,6 +17,7 @@ from explorer._autograd import autograd_enabled
 from explorer.data import DataSplit
 from explorer.evaluation import Evaluator, plan_batches
 from explorer.graph import GroupGraph
+from explorer.guard import WorkBudget, guarded
 from explorer.masks import LayerCuts, compute_layer_cuts
 from explorer.memory import release_freed_memory
 
@@ -31,6 +32,8 @@ class ScoreBook:
         seed: seeds the ``random`` criterion.
         cache_budget: bytes of activations the calibration evaluator may hold.
         lock: held while the model is used (it is shared with the evaluation thread).
+        memory_limit: the process's memory limit: statistics are gathered under a memory budget from it
+            (``explorer.guard``), so that a criterion too big for the machine fails with a message.
     """
 
     def __init__(
@@ -42,7 +45,9 @@ class ScoreBook:
         seed: int,
         cache_budget: int,
         lock: threading.RLock,
+        memory_limit: int | None = None,
     ):
+        self._memory_limit = memory_limit
         self._model = model
         self._graph = graph
         self._calib = calib
@@ -81,7 +86,8 @@ class ScoreBook:
                 kwargs["masked_loss"] = lambda g, idxs: (
                     evaluator.evaluate(compute_layer_cuts(self._graph, {g: idxs})).loss
                 )
-            with self._lock:
+            budget = None if self._memory_limit is None else WorkBudget.from_limit(self._memory_limit, None)
+            with self._lock, guarded(f"computing the {criterion} scores", budget):
                 cached.update(
                     _criteria.compute_group_scores(
                         criterion,

@@ -26,6 +26,7 @@ from explorer._autograd import autograd_enabled
 from explorer.cost import Cost, CostModel
 from explorer.evaluation import EvaluationCancelled, Evaluator, plan_batches
 from explorer.graph import GroupGraph, PruningGroup, build_groups, export_pruned
+from explorer.guard import CHECK_SECONDS, BudgetExceeded, WorkBudget
 from explorer.history import PlanHistory, WeightsState
 from explorer.latency import measure_latency
 from explorer.masks import LayerCuts, apply_masks, compute_layer_cuts
@@ -44,7 +45,12 @@ from explorer.plan import (
 )
 from explorer.precision import resolve_precision
 from explorer.score_book import ScoreBook
-from explorer.verification import EXPORT_TOLERANCE, max_export_error, refuse_mismatching_groups
+from explorer.verification import (
+    BUDGET_REASON,
+    EXPORT_TOLERANCE,
+    max_export_error,
+    refuse_mismatching_groups,
+)
 from explorer.weights import LiveWeights
 
 SENSITIVITY_TABLES_KEPT = 8  # scans are cached per weights state and criterion; older ones are dropped
@@ -66,7 +72,9 @@ class PruningSession:
         cache_budget: bytes of activations the cache may hold (default: from the memory limit, see
             ``explorer.memory``; at most 1 GiB).
         memory_limit: the process's memory limit (``"2G"``, bytes); default: the container's cgroup limit,
-            ``PRUNING_EXPLORER_MEMORY_LIMIT``, or physical memory.
+            ``PRUNING_EXPLORER_MEMORY_LIMIT``, or physical memory. Grouping, the masked = exported check and
+            scoring run under budgets derived from it (``explorer.guard``); over budget, grouping falls back
+            to torch.fx and ``warnings`` says so.
         precision: ``"auto"`` (bf16 where the CPU computes it natively), ``"bf16"`` or ``"fp32"``: the
             precision of the live metrics. Export checks and the oracle criteria always run in fp32.
         verify: check, when the session starts, that masking each offered group equals removing it.
@@ -103,10 +111,12 @@ class PruningSession:
         # the private model copy is shared by the evaluation thread, scoring and export: masks are
         # installed on it, and weights loaded into it, only while this lock is held
         self._lock = threading.RLock()
-        self.graph: GroupGraph = build_groups(self._model, self.example_input)
+        self.budget = MemoryBudget.from_limit(memory_limit_of(memory_limit))
+        # grouping, the masked = exported check and scoring run under budgets from the same limit
+        work = WorkBudget.from_limit(self.budget.limit)
+        self.graph: GroupGraph = build_groups(self._model, self.example_input, work)
         self.warnings: list[str] = list(self.graph.warnings)
         self._cost_model = CostModel(self._model, val.inputs[:1])
-        self.budget = MemoryBudget.from_limit(memory_limit_of(memory_limit))
         cache_budget = self.budget.cache if cache_budget is None else cache_budget
         self.precision = resolve_precision(precision)
         order = torch.randperm(val.labels.shape[0], generator=torch.Generator().manual_seed(seed))
@@ -121,7 +131,13 @@ class PruningSession:
         )
         calib_budget = cache_budget // 4
         self._score_book = ScoreBook(
-            self._model, self.graph, self.data.calib, seed=seed, cache_budget=calib_budget, lock=self._lock
+            self._model,
+            self.graph,
+            self.data.calib,
+            seed=seed,
+            cache_budget=calib_budget,
+            lock=self._lock,
+            memory_limit=self.budget.limit,
         )
         self._history = PlanHistory(self.model_name)
         self._weights = LiveWeights(self._model, self._lock, self._forget_weights)
@@ -134,7 +150,13 @@ class PruningSession:
             # for a misleading reason; the criteria refuse such weights with the layers named instead
             self.warnings.append(f"non-finite weights (NaN or Inf) in {', '.join(broken)}")
         elif verify and self.graph.exportable:
-            bad = refuse_mismatching_groups(self._model, self.graph, self.example_input, self._lock)
+            try:
+                bad = refuse_mismatching_groups(
+                    self._model, self.graph, self.example_input, self._lock, work.with_seconds(CHECK_SECONDS)
+                )
+            except BudgetExceeded as error:
+                bad = [g for g in self.all_groups if g.reason == BUDGET_REASON]
+                self.warnings.append(f"{error}: {len(bad)} unchecked group(s) are not offered")
             if bad:
                 self.warnings.append(f"{len(bad)} group(s) left out after the masked = exported check")
 

@@ -16,10 +16,15 @@ import torch
 from torch import nn
 
 from explorer.graph import GroupGraph, PruningGroup, export_pruned
+from explorer.guard import BudgetExceeded, WorkBudget, guarded, out_of_memory
 from explorer.masks import apply_masks, compute_layer_cuts
 
 EXPORT_TOLERANCE = 1e-4
 MISMATCH_REASON = "masking it does not reproduce removing it (checked on this model), so it is not offered"
+BUDGET_REASON = (
+    "the masked = exported check ran over its time or memory budget before reaching it, and an unchecked "
+    "group is not offered"
+)
 
 
 def probe_plan(groups: Iterable[PruningGroup]) -> dict[str, tuple[int, ...]]:
@@ -61,7 +66,11 @@ def _agrees(
             want = exported(x)
             with apply_masks(model, compute_layer_cuts(graph, pruned)):
                 got = model(x)
-    except Exception:
+    except BudgetExceeded:
+        raise
+    except Exception as error:
+        if out_of_memory(error):
+            raise  # the guard reports it; it says nothing about this group
         return False
     # equal_nan: a model with NaN weights is refused later, by the criteria, with the layers named
     return got.shape == want.shape and bool(
@@ -94,13 +103,37 @@ def find_mismatching(
 
 
 def refuse_mismatching_groups(
-    model: nn.Module, graph: GroupGraph, x: torch.Tensor, lock: threading.RLock
+    model: nn.Module,
+    graph: GroupGraph,
+    x: torch.Tensor,
+    lock: threading.RLock,
+    budget: WorkBudget | None = None,
 ) -> list[PruningGroup]:
     """Mark every offered group whose masked outputs differ from its exported ones as refused, with a
-    reason; returns them."""
-    bad = find_mismatching(
-        list(graph.prunable), lambda groups: masked_equals_exported(model, graph, x, groups, lock)
-    )
+    reason; returns them.
+
+    Under ``budget`` (see ``explorer.guard``): when the check goes over it, every group it had not yet
+    confirmed is refused too (an unchecked group is never offered), and ``BudgetExceeded`` is raised after
+    the groups are marked, for the caller to report.
+    """
+    confirmed: set[str] = set()
+
+    def agree(groups: Sequence[PruningGroup]) -> bool:
+        same = masked_equals_exported(model, graph, x, groups, lock)
+        if same:
+            confirmed.update(g.name for g in groups)
+        return same
+
+    offered = list(graph.prunable)
+    try:
+        with guarded("the masked = exported check", budget):
+            bad = find_mismatching(offered, agree)
+    except BudgetExceeded:
+        for group in offered:
+            if group.name not in confirmed:
+                group.prunable = False
+                group.reason = BUDGET_REASON
+        raise
     for group in bad:
         group.prunable = False
         group.reason = MISMATCH_REASON
@@ -123,6 +156,7 @@ def max_export_error(
 
 
 __all__ = [
+    "BUDGET_REASON",
     "EXPORT_TOLERANCE",
     "find_mismatching",
     "masked_equals_exported",

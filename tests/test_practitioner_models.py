@@ -16,6 +16,7 @@ from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 from toy_models import seeded
 
+from explorer import PruningSession
 from explorer.cost import CostModel
 from explorer.criteria import compute_group_scores
 from explorer.graph import GroupGraph, build_groups, export_pruned
@@ -94,3 +95,17 @@ def test_cifar_resnets_offer_their_residual_streams(name):
     assert len(streams) == 3
     plan = check_thirty_percent_plan(model, x, graph)
     assert all(plan[g.name] for g in streams)
+
+
+def test_swin_t_opens_within_its_budget_with_its_mlp_groups():
+    """Swin-T at 224 px: torch-pruning cannot follow its attention (functional weights, window reshapes), so
+    the session falls back to torch.fx under its budget and offers the 12 MLP hidden groups, exactly."""
+    model = seeded(torchvision.models.get_model("swin_t", weights=None).eval())
+    generator = torch.Generator().manual_seed(0)
+    data = (torch.randn(8, 3, 224, 224, generator=generator), torch.arange(8))
+    with pytest.warns(UserWarning, match="in its own code"):
+        s = PruningSession(model, data=data, memory_limit="6G")
+    assert any("torch-pruning could not trace" in w for w in s.warnings)
+    blocks = ((1, 2), (3, 2), (5, 6), (7, 2))
+    assert [g.name for g in s.groups] == [f"features.{i}.{j}.mlp.0" for i, n in blocks for j in range(n)]
+    check_thirty_percent_plan(s.model, s.data.val.inputs[:2], s.graph)

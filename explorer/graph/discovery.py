@@ -10,13 +10,14 @@ a model, ``build_groups`` falls back on ``explorer.graph.fallback``.
 
 from __future__ import annotations
 
+import gc
 import warnings
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import torch
 import torch_pruning as tp
 from torch import fx, nn
-from torch_pruning._helpers import _HybridIndex
+from torch_pruning._helpers import UnwrappedParameters, _HybridIndex
 
 from explorer._autograd import autograd_enabled
 from explorer.errors import ModelError
@@ -24,6 +25,7 @@ from explorer.graph.fallback import fallback_groups
 from explorer.graph.groups import GroupGraph, Member, PruningGroup, lone_group
 from explorer.graph.pads import find_channel_pads, swapped
 from explorer.graph.units import tie_units
+from explorer.guard import BudgetExceeded, WorkBudget, guarded
 from explorer.layers import (
     CHANNEL_LAYERS,
     CHANNEL_MAPS,
@@ -56,7 +58,11 @@ class _ChannelPadPruner(tp.pruner.BasePruningFunc):
         return layer.in_channels
 
 
-def _build_dependency_graph(model: nn.Module, example_input: torch.Tensor) -> tp.DependencyGraph:
+def _build_dependency_graph(
+    model: nn.Module, example_input: torch.Tensor, functional: Sequence[nn.Parameter] = ()
+) -> tp.DependencyGraph:
+    """torch-pruning's graph; the ``functional`` parameters (weights of layers the model never calls, used
+    by its own code instead) become nodes of their own, so that the groups that reach them can be told."""
     # torch-pruning traces through autograd, so it needs gradients even when the caller disabled them
     pad_types = {type(m) for m in model.modules() if isinstance(m, CHANNEL_MAPS)}
     with warnings.catch_warnings(), autograd_enabled():
@@ -68,7 +74,39 @@ def _build_dependency_graph(model: nn.Module, example_input: torch.Tensor) -> tp
             example_inputs=example,
             verbose=False,
             customized_pruners={t: _ChannelPadPruner() for t in pad_types},
+            unwrapped_parameters=[UnwrappedParameters(p, 0) for p in functional] or None,
         )
+
+
+def _uncalled_layers(model: nn.Module, example_input: torch.Tensor) -> list[str]:
+    """Convs and linear layers the forward never calls as modules (outside nn.MultiheadAttention, whose
+    projections torch-pruning handles): their weights are unused, or used by the model's own code, e.g.
+    torchvision Swin's attention, ``F.linear(x, self.qkv.weight)``, which masks on the module cannot reach."""
+    modules = dict(model.named_modules())
+    inside_attention = {
+        f"{name}.{child}"
+        for name, m in modules.items()
+        if isinstance(m, nn.MultiheadAttention)
+        for child, _ in m.named_modules()
+        if child
+    }
+    called: set[str] = set()
+    handles = [
+        m.register_forward_pre_hook(lambda _m, _i, name=name: called.add(name))
+        for name, m in modules.items()
+        if isinstance(m, CHANNEL_LAYERS) and name not in inside_attention
+    ]
+    try:
+        with torch.no_grad():
+            model(example_input)
+    finally:
+        for handle in handles:
+            handle.remove()
+    return [
+        n
+        for n, m in modules.items()
+        if isinstance(m, CHANNEL_LAYERS) and n not in called and n not in inside_attention
+    ]
 
 
 def _refusal_reason(
@@ -108,6 +146,19 @@ def _refusal_reason(
         if not isinstance(module, (*CHANNEL_LAYERS, *PER_CHANNEL_LAYERS, *CHANNEL_MAPS, nn.LayerNorm)):
             return f"{member.module} ({type(module).__name__}) is a layer type the engine cannot account for"
     return _emptying_reason(group, modules)
+
+
+def _functional_reason(group: PruningGroup, uncalled: Sequence[str]) -> str | None:
+    """A group whose channels reach the weight of a layer the model never calls (it uses the weight in its
+    own code) cannot be masked there, so it is refused with the layer named."""
+    for param in group.params:
+        layer = param.module.rpartition(".")[0]
+        if layer in uncalled:
+            return (
+                f"its channels reach {param.module}, which the model uses in its own code rather than by "
+                f"calling {layer} (e.g. F.linear(x, {layer}.weight)), where a mask cannot act"
+            )
+    return None
 
 
 def _layer_norm_reason(name: str, module: nn.LayerNorm) -> str | None:
@@ -158,15 +209,26 @@ def _grouped_sides(model_modules: Mapping[str, nn.Module]) -> dict[tuple[str, st
     return sides
 
 
-def _raw_group(dg: tp.DependencyGraph, module: nn.Module, channels: int) -> dict[tuple, set[tuple[int, int]]]:
+class _Unfollowable(Exception):
+    """The channels of a group reach more indices than any layer has: torch-pruning lost track of them."""
+
+
+def _raw_group(
+    dg: tp.DependencyGraph, module: nn.Module, channels: int, max_indices: int
+) -> dict[tuple, set[tuple[int, int]]]:
     """``(node, handler)`` → every ``(channel, root channel)`` pair reached from the root's output channels.
 
     The traversal is torch-pruning's own (``get_pruning_group``), without the final merge that keeps only
     the first root channel of every layer channel.
+
+    Raises:
+        _Unfollowable: an index list grew longer than ``max_indices`` (the most inputs or outputs any layer
+            has). torch-pruning maps channels through every reshape as if it flattened channels with
+            positions; through attention's and window partitions' reshapes the lists multiply at each step
+            (Swin-T: 768 → 24,576 → ... until a MemoryError), and no layer can be cut by such a list.
     """
     pruner = dg.get_pruner_of_module(module)
     handler = tp.prune_depthwise_conv_out_channels if is_depthwise(module) else pruner.prune_out_channels
-    tp.dependency.index_mapping.update_index_mapping(dg)
     root = dg.module2node[module]
     start = [_HybridIndex(idx=i, root_idx=i) for i in range(channels)]
     found: dict[tuple, set[tuple[int, int]]] = {(root, handler): {(i, i) for i in range(channels)}}
@@ -183,6 +245,8 @@ def _raw_group(dg: tp.DependencyGraph, module: nn.Module, channels: int) -> dict
                     new = mapping(new)
             if not new:
                 continue
+            if len(new) > max_indices:
+                raise _Unfollowable(f"{len(new)} indices reached {dep.target.name}")
             key = (id(dep.target), dep.handler, tuple(new))
             if key in seen:
                 continue
@@ -199,6 +263,8 @@ def _group_of(
     names: Mapping[nn.Module, str],
     modules: Mapping[str, nn.Module],
     grouped: Mapping[tuple[str, str], int],
+    max_indices: int,
+    param_names: Mapping[nn.Parameter, str],
 ) -> tuple[PruningGroup, set[nn.Module]]:
     """The group rooted at ``module``, and the modules whose output channels it covers."""
     root_name = names[module]
@@ -206,11 +272,23 @@ def _group_of(
     pairs: dict[tuple[str, str], set[tuple[int, int]]] = {}
     params: dict[str, tuple[int, set[tuple[int, int]]]] = {}
     covered = set()
-    for (node, handler), found in _raw_group(dg, module, channels).items():
+    try:
+        raw = _raw_group(dg, module, channels, max_indices)
+    except _Unfollowable:
+        group = PruningGroup(
+            root_name, channels, [Member(root_name, "out", tuple(range(channels)), tuple(range(channels)))]
+        )
+        group.prunable = False
+        group.reason = (
+            "its channels reach reshapes that mix them with other dimensions (attention heads, window "
+            "partitions...), which the dependency graph cannot follow, so what they are tied to is unknown"
+        )
+        return group, {module}
+    for (node, handler), found in raw.items():
         target = node.module
         side = "out" if dg.is_out_channel_pruning_fn(handler) else "in"
         if isinstance(target, nn.Parameter):
-            name = dg._param_to_name.get(target)
+            name = param_names.get(target)
             if name is not None:
                 params.setdefault(name, (node.pruning_dim, set()))[1].update(found)
             continue
@@ -243,22 +321,27 @@ def _group_of(
     return group, covered
 
 
-def build_groups(model: nn.Module, example_input: torch.Tensor) -> GroupGraph:
+def build_groups(
+    model: nn.Module, example_input: torch.Tensor, budget: WorkBudget | str | None = "default"
+) -> GroupGraph:
     """Find the prunable channel groups of ``model``.
 
     Args:
         model: the network; it is not modified (a zero-padding module is swapped for a ``ChannelPad`` while
             it is traced, then put back).
         example_input: one batch ``[N, C, H, W]`` the model accepts.
+        budget: time and memory the grouping may take (``explorer.guard``); ``"default"`` derives it from
+            the process's memory limit, ``None`` runs unguarded.
 
     Returns:
-        The groups, root first in module order. When torch-pruning cannot trace the model, every conv
-        becomes an independent group (``traced=False``, see ``explorer.graph.fallback``) and a warning says
-        so.
+        The groups, root first in module order. When torch-pruning cannot trace the model, or goes over the
+        budget, the groups come from ``explorer.graph.fallback`` (``traced=False``) and a warning says so.
 
     Raises:
-        ModelError: the model has no conv layer.
+        ModelError: the model has no conv layer, or even the fallback went over the budget.
     """
+    if budget == "default":
+        budget = WorkBudget.from_limit()
     modules = dict(model.named_modules())
     convs = [name for name, m in modules.items() if isinstance(m, CONVS)]
     if not convs:
@@ -266,22 +349,42 @@ def build_groups(model: nn.Module, example_input: torch.Tensor) -> GroupGraph:
             f"{type(model).__name__} has no convolution layer: the explorer prunes conv filters, "
             "so there is nothing to prune."
         )
-    replacements = find_channel_pads(model, example_input)
+    why = None
+    uncalled: list[str] = []
     try:
-        with swapped(model, replacements):
-            traced_modules = dict(model.named_modules())
-            dg = _build_dependency_graph(model, example_input)
-            groups, unreached = _read_groups(dg, traced_modules, convs)
+        with guarded("finding the groups with torch-pruning", budget):
+            replacements = find_channel_pads(model, example_input)
+            with swapped(model, replacements):
+                traced_modules = dict(model.named_modules())
+                uncalled = _uncalled_layers(model, example_input)
+                functional = [p for n in uncalled for p in traced_modules[n].parameters()]
+                dg = (
+                    _build_dependency_graph(model, example_input, functional)
+                    if functional
+                    else _build_dependency_graph(model, example_input)
+                )
+                groups, unreached = _read_groups(dg, traced_modules, convs, uncalled)
+                del dg
+    except BudgetExceeded as error:
+        why = str(error)
     except Exception as error:  # torch-pruning raises many kinds of errors on odd graphs
-        return fallback_groups(model, example_input, convs, f"{type(error).__name__}: {error}")
+        why = f"{type(error).__name__}: {error}"
+        if uncalled:
+            shown = ", ".join(uncalled[:3]) + (f" and {len(uncalled) - 3} more" if len(uncalled) > 3 else "")
+            why += f"; the model uses the weights of {shown} in its own code instead of calling them"
+    if why is not None:
+        # outside the except block, so that the traceback (and torch-pruning's graph) is freed first
+        gc.collect()
+        return _fallback(model, example_input, convs, why, budget)
     if unreached and not _statically_unused(model, unreached):
         # torch-pruning records only the ops the example input went through: a conv it never saw sits on a
         # branch of data-dependent control flow, and what its channels are coupled to is unknown
-        return fallback_groups(
+        return _fallback(
             model,
             example_input,
             convs,
             f"the traced forward never reached {', '.join(unreached)} (data-dependent control flow)",
+            budget,
         )
     for name in unreached:
         groups.append(
@@ -294,18 +397,43 @@ def build_groups(model: nn.Module, example_input: torch.Tensor) -> GroupGraph:
     return GroupGraph(groups, traced=True, replacements=replacements)
 
 
+def _fallback(
+    model: nn.Module, example_input: torch.Tensor, convs: list[str], why: str, budget: WorkBudget | None
+) -> GroupGraph:
+    """The torch.fx groups, under the same kind of budget; a clear error when even they cannot be found."""
+    fresh = None if budget is None else WorkBudget.from_limit(budget.limit, budget.seconds)
+    try:
+        with guarded("finding the groups with torch.fx", fresh):
+            return fallback_groups(model, example_input, convs, why)
+    except BudgetExceeded as error:
+        raise ModelError(
+            f"the explorer cannot find this model's groups within the machine's memory and time: {why}; "
+            f"then {error}. Try a smaller input size or a larger memory limit."
+        ) from error
+
+
 def _read_groups(
-    dg: tp.DependencyGraph, modules: Mapping[str, nn.Module], convs: list[str]
+    dg: tp.DependencyGraph, modules: Mapping[str, nn.Module], convs: list[str], uncalled: Sequence[str] = ()
 ) -> tuple[list[PruningGroup], list[str]]:
     """One group per conv or linear whose output channels no earlier group covers; and the unreached convs."""
     names = {m: n for n, m in modules.items()}
+    param_names = {p: n for n, p in dg.model.named_parameters()}
     grouped = _grouped_sides(modules)
+    max_indices = max(
+        [getattr(m, a, 0) for m in modules.values() for a in ("in_features", "in_channels", "out_features")]
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # "Maximum recursive depth reached!" and the like
+        tp.dependency.index_mapping.update_index_mapping(dg)
     groups = []
     covered: set[nn.Module] = set()
     for module in list(dg.module2node):
         if not isinstance(module, CHANNEL_LAYERS) or module in covered or module not in names:
             continue
-        group, reached = _group_of(dg, module, names, modules, grouped)
+        group, reached = _group_of(dg, module, names, modules, grouped, max_indices, param_names)
+        if group.prunable:
+            group.reason = _functional_reason(group, uncalled)
+            group.prunable = group.reason is None
         covered |= reached
         groups.append(group)
     unreached = [name for name in convs if modules[name] not in dg.module2node]
