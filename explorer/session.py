@@ -63,6 +63,9 @@ class PruningSession:
         model: a zoo name (see ``explorer.list_models()``) or any ``nn.Module`` (it is copied, never changed).
         data: any source ``explorer.load_data`` accepts, or a ready ``DataBundle``; defaults to the zoo
             model's own dataset.
+        train_data: a source of training data (a ``Dataset``, ``DataLoader``, ``(inputs, labels)`` pair,
+            image folder or dataset name) for fine-tuning and the calibration subset; without it, a source
+            that has no train split cannot be fine-tuned on (validation data is never trained on).
         num_samples: size of the validation subset (``None``: the whole split, at most 1000 samples).
         checkpoint: optional state_dict file, loaded with ``weights_only=True``.
         pretrained: load the zoo model's trained weights (embedded for ``digits_cnn``; cached otherwise).
@@ -87,6 +90,7 @@ class PruningSession:
         data=None,
         num_samples: int | None = None,
         *,
+        train_data=None,
         checkpoint=None,
         pretrained: bool = True,
         criterion: str = "l1",
@@ -103,7 +107,15 @@ class PruningSession:
         self.seed = seed
         self._model, self.model_name, self.spec = open_model(model, checkpoint, pretrained=pretrained)
         self.trained = bool(getattr(self._model, "explorer_trained", True))
-        self.data = open_data(data, self.spec, num_samples, seed=seed, root=root, calib_samples=calib_samples)
+        self.data = open_data(
+            data,
+            self.spec,
+            num_samples,
+            seed=seed,
+            root=root,
+            calib_samples=calib_samples,
+            train_data=train_data,
+        )
         val = self.data.val
         self.num_classes = check_model_accepts(self._model, val)
         self.criterion = criterion

@@ -75,8 +75,18 @@ def find_channel_pads(model: nn.Module, example_input: torch.Tensor) -> dict[str
         for handle in handles:
             handle.remove()
     found = {}
+    generator = torch.Generator().manual_seed(0)
     for name, (x, y) in seen.items():
-        shape = _as_channel_pad(x, y)
+        if _as_channel_pad(x, y) is None:
+            continue
+        # the example's activations may hold equal (e.g. all-zero) channels, which several layouts fit:
+        # decide on random inputs of the same shape, where only the true layout does
+        probe = torch.randn(x.shape, generator=generator, dtype=x.dtype)
+        try:
+            with torch.no_grad():
+                shape = _as_channel_pad(probe, candidates[name](probe))
+        except Exception:
+            continue
         if shape is not None:
             found[name] = functools.partial(ChannelPad, *shape)
     return found
