@@ -197,6 +197,19 @@ class PruningSession:
             raise PlanError(f"{name} cannot be pruned: {group.reason}")
         return group
 
+    # ---- models: preflight
+    def preflight(self) -> dict:
+        """What the explorer found in this model, as plain data (see ``explorer.preflight``): groups found
+        and offered per unit, the layers coupled to each, what is refused and why, and the risks (custom
+        autograd Functions, in-place ops on coupled tensors, 1-channel convs, data-dependent control flow)."""
+        from explorer.preflight import build_preflight
+
+        with self._lock:
+            report = build_preflight(self._model, self.graph, self.example_input, self.warnings)
+        return {"model": self.model_name, **report}
+
+    # ---- end models
+
     # --------------------------------------------------------------------------------------- weights
     @property
     def weights(self) -> WeightsState:
