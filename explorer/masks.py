@@ -4,7 +4,9 @@ A removed channel is emulated by zeroing it twice: at the output of every layer 
 group removes (conv, BN, depthwise conv...) and at the input of every layer whose input channels it removes
 (the consumers). Zeroing a consumer's input channel is exactly what removing that input channel does to the
 consumer's result, whatever happens between producer and consumer (a bias, a sigmoid gate), so the masked
-model computes what the exported model computes.
+model computes what the exported model computes. Two layers need more than zeros: a LayerNorm is recomputed
+over its kept channels, and an attention layer with removed heads is recomputed with a gate of 0 on them
+(``explorer.attention``).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from contextlib import contextmanager
 import torch
 from torch import nn
 
+from explorer.attention import masked_heads_hook
 from explorer.graph.groups import LayerCuts, compute_layer_cuts
 from explorer.layers import channel_dim
 
@@ -102,16 +105,24 @@ def apply_masks(model: nn.Module, cuts: LayerCuts) -> Iterator[nn.Module]:
     The hooks are removed on exit, even after an error; the weights are never touched.
     """
     modules = dict(model.named_modules())
+    # an attention layer calls its output projection functionally: the head hook on the layer masks both
+    inside_attention = {f"{n}.out_proj" for n, m in modules.items() if isinstance(m, nn.MultiheadAttention)}
     handles = []
     try:
         for name, removed in cuts.out.items():
             module = modules[name]
+            if isinstance(module, nn.MultiheadAttention):
+                heads = {(r % module.embed_dim) // module.head_dim for r in removed}
+                handles.append(module.register_forward_hook(masked_heads_hook(heads), with_kwargs=True))
+                continue
             if isinstance(module, nn.LayerNorm):
                 hook = _layer_norm_hook(module, removed | cuts.inp.get(name, set()), channel_dim(module))
             else:
                 hook = _output_hook(removed, channel_dim(module))
             handles.append(module.register_forward_hook(hook))
         for name, removed in cuts.inp.items():
+            if name in inside_attention:
+                continue
             module = modules[name]
             handles.append(module.register_forward_pre_hook(_input_hook(removed, channel_dim(module))))
         yield model

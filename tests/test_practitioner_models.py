@@ -109,3 +109,23 @@ def test_swin_t_opens_within_its_budget_with_its_mlp_groups():
     blocks = ((1, 2), (3, 2), (5, 6), (7, 2))
     assert [g.name for g in s.groups] == [f"features.{i}.{j}.mlp.0" for i, n in blocks for j in range(n)]
     check_thirty_percent_plan(s.model, s.data.val.inputs[:2], s.graph)
+
+
+def test_vit_b_16_offers_its_attention_heads_and_mlp_groups():
+    """ViT-B/16 at 224 px: 12 head groups (unit "head") and 12 MLP groups; its residual stream (which its
+    attention layers read as a whole) and the classifier are refused."""
+    model = seeded(torchvision.models.get_model("vit_b_16", weights=None).eval())
+    x = torch.randn(2, 3, 224, 224, generator=torch.Generator().manual_seed(0))
+    graph = build_groups(model, x)
+    layers = [f"encoder.layers.encoder_layer_{i}" for i in range(12)]
+    heads = [g for g in graph.prunable if g.unit == "head"]
+    assert [g.name for g in heads] == [f"{layer}.self_attention" for layer in layers]
+    assert all(g.num_channels == 12 for g in heads)
+    assert [g.name for g in graph.prunable if g.unit == "channel"] == [f"{layer}.mlp.0" for layer in layers]
+    refused = [g for g in graph.groups if not g.prunable]
+    assert len(refused) == 2
+    assert "classifier" in graph["heads.head"].reason
+    stream = next(g for g in refused if g.name != "heads.head")
+    assert "conv_proj" in stream.layers  # the residual stream: patches, every block's output projections
+    plan = check_thirty_percent_plan(model, x, graph)
+    assert all(len(plan[g.name]) == 4 for g in heads)

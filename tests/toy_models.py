@@ -155,3 +155,25 @@ class GhostSENet(nn.Module):
         y = torch.cat([a, self.cheap(a)], 1)
         y = y * torch.sigmoid(self.expand(F.relu(self.reduce(y.mean((2, 3), keepdim=True)))))
         return self.head(self.mix(y).mean((2, 3)))
+
+
+class TinyViT(nn.Module):
+    """Patches → tokens → one pre-norm encoder block (self-attention with 4 heads, MLP) → class token."""
+
+    def __init__(self, width: int = 16, heads: int = 4, num_classes: int = 5):
+        super().__init__()
+        self.patch = nn.Conv2d(1, width, 2, stride=2)
+        self.cls = nn.Parameter(torch.zeros(1, 1, width))
+        self.norm1 = nn.LayerNorm(width)
+        self.attention = nn.MultiheadAttention(width, heads, batch_first=True)
+        self.norm2 = nn.LayerNorm(width)
+        self.mlp = nn.Sequential(nn.Linear(width, 2 * width), nn.GELU(), nn.Linear(2 * width, width))
+        self.head = nn.Linear(width, num_classes)
+
+    def forward(self, x):
+        tokens = self.patch(x).flatten(2).transpose(1, 2)
+        tokens = torch.cat([self.cls.expand(tokens.shape[0], -1, -1), tokens], dim=1)
+        y = self.norm1(tokens)
+        tokens = tokens + self.attention(y, y, y, need_weights=False)[0]
+        tokens = tokens + self.mlp(self.norm2(tokens))
+        return self.head(tokens[:, 0])

@@ -20,6 +20,7 @@ from torch import fx, nn
 from torch_pruning._helpers import UnwrappedParameters, _HybridIndex
 
 from explorer._autograd import autograd_enabled
+from explorer.attention import attention_layers
 from explorer.errors import ModelError
 from explorer.graph.fallback import fallback_groups
 from explorer.graph.groups import GroupGraph, Member, PruningGroup, lone_group
@@ -268,9 +269,32 @@ def build_groups(
                 name, modules[name], "the forward pass never uses it (e.g. an auxiliary head in eval mode)"
             )
         )
+    groups += head_groups(model, example_input)
     order = {name: i for i, name in enumerate(modules)}
     groups.sort(key=lambda g: order[g.name])
     return GroupGraph(groups, traced=True, replacements=replacements)
+
+
+def head_groups(model: nn.Module, example_input: torch.Tensor) -> list[PruningGroup]:
+    """One group per ``nn.MultiheadAttention`` whose unit is the head (see ``explorer.attention``): its
+    query, key and value rows and its output-projection columns."""
+    modules = dict(model.named_modules())
+    groups = []
+    for name, why in attention_layers(model, example_input).items():
+        layer = modules[name]
+        width, head_dim = layer.embed_dim, layer.head_dim
+        rows = tuple(range(3 * width))
+        cols = tuple(range(width))
+        members = [
+            Member(name, "out", rows, tuple((r % width) // head_dim for r in rows)),
+            Member(f"{name}.out_proj", "in", cols, tuple(c // head_dim for c in cols)),
+        ]
+        group = PruningGroup(name, layer.num_heads, members, unit="head")
+        if why is not None:
+            group.prunable = False
+            group.reason = f"its heads are not offered: {why}"
+        groups.append(group)
+    return groups
 
 
 def _fallback(
@@ -280,7 +304,11 @@ def _fallback(
     fresh = None if budget is None else WorkBudget.from_limit(budget.limit, budget.seconds)
     try:
         with guarded("finding the groups with torch.fx", fresh):
-            return fallback_groups(model, example_input, convs, why)
+            graph = fallback_groups(model, example_input, convs, why)
+            graph.groups += head_groups(model, example_input)
+            order = {name: i for i, name in enumerate(dict(model.named_modules()))}
+            graph.groups.sort(key=lambda g: order[g.name])
+            return graph
     except BudgetExceeded as error:
         raise ModelError(
             f"the explorer cannot find this model's groups within the machine's memory and time: {why}; "

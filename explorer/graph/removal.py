@@ -17,6 +17,7 @@ import torch
 from torch import nn
 
 from explorer._autograd import autograd_enabled
+from explorer.attention import HeadAttention
 from explorer.channel_pad import ChannelPad
 from explorer.errors import ModelError
 from explorer.graph.discovery import build_groups
@@ -133,6 +134,11 @@ def _cut_module(module: nn.Module, out: set[int], inp: set[int], name: str) -> N
         _cut_linear(module, out, inp, name)
     elif isinstance(module, (*BATCH_NORMS, nn.LayerNorm, nn.PReLU)):
         _cut_per_channel(module, out | inp, name)
+    elif isinstance(module, HeadAttention):
+        heads = {(r % (module.num_heads * module.head_dim)) // module.head_dim for r in out | inp}
+        if len(heads) >= module.num_heads:
+            raise ModelError(f"the plan removes every head of {name}: at least one must be kept")
+        module.remove_rows(sorted(out | inp))
     elif isinstance(module, ChannelPad):
         if inp:
             _keep(module.in_channels, inp, f"{name} (inputs)")
@@ -160,6 +166,12 @@ def apply_cuts(model: nn.Module, cuts: LayerCuts) -> None:
         ModelError: a layer would lose all its channels, a grouped conv would lose different numbers of
             channels in different groups, or a layer type has no removal rule.
     """
+    for name in cuts.modules():
+        # an attention layer losing heads becomes a HeadAttention, which can hold fewer heads than its width
+        module = model.get_submodule(name)
+        if isinstance(module, nn.MultiheadAttention):
+            parent, _, attr = name.rpartition(".")
+            setattr(model.get_submodule(parent), attr, HeadAttention.from_attention(module))
     modules = dict(model.named_modules())
     for name in sorted(cuts.modules()):
         _cut_module(modules[name], cuts.out.get(name, set()), cuts.inp.get(name, set()), name)
