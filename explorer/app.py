@@ -53,10 +53,11 @@ def _section(title: str, *children: w.Widget) -> w.VBox:
 
 def _observers(state: Any) -> list[tuple[Any, str, str, Any]]:
     """Every (object, trait, type, handler) observing ``state`` or the parts of it that views observe
-    (``state.jobs``, ``state.loader``, ``state.activity``); traitlets keeps them in ``_trait_notifiers``."""
+    (``state.jobs``, ``state.loader``, ``state.activity``, ``state.network``); traitlets keeps them in
+    ``_trait_notifiers``."""
     return [
         (owner, name, kind, handler)
-        for owner in (state, state.jobs, state.loader, state.activity)
+        for owner in (state, state.jobs, state.loader, state.activity, state.network)
         for name, kinds in list(owner._trait_notifiers.items())
         for kind, handlers in list(kinds.items())
         for handler in list(handlers)
@@ -159,6 +160,7 @@ class ExplorerApp(w.VBox):
         known = {id(handler) for *_, handler in _observers(state)}
         self.views = {
             "summary": v.SummaryView(state),
+            "weights": v.WeightsView(state),
             "metrics": v.MetricsView(state),
             "controls": v.ControlsView(state, layout=w.Layout(min_width="560px")),
             "job": v.JobView(state),
@@ -190,6 +192,7 @@ class ExplorerApp(w.VBox):
         self.panels.add_class("pruning-explorer-panels")
         self._body.children = [
             views["summary"],
+            views["weights"],
             w.HBox([views["controls"], w.VBox([views["metrics"], views["job"]])]),
             _section("Inside the selected layer", views["filters"], views["why"]),
             _section("Filter gallery", views["gallery"]),

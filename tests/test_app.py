@@ -303,6 +303,57 @@ def test_magic_registers() -> None:
     assert shell.registered[1:] == ("line", "explore")
 
 
+def test_weights_bar_names_the_live_weights_and_goes_back(app: ExplorerApp, session: PruningSession) -> None:
+    state, bar = app.state, app.views["weights"]
+    assert "<b>original</b>" in bar.text
+    assert bar.warning == ""
+    group = session.groups[2].name
+    app.views["controls"].sliders[group].value = 0.5
+    assert state.wait_idle(30)
+    state.jobs.run_finetune(20)
+    assert state.wait_idle(120)
+    label = session.weights.label
+    assert label.startswith("fine-tuned under plan #")
+    assert f"<b>{label}</b>" in bar.text
+    app.views["controls"].sliders[group].value = 0.25  # puts back filters the weights were trained without
+    assert state.wait_idle(30)
+    assert "trained without" in bar.warning
+    bar.buttons["undo"].click()
+    assert state.wait_idle(30)
+    assert bar.warning == ""
+    bar.buttons["undo"].click()  # the fine-tuning itself
+    assert state.wait_idle(30)
+    assert "<b>original</b>" in bar.text
+    bar.buttons["redo"].click()
+    assert state.wait_idle(30)
+    assert f"<b>{label}</b>" in bar.text
+    bar.buttons["reset"].click()  # back to the original network
+    assert state.wait_idle(30)
+    assert "<b>original</b>" in bar.text
+    assert session.pruned == {}
+    base = session.baseline()
+    assert app.views["metrics"].texts["accuracy"] == format_accuracy(base.accuracy)
+    assert app.views["metrics"].texts["change"] == format_points(0.0)
+
+
+def test_precision_is_shown_and_fp32_is_one_click_away(app: ExplorerApp, session: PruningSession) -> None:
+    state, bar = app.state, app.views["weights"]
+    start = session.precision
+    assert bar.precision.value == start
+    try:
+        bar.precision.value = "fp32"
+        assert state.wait_idle(60)
+        assert session.precision == "fp32"
+        base = session.baseline()  # measured again in fp32: the card shows that one
+        change_card = app.views["metrics"].children[0].children[1].value
+        assert f"original: {format_percent(base.accuracy)}" in change_card
+        assert app.views["metrics"].texts["accuracy"] == format_accuracy(session.evaluate().accuracy)
+    finally:
+        bar.precision.value = start
+        assert state.wait_idle(60)
+    assert session.precision == start
+
+
 def test_views_are_widgets(app: ExplorerApp) -> None:
     for view in app.views.values():
         assert isinstance(view, (w.VBox, w.HBox))

@@ -391,7 +391,7 @@ def _screenshot(page: Any, name: str) -> Path:
 
 
 def _reset(page: Any) -> None:
-    page.get_by_role("button", name="Reset").click()
+    page.get_by_role("button", name="Back to the original network").click()
 
 
 def _set_criterion(page: Any, name: str) -> None:

@@ -231,7 +231,7 @@ class LongJobs(HasTraits):
                 publish(force=True)
 
             publish(force=True)
-            pruned = session.pruned
+            pruned, old_weights = session.pruned, session.weights.label
             try:
                 result = session.finetune(
                     steps,
@@ -248,8 +248,10 @@ class LongJobs(HasTraits):
                 raise JobCancelled
             snapshot = session.views.snapshot()
             cost = {"macs": snapshot.macs, "params": snapshot.params}
-            self._trajectory.add_finetuned(cost, pruned, result.accuracy_before, result.accuracy_after, steps)
-            self._weights_adopted()
+            self._trajectory.add_finetuned(
+                cost, pruned, result.accuracy_before, result.accuracy_after, steps, old_weights
+            )
+            self.weights_changed()
             self.finetune = {
                 "steps": steps,
                 "lr": float(lr),
@@ -361,8 +363,9 @@ class LongJobs(HasTraits):
         self.sensitivity = sensitivity_dict(table, time.perf_counter() - start)
         return table
 
-    def _weights_adopted(self) -> None:
-        """The session adopted new weights: the scan is stale, and so are the state's scores."""
+    def weights_changed(self) -> None:
+        """Other weights are live (adopted, or undo/redo/reset across a fine-tuning): the scan is stale, and
+        so are the state's scores."""
         self._table = None
         if self.sensitivity:
             self.sensitivity = {**self.sensitivity, "stale": True}

@@ -30,6 +30,7 @@ _WHERE = {
     "TrajectoryView": "plots",
     "UploadView": "files",
     "ModelView": "files",
+    "WeightsView": "weights",
     "WhyView": "why",
 }
 

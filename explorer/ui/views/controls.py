@@ -77,10 +77,6 @@ class ControlsView(w.VBox):
             )
         self._global = _ratio_slider("All layers", "one ratio spread over every layer")
         w.link((state, "global_ratio"), (self._global, "value"))
-        self._reset = w.Button(description="Reset", icon="refresh", tooltip="back to the unpruned network")
-        self._undo = w.Button(description="Undo", icon="undo", tooltip="undo the last change")
-        self._reset.on_click(lambda _b: state.reset())
-        self._undo.on_click(lambda _b: state.undo())
         super().__init__(
             [
                 w.HTML("<h4 style='margin:4px 0'>Choose what to remove</h4>"),
@@ -97,7 +93,6 @@ class ControlsView(w.VBox):
                     "scores after normalising each layer's scores, so big and small layers compete fairly."
                 ),
                 self._global,
-                w.HBox([self._undo, self._reset]),
             ],
             **kwargs,
         )

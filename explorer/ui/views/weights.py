@@ -1,0 +1,112 @@
+"""The weights bar: which weights are live, Undo / Redo / Back to the original network, a warning when the
+plan does not fit the live weights, and the precision of the live metrics (fp32 one click away)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import ipywidgets as w
+
+from explorer.ui.format import escape
+from explorer.ui.views._sync import serialized
+
+_WARNING = (
+    "<div style='background:#fef7e0;border:1px solid #f9ab00;border-radius:4px;color:#7a4f01;"
+    "padding:4px 8px;font-size:90%'>⚠ {}</div>"
+)
+
+
+class WeightsView(w.VBox):
+    """``state.network``: the live weights' label, the fit warning, the precision; and the history buttons."""
+
+    def __init__(self, state: Any, **kwargs: Any):
+        self._state = state
+        self._label = w.HTML()
+        self._warning = w.HTML()
+        self._undo = w.Button(description="Undo", icon="undo", tooltip="undo the last change or fine-tuning")
+        self._redo = w.Button(description="Redo", icon="repeat", tooltip="redo what Undo undid")
+        self._reset = w.Button(
+            description="Back to the original network",
+            icon="home",
+            tooltip="original weights, nothing pruned (Undo comes back)",
+            layout=w.Layout(width="auto"),
+        )
+        self._undo.on_click(lambda _b: state.undo())
+        self._redo.on_click(lambda _b: state.redo())
+        self._reset.on_click(lambda _b: state.reset())
+        self._precision = w.ToggleButtons(
+            options=[("fast (bf16)", "bf16"), ("exact (fp32)", "fp32")],
+            tooltips=[
+                "bfloat16 on this CPU: about 3× faster, the same answer on almost every image",
+                "32-bit floats: exact, slower",
+            ],
+            style={"button_width": "100px"},
+        )
+        self._precision.observe(self._precision_chosen, names="value")
+        self._syncing = False
+        super().__init__(
+            [
+                w.HBox(
+                    [self._label, self._undo, self._redo, self._reset],
+                    layout=w.Layout(align_items="center", flex_flow="row wrap"),
+                ),
+                self._warning,
+                w.HBox(
+                    [w.HTML("<span style='color:#5f6368'>Live metrics computed in</span>"), self._precision],
+                    layout=w.Layout(align_items="center"),
+                ),
+            ],
+            **kwargs,
+        )
+        self.add_class("pruning-explorer-weights")
+        state.network.observe(self._update, names=["weights", "precision", "plan_number"])
+        self._update()
+
+    @property
+    def buttons(self) -> dict[str, w.Button]:
+        return {"undo": self._undo, "redo": self._redo, "reset": self._reset}
+
+    @property
+    def precision(self) -> w.ToggleButtons:
+        return self._precision
+
+    @property
+    def text(self) -> str:
+        """The live weights' line."""
+        return self._label.value
+
+    @property
+    def warning(self) -> str:
+        """The fit warning ('' when the plan fits the live weights)."""
+        return self._warning.value
+
+    def _precision_chosen(self, _change: dict) -> None:
+        if not self._syncing and self._precision.value != self._state.network.precision:
+            self._state.set_precision(self._precision.value)
+
+    @serialized
+    def _update(self, _change: Any = None) -> None:
+        network = self._state.network
+        weights = network.weights
+        if not weights:
+            return
+        plan = f" · plan #{network.plan_number}" if network.plan_number else ""
+        self._label.value = (
+            f"<span>Live weights: <b>{escape(weights['label'])}</b>"
+            f"<span style='color:#5f6368'>{escape(plan)}</span></span>"
+        )
+        self._warning.value = (
+            ""
+            if weights["fits"]
+            else _WARNING.format(
+                "This plan puts back filters that the live weights were trained without, so the numbers "
+                "describe neither network. Prune those filters again, press Undo, or go back to the "
+                "original network."
+            )
+        )
+        self._syncing = True
+        try:
+            if network.precision in ("bf16", "fp32"):
+                self._precision.value = network.precision
+        finally:
+            self._syncing = False
