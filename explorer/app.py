@@ -142,10 +142,22 @@ class ExplorerApp(w.VBox):
             self._build_views()
         except Exception as error:  # shown in the app: a failing cell would leave Voilà's page empty
             self.state.fail(error)
+            self._explain_missing()
             self._status.value = ""
         finally:
             self.build_seconds = time.perf_counter() - start
             self._ready.set()
+
+    def _explain_missing(self) -> None:
+        """When the model or data the app was started with is not on this machine, say so in plain words,
+        with the command that fetches it, instead of the loader's message."""
+        from explorer.ui.loader import unavailable_text
+        from explorer.ui.model_choices import find_choice
+
+        current = self.state.loader.current
+        choice = find_choice(*current) if current is not None else None
+        if choice is not None and not choice.data_ready:
+            self.state.error = unavailable_text(choice)
 
     def _session_replaced(self, _change: dict) -> None:
         if self._ready.is_set():
@@ -268,6 +280,8 @@ def build_app(
             debounce=DEBOUNCE_SECONDS if debounce is None else debounce, criterion=criterion
         )
         state.loader.session_factory = factory  # None: rebuilt from the given session (see SessionLoader)
+        if isinstance(model, str) and (data is None or isinstance(data, str)):
+            state.loader.current = (model, data)
         app = ExplorerApp(state)
         app.start(builder, background=background)
         return app

@@ -33,6 +33,20 @@ _CANCELLED_TEXT = {
 }
 
 
+def unavailable_text(choice: Any) -> str:
+    """Why a model + data pair cannot be explored here, and the command that would change that."""
+    missing = []
+    if choice.weights == "missing":
+        missing.append(f"the trained weights of {choice.model}")
+    if choice.weights == "none":
+        missing.append(f"trained weights of {choice.model} (none are published)")
+    if not choice.data_ready:
+        missing.append(f"the {choice.dataset} data")
+    how = " or ".join(choice.commands)
+    run = f" To get them, run in a terminal: {how} (then reload the page)." if how else ""
+    return f"{choice.model} cannot be explored on this machine: {' and '.join(missing)} are missing.{run}"
+
+
 def _safe_name(name: str) -> str:
     """The uploaded file's base name, reduced to harmless characters (it only names a temporary file)."""
     base = re.sub(r"[^\w.\-]+", "_", Path(name).name).strip("._") or "checkpoint"
@@ -71,6 +85,8 @@ class SessionLoader(HasTraits):
         #: builds a session on a checkpoint file (set by ``build_app``; default: the current session's
         #: model and validation data with the new weights)
         self.session_factory: Callable[[Path], Any] | None = None
+        #: the zoo model and data source explored now, when they are names (the Models tab marks them)
+        self.current: tuple[str, str | None] | None = None
 
     def load_checkpoint(self, name: str, content: bytes | memoryview, size: int | None = None) -> None:
         """Explore uploaded weights: checked, read safely, then a new session replaces the current one.
@@ -124,19 +140,26 @@ class SessionLoader(HasTraits):
 
         self._long_job("upload", f"Checking {name}…", body)
 
-    def switch_model(self, name: str) -> None:
-        """Explore another zoo model, on its own dataset; on any error the current session stays.
+    def switch_model(self, name: str, data: str | None = None) -> None:
+        """Explore another zoo model, on ``data`` (default: its own dataset); on any error the current session
+        stays. A pair whose weights or data are not on this machine is refused at once, with the command that
+        would make it available (see :mod:`explorer.ui.model_choices`)."""
+        from explorer.ui.model_choices import find_choice
 
-        Offline, a zoo model whose weights or data are not on this machine gets a clear message (the
-        Binder image fetches the CIFAR-10 test set and the pretrained ResNet-20 when it is built).
-        """
+        choice = find_choice(name, data)
+        if choice is not None and not choice.available:
+            problem = unavailable_text(choice)
+            self._activity.set_status("model", "failed", problem)
+            self._show_error(problem)
+            return
 
         def body() -> str:
             old = self._session()
-            session = PruningSession(name, criterion=self._criterion(), seed=old.seed if old else 0)
+            session = PruningSession(name, data, criterion=self._criterion(), seed=old.seed if old else 0)
             if self._activity.should_stop():
                 raise JobCancelled
             self._replace_session(session)
+            self.current = (name, data)
             trained = (
                 "" if session.trained else " (untrained: its pretrained weights are not on this machine)"
             )

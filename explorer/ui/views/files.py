@@ -87,41 +87,49 @@ class ExportView(w.VBox):
 
 
 class ModelView(w.VBox):
-    """Switch to another model of the zoo (its own dataset); the explorer restarts on it."""
+    """Switch to another model + data pair; only the pairs this machine can load are offered, the others are
+    greyed out with the command that would make them available."""
 
     def __init__(self, state: Any, **kwargs: Any):
-        from explorer.zoo import list_models
+        from explorer.ui.model_choices import list_choices
 
         self._state = state
-        current = state.summary.get("model", "")
-        names = list_models()
+        current = state.loader.current or (state.summary.get("model", ""), None)
+        self._choices = {c.key: c for c in list_choices(current)}
+        names = list(self._choices)
+        now = next((c.key for c in self._choices.values() if (c.model, c.data) == current), None)
+        now = now or next((k for k in names if self._choices[k].model == current[0]), names[0])
         self._choice = w.Dropdown(
-            options=names,
-            value=current if current in names else names[0],
+            options=[(self._option(c), c.key) for c in self._choices.values()],
+            value=now,
             description="Model",
             style={"description_width": "50px"},
-            layout=w.Layout(width="260px"),
+            layout=w.Layout(width="420px"),
         )
         self._load = w.Button(
             description="Explore this model", icon="exchange", layout=w.Layout(width="170px")
         )
-        self._load.on_click(lambda _button: self._state.loader.switch_model(self._choice.value))
-        disable_while_busy(state, self._load)
+        self._load.on_click(lambda _button: self._switch())
+        self._hint = w.HTML()
+        self._choice.observe(self._chosen, names="value")
+        state.activity.observe(self._chosen, names="busy")
         super().__init__(
             [
                 w.HTML("<h4 style='margin:4px 0'>Another model</h4>"),
                 _help(
-                    "The zoo: the small digits network, the CIFAR-10 VGG-16 and ResNets of Li et al. 2017. A "
-                    "CIFAR model needs the CIFAR-10 test set and its pretrained weights on this machine "
-                    "(<code>pruning-explorer fetch resnet20_cifar cifar10</code>); without weights it is "
-                    "explored untrained, and says so."
+                    'Pick a model and the data it is measured on. Pairs marked "not on this machine" need '
+                    "their trained weights or their data first: run the command shown in a terminal, then "
+                    "reload the page."
                 ),
-                w.HBox([self._choice, self._load]),
+                w.HBox([self._choice, self._load], layout=w.Layout(align_items="center")),
+                self._hint,
                 JobView(state, jobs=("model",)),
                 JobStatus(state, "model"),
+                w.HTML(self._table()),
             ],
             **kwargs,
         )
+        self._chosen()
 
     @property
     def choice(self) -> w.Dropdown:
@@ -130,6 +138,44 @@ class ModelView(w.VBox):
     @property
     def load_button(self) -> w.Button:
         return self._load
+
+    @property
+    def choices(self) -> dict[str, Any]:
+        """Choice key → its ``ModelChoice`` (availability and commands)."""
+        return dict(self._choices)
+
+    @staticmethod
+    def _option(choice: Any) -> str:
+        mark = "" if choice.available else " (not on this machine)"
+        return f"{choice.model} · {choice.dataset}{mark}"
+
+    def _switch(self) -> None:
+        choice = self._choices[self._choice.value]
+        self._state.loader.switch_model(choice.model, choice.data)
+
+    def _chosen(self, _change: Any = None) -> None:
+        choice = self._choices[self._choice.value]
+        self._load.disabled = not choice.available or bool(self._state.activity.busy)
+        self._hint.value = "" if choice.available else _help(self._missing(choice)).value
+
+    @staticmethod
+    def _missing(choice: Any) -> str:
+        from explorer.ui.loader import unavailable_text
+
+        return escape(unavailable_text(choice))
+
+    def _table(self) -> str:
+        rows = []
+        for c in self._choices.values():
+            style = "" if c.available else "color:#9aa0a6"
+            how = "<br>".join(f"<code>{escape(cmd)}</code>" for cmd in c.commands)
+            state = "ready" if c.available else ("no published weights" if c.weights == "none" else how)
+            rows.append(
+                f"<tr style='{style}'><td>{escape(c.model)}</td><td>{escape(c.dataset)}</td>"
+                f"<td>{state}</td></tr>"
+            )
+        head = "<tr><th align='left'>model</th><th align='left'>data</th><th align='left'>here?</th></tr>"
+        return f"<table style='border-collapse:collapse;font-size:90%'>{head}{''.join(rows)}</table>"
 
 
 class UploadView(w.VBox):
@@ -162,10 +208,8 @@ class UploadView(w.VBox):
                     "it says why and keeps the current weights."
                 ),
                 _help(
-                    "Jupyter servers drop messages over 10 MB unless started with a larger limit: if nothing "
-                    "happens after choosing a bigger file, restart the server with "
-                    "<code>--Voila.tornado_settings='{\"websocket_max_message_size\": 230686720}'</code> "
-                    "(JupyterLab: <code>--ServerApp.tornado_settings=…</code>)."
+                    "If nothing happens after you choose a large file, this server does not accept files "
+                    "that big: ask whoever runs it to load the checkpoint for you."
                 ),
                 self._upload,
                 JobView(state, jobs=("upload",)),
