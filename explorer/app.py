@@ -35,20 +35,6 @@ _LOADING = (
     "<div style='padding:12px;color:#5f6368;font-size:110%'>"
     "<span style='display:inline-block;animation:spin 1s linear infinite'>⏳</span> {}</div>"
 )
-_INTRO = (
-    "<h2 style='margin:4px 0'>Pruning Explorer</h2>"
-    "<div style='color:#5f6368'>Remove filters from a convolutional network and see, live, what it costs in "
-    "accuracy and what it saves in compute. Move a slider, switch the criterion that decides which filters "
-    "go, or click a filter to remove it by hand.</div>"
-)
-
-
-#: Titles of the tabs below the explorer.
-PANEL_TITLES = ("Sensitivity & plans", "Fine-tune & export", "Models & weights")
-
-
-def _section(title: str, *children: w.Widget) -> w.VBox:
-    return w.VBox([w.HTML(f"<h3 style='margin:10px 0 2px 0'>{title}</h3>"), *children])
 
 
 def _observers(state: Any) -> list[tuple[Any, str, str, Any]]:
@@ -74,12 +60,14 @@ class ExplorerApp(w.VBox):
             ``sensitivity``, ``plans``, ``finetune``, ``compare``, ``export``, ``upload``).
         panels: the ``Tab`` holding the last six (``None`` until the session is ready).
 
-    When an uploaded checkpoint replaces the session (``state.session_version`` changes), the views are built
-    again for it and the old ones stop observing the state.
+    When an uploaded checkpoint replaces the session (``state.session_version`` changes), or the language
+    changes (``state.lang``), the views are built again and the old ones stop observing the state.
     """
 
     def __init__(self, state: Any, **kwargs: Any):
         from explorer.ui.views.error import ErrorView
+        from explorer.ui.views.header import HeaderView
+        from explorer.ui.views.layout import page_style
 
         self.state = state
         self.views: dict[str, w.Widget] = {}
@@ -87,15 +75,19 @@ class ExplorerApp(w.VBox):
         self._view_observers: list[tuple[Any, str, str, Any]] = []
         self._loader: threading.Thread | None = None
         self._exiting = False
-        self._status = w.HTML(_LOADING.format("Loading model…"))
+        if not state.status_text and state.status == "loading":
+            state.status_text = state.t("app.loading")
+        self._status = w.HTML(_LOADING.format(state.status_text))
         self._error = ErrorView(state)
+        self.header = HeaderView(state)
         self._body = w.VBox()
         self._ready = threading.Event()
         self.build_seconds: float | None = None
-        super().__init__([w.HTML(_INTRO), self._status, self._error, self._body], **kwargs)
+        super().__init__([page_style(), self.header, self._status, self._error, self._body], **kwargs)
         self.add_class("pruning-explorer")
         state.observe(self._status_text, names="status_text")
         state.observe(self._session_replaced, names="session_version")
+        state.observe(self._session_replaced, names="lang")
 
     @property
     def error_view(self) -> w.Widget:
@@ -137,7 +129,7 @@ class ExplorerApp(w.VBox):
             session = builder()
             if self._exiting:  # the interpreter is exiting: nobody will see the app
                 return
-            self.state.status_text = "Scoring filters and measuring the original accuracy…"
+            self.state.status_text = self.state.t("app.scoring")
             self.state.attach(session)
             self._build_views()
         except Exception as error:  # shown in the app: a failing cell would leave Voilà's page empty
@@ -157,7 +149,7 @@ class ExplorerApp(w.VBox):
         current = self.state.loader.current
         choice = find_choice(*current) if current is not None else None
         if choice is not None and not choice.data_ready:
-            self.state.error = unavailable_text(choice)
+            self.state.error = unavailable_text(choice, self.state.t)
 
     def _session_replaced(self, _change: dict) -> None:
         if self._ready.is_set():
@@ -165,6 +157,7 @@ class ExplorerApp(w.VBox):
 
     def _build_views(self) -> None:
         from explorer.ui import views as v
+        from explorer.ui.views.layout import arrange, build_panels
 
         state = self.state
         for owner, name, kind, handler in self._view_observers:  # the previous session's views, if any
@@ -174,7 +167,7 @@ class ExplorerApp(w.VBox):
             "summary": v.SummaryView(state),
             "weights": v.WeightsView(state),
             "metrics": v.MetricsView(state),
-            "controls": v.ControlsView(state, layout=w.Layout(min_width="560px")),
+            "controls": v.ControlsView(state, layout=w.Layout(flex="1 1 560px", min_width="520px")),
             "job": v.JobView(state),
             "filters": v.FilterPlotsView(state),
             "why": v.WhyView(state),
@@ -190,37 +183,21 @@ class ExplorerApp(w.VBox):
             "model": v.ModelView(state),
         }
         self._view_observers = [o for o in _observers(state) if id(o[3]) not in known]
-        views = self.views
         selected = self.panels.selected_index if self.panels is not None else 0  # the upload tab, after one
-        self.panels = w.Tab(
-            [
-                w.VBox([views["sensitivity"], views["plans"]]),
-                w.VBox([views["finetune"], views["compare"], views["export"]]),
-                w.VBox([views["model"], views["upload"]]),
-            ],
-            titles=PANEL_TITLES,
-        )
-        self.panels.selected_index = selected
-        self.panels.add_class("pruning-explorer-panels")
-        self._body.children = [
-            views["summary"],
-            views["weights"],
-            w.HBox([views["controls"], w.VBox([views["metrics"], views["job"]])]),
-            _section("Inside the selected layer", views["filters"], views["why"]),
-            _section("Filter gallery", views["gallery"]),
-            _section("The whole network", views["overview"], views["trajectory"]),
-            _section("Go further: sensitivity, suggested plans, fine-tuning, export", self.panels),
-        ]
+        self.panels = build_panels(self.views, state.t, selected or 0)
+        self._body.children = arrange(self.views, self.panels, state.t)
         self._status.value = ""
 
 
-def _error_widget(error: BaseException) -> w.Widget:
+def _error_widget(error: BaseException, lang: str = "en") -> w.Widget:
     """A red box with the message, for when not even the app could be built."""
     from explorer.ui.format import describe_error, escape
+    from explorer.ui.i18n import translate
     from explorer.ui.views.error import BOX_STYLE
 
-    box = w.HTML(f'<div style="{BOX_STYLE}"><b>Error:</b> {escape(describe_error(error))}</div>')
-    return w.VBox([w.HTML(_INTRO), box])
+    title = escape(translate(lang, "error.title"))
+    box = w.HTML(f'<div style="{BOX_STYLE}"><b>{title}</b> {escape(describe_error(error))}</div>')
+    return w.VBox([w.HTML(f"<h2 style='margin:4px 0'>{escape(translate(lang, 'app.title'))}</h2>"), box])
 
 
 def build_app(
@@ -230,6 +207,7 @@ def build_app(
     session: Any = None,
     background: bool = True,
     debounce: float | None = None,
+    lang: str | None = None,
     **options: Any,
 ) -> w.Widget:
     """Build the explorer widget; it is not displayed (see :func:`show`).
@@ -243,14 +221,19 @@ def build_app(
         background: build the session in a thread and show "Loading model…" meanwhile (the default);
             ``False`` builds it before returning.
         debounce: seconds of slider quiet before a change is applied (default 0.06).
+        lang: the page's language, ``"en"`` or ``"ko"`` (default: ``pruning-explorer app --lang``, i.e.
+            ``$PRUNING_EXPLORER_LANG``, else English); the page has a switch too.
         **options: passed to ``PruningSession`` (``num_samples``, ``checkpoint``, ``criterion``, ``seed``...).
 
     Returns:
         An :class:`ExplorerApp`, or, if even the app cannot be built, a widget with the error message.
     """
+    lang = lang or LaunchOptions.from_env().lang
     try:
+        from explorer.ui.i18n import check_lang
         from explorer.ui.state import DEBOUNCE_SECONDS, ExplorerState
 
+        check_lang(lang)
         factory = None
         if session is None:
             if model is None:  # served by `pruning-explorer app`: its options come through the environment
@@ -277,7 +260,7 @@ def build_app(
 
         criterion = options.get("criterion") or getattr(session, "criterion", None) or "l1"
         state = ExplorerState(
-            debounce=DEBOUNCE_SECONDS if debounce is None else debounce, criterion=criterion
+            debounce=DEBOUNCE_SECONDS if debounce is None else debounce, criterion=criterion, lang=lang
         )
         state.loader.session_factory = factory  # None: rebuilt from the given session (see SessionLoader)
         if isinstance(model, str) and (data is None or isinstance(data, str)):
@@ -287,7 +270,7 @@ def build_app(
         return app
     except Exception as error:
         log.error("pruning explorer: the app could not be built", exc_info=error)
-        return _error_widget(error)
+        return _error_widget(error, lang if lang in ("en", "ko") else "en")
 
 
 def load_bokehjs() -> None:
@@ -354,7 +337,6 @@ def register_magic(ipython: Any) -> None:
 
 __all__ = [
     "MODEL_ENV",
-    "PANEL_TITLES",
     "ExplorerApp",
     "build_app",
     "current_app",

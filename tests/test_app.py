@@ -354,6 +354,60 @@ def test_precision_is_shown_and_fp32_is_one_click_away(app: ExplorerApp, session
     assert session.precision == start
 
 
+def test_the_app_in_korean_and_the_language_switch(session: PruningSession) -> None:
+    from explorer.app import _observers
+
+    session.reset()
+    app = build_app(session=session, background=False, debounce=0.05, lang="ko")
+    assert isinstance(app, ExplorerApp)
+    try:
+        state = app.state
+        assert state.wait_idle(30)
+        assert "프루닝 탐색기" in app.header.children[0].value
+        assert app.panels.titles == ("민감도 분석과 계획", "미세 조정과 내보내기", "모델과 가중치")
+        assert "Top-1 정확도" in app.views["metrics"].children[0].children[0].value
+        assert "원래 가중치" in app.views["weights"].text
+        assert app.views["weights"].buttons["reset"].description == "원래 네트워크로 돌아가기"
+        state.jobs.run_sensitivity(ratios=(0.5,))
+        assert state.wait_idle(60)
+        assert "기준 평가" in state.activity.job_status["sensitivity"]["text"]
+        observers = len(_observers(state))
+        controls = app.views["controls"]
+        app.header.language.value = "en"  # the switch in the page
+        assert state.lang == "en"
+        assert app.views["controls"] is not controls  # the views are built again, in English
+        assert len(_observers(state)) == observers  # and the Korean ones no longer listen
+        assert app.panels.titles == ("Sensitivity & plans", "Fine-tune & export", "Models & weights")
+        assert "Live weights: <b>original</b>" in app.views["weights"].text
+        assert "프루닝 탐색기" not in app.header.children[0].value
+        state.jobs.run_sensitivity(ratios=(0.5, 0.7))
+        assert state.wait_idle(60)
+        assert "evaluations with l1" in state.activity.job_status["sensitivity"]["text"]
+    finally:
+        app.state.close()
+
+
+def test_language_from_the_launch_options(monkeypatch: pytest.MonkeyPatch) -> None:
+    from explorer.cli import build_parser
+    from explorer.launch_options import LANG_ENV, LaunchOptions
+    from explorer.serve import voila_environment
+
+    assert build_parser().parse_args(["app", "--lang", "ko"]).lang == "ko"
+    assert build_parser().parse_args(["app"]).lang is None
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["app", "--lang", "fr"])
+    assert voila_environment(LaunchOptions(lang="ko"))[LANG_ENV] == "ko"
+    assert LaunchOptions.from_env({LANG_ENV: "ko"}).lang == "ko"
+    assert LaunchOptions.from_env({}).lang == "en"
+    monkeypatch.setenv(LANG_ENV, "ko")
+    monkeypatch.setenv(MODEL_ENV, "no_such_model")  # fails at once: only the language matters here
+    app = build_app(background=False)
+    assert app.state.lang == "ko"
+    assert "오류:" in app.error_view.html
+    app.state.close()
+    assert isinstance(build_app(lang="fr"), w.VBox)  # an unknown language: a message, not a crash
+
+
 def test_views_are_widgets(app: ExplorerApp) -> None:
     for view in app.views.values():
         assert isinstance(view, (w.VBox, w.HBox))

@@ -15,6 +15,7 @@ from traitlets import Bool, Dict, Float, HasTraits, Unicode
 from explorer.criteria import ScoringCancelled
 from explorer.evaluation import EvaluationCancelled
 from explorer.ui.format import describe_error
+from explorer.ui.i18n import Translator
 
 
 class JobCancelled(Exception):
@@ -34,8 +35,9 @@ class Activity(HasTraits):
     job = Unicode("", help="name of the long job running now ('' when none)")
     job_status = Dict(help="job name → {state: running|done|cancelled|failed, text}")
 
-    def __init__(self, **kwargs: object):
+    def __init__(self, text: Callable[..., str] | None = None, **kwargs: object):
         super().__init__(**kwargs)
+        self._t = text or Translator()
         self._cancel = threading.Event()
 
     # ------------------------------------------------------------------------------------ progress
@@ -97,7 +99,7 @@ class Activity(HasTraits):
             except CANCELLED:
                 self.set_status(name, "cancelled", cancelled)
             except Exception as error:  # said next to the job's button, and in the red box
-                self.set_status(name, "failed", f"Failed: {describe_error(error)}")
+                self.set_status(name, "failed", self._t("job.failed", message=describe_error(error)))
                 raise
             else:
                 self.set_status(name, "done", note)

@@ -27,24 +27,22 @@ MAX_UPLOAD_BYTES = 200 * 2**20
 #: File name endings the upload accepts.
 CHECKPOINT_SUFFIXES = (".pt", ".pth", ".th")
 
-_CANCELLED_TEXT = {
-    "upload": "Upload cancelled: still exploring the previous weights.",
-    "model": "Cancelled: still exploring the previous model.",
-}
+_CANCELLED_TEXT = {"upload": "loader.cancelled.upload", "model": "loader.cancelled.model"}
 
 
-def unavailable_text(choice: Any) -> str:
+def unavailable_text(choice: Any, t: Callable[..., str]) -> str:
     """Why a model + data pair cannot be explored here, and the command that would change that."""
     missing = []
     if choice.weights == "missing":
-        missing.append(f"the trained weights of {choice.model}")
+        missing.append(t("models.missing.weights", model=choice.model))
     if choice.weights == "none":
-        missing.append(f"trained weights of {choice.model} (none are published)")
+        missing.append(t("models.missing.no_weights", model=choice.model))
     if not choice.data_ready:
-        missing.append(f"the {choice.dataset} data")
-    how = " or ".join(choice.commands)
-    run = f" To get them, run in a terminal: {how} (then reload the page)." if how else ""
-    return f"{choice.model} cannot be explored on this machine: {' and '.join(missing)} are missing.{run}"
+        missing.append(t("models.missing.data", dataset=choice.dataset))
+    text = t("models.unavailable", model=choice.model, missing=t("models.and").join(missing))
+    if choice.commands:
+        text += " " + t("models.run", commands=t("models.or").join(choice.commands))
+    return text
 
 
 def _safe_name(name: str) -> str:
@@ -76,8 +74,10 @@ class SessionLoader(HasTraits):
         criterion: Callable[[], str],
         show_error: Callable[[str], None],
         replace_session: Callable[[Any], None],
+        text: Callable[..., str],
     ):
         super().__init__()
+        self._t = text
         self._worker, self._activity = worker, activity
         self._session, self._criterion = session, criterion
         self._show_error, self._replace_session = show_error, replace_session
@@ -104,14 +104,13 @@ class SessionLoader(HasTraits):
         size = max(int(size or 0), len(content))
         problem = ""
         if not name.lower().endswith(CHECKPOINT_SUFFIXES):
-            problem = f"{name} is not a PyTorch checkpoint: choose a {', '.join(CHECKPOINT_SUFFIXES)} file."
+            problem = self._t("loader.not_checkpoint", name=name, suffixes=", ".join(CHECKPOINT_SUFFIXES))
         elif size > limit:
-            problem = (
-                f"{name} is {size / 2**20:.1f} MB, more than the upload limit of {limit / 2**20:.0f} MB. "
-                "Load bigger checkpoints from Python: explorer.show(model, checkpoint='path/to/file')."
+            problem = self._t(
+                "loader.too_big", name=name, size=f"{size / 2**20:.1f}", limit=f"{limit / 2**20:.0f}"
             )
         elif size == 0:
-            problem = f"{name} is empty (0 bytes)."
+            problem = self._t("loader.empty", name=name)
         if problem:
             self._activity.set_status("upload", "failed", problem)
             self._show_error(problem)
@@ -124,7 +123,7 @@ class SessionLoader(HasTraits):
                 path.write_bytes(data)
                 try:
                     load_checkpoint_state_dict(path, max_bytes=limit)  # refuses before a session is built
-                    self._activity.begin(f"Building a session on {name}…")
+                    self._activity.begin(self._t("loader.building", name=name))
                     session = self._build_session(path)
                 except ExplorerError as error:
                     # name the user's file, not the temporary copy
@@ -136,9 +135,9 @@ class SessionLoader(HasTraits):
                 raise JobCancelled
             self._replace_session(session)
             self.upload = {"name": name, "bytes": size, "model": session.model_name}
-            return f"Now exploring {name}."
+            return self._t("loader.now_exploring", name=name)
 
-        self._long_job("upload", f"Checking {name}…", body)
+        self._long_job("upload", self._t("loader.checking", name=name), body)
 
     def switch_model(self, name: str, data: str | None = None) -> None:
         """Explore another zoo model, on ``data`` (default: its own dataset); on any error the current session
@@ -148,7 +147,7 @@ class SessionLoader(HasTraits):
 
         choice = find_choice(name, data)
         if choice is not None and not choice.available:
-            problem = unavailable_text(choice)
+            problem = unavailable_text(choice, self._t)
             self._activity.set_status("model", "failed", problem)
             self._show_error(problem)
             return
@@ -160,12 +159,9 @@ class SessionLoader(HasTraits):
                 raise JobCancelled
             self._replace_session(session)
             self.current = (name, data)
-            trained = (
-                "" if session.trained else " (untrained: its pretrained weights are not on this machine)"
-            )
-            return f"Now exploring {name}{trained}."
+            return self._t("loader.now_exploring", name=name)
 
-        self._long_job("model", f"Loading {name}…", body)
+        self._long_job("model", self._t("loader.loading", name=name), body)
 
     def _build_session(self, checkpoint: Path) -> Any:
         """A session on ``checkpoint``: ``session_factory``'s, or the current session's model and data."""
@@ -179,7 +175,8 @@ class SessionLoader(HasTraits):
         )
 
     def _long_job(self, name: str, text: str, body: Callable[[], str]) -> None:
-        self._worker.submit(name, self._activity.long_job(name, text, body, _CANCELLED_TEXT[name]))
+        cancelled = self._t(_CANCELLED_TEXT[name])
+        self._worker.submit(name, self._activity.long_job(name, text, body, cancelled))
 
 
 __all__ = ["CHECKPOINT_SUFFIXES", "MAX_UPLOAD_BYTES", "SessionLoader"]

@@ -23,6 +23,7 @@ from explorer.inspection import Gallery
 from explorer.ui import tables
 from explorer.ui.activity import Activity
 from explorer.ui.format import describe_error
+from explorer.ui.i18n import Translator
 from explorer.ui.jobs import JobHooks, LongJobs
 from explorer.ui.live_metrics import LiveMetrics
 from explorer.ui.loader import SessionLoader
@@ -52,7 +53,8 @@ class ExplorerState(ExplorerTraits):
         self.session: Any = None
         self.live: LiveMetrics | None = None
         self._ready = False
-        self.activity = Activity()
+        self.t = Translator(lambda: self.lang)  # t(key, **values): the app's words in its language
+        self.activity = Activity(self.t)
         self.worker = Worker(self._job_failed, debounce=debounce, runnable=lambda: self.session is not None)
         self.inputs = PlanInputs(
             self.worker,
@@ -64,11 +66,12 @@ class ExplorerState(ExplorerTraits):
             changed=self._plan_changed,
             unchanged=self._sync_plan,
         )
-        self.scorer = Scorer(self.activity)
+        self.scorer = Scorer(self.activity, self.t)
         self.network = NetworkStatus()
         self.visited = Trajectory(
             lambda points: setattr(self, "trajectory", points),
             weights=lambda: self.session.weights.label if self.session is not None else "original",
+            text=self.t,
         )
         hooks = JobHooks(
             session=lambda: self.session,
@@ -77,6 +80,7 @@ class ExplorerState(ExplorerTraits):
             show_error=lambda text: setattr(self, "error", text),
             plan_changed=self._plan_changed,
             weights_adopted=self.scorer.forget,
+            text=self.t,
         )
         self.jobs = LongJobs(hooks, self.worker, self.activity, self.inputs, self.visited)
         self.loader = SessionLoader(
@@ -86,6 +90,7 @@ class ExplorerState(ExplorerTraits):
             criterion=hooks.criterion,
             show_error=hooks.show_error,
             replace_session=self.replace_session,
+            text=self.t,
         )
         super().__init__(**kwargs)
         dlink((self, "criterion"), (self.jobs, "scan_criterion"))
@@ -216,7 +221,7 @@ class ExplorerState(ExplorerTraits):
             self._plan_changed()
 
         self.inputs.flush()
-        self.worker.submit("precision", lambda: self.activity.busy_while("Measuring again…", switch))
+        self.worker.submit("precision", lambda: self.activity.busy_while(self.t("state.precision"), switch))
 
     def measure_latency(self) -> None:
         """Export the pruned model and time it against the original on one validation image (CPU)."""
@@ -224,7 +229,7 @@ class ExplorerState(ExplorerTraits):
         def measure() -> None:
             self.latency = self.session.views.latency()
 
-        text = "Exporting and timing the pruned model…"
+        text = self.t("state.latency")
         self.worker.submit("latency", lambda: self.activity.busy_while(text, measure))
 
     def cancel(self) -> None:
@@ -298,7 +303,7 @@ class ExplorerState(ExplorerTraits):
             self.set_trait("criterion", old)
             if not isinstance(error, ScoringCancelled):
                 raise
-            self.error = f"Scoring with {new} was cancelled; still ranking by {old}."
+            self.error = self.t("state.scoring_cancelled", new=new, old=old)
             return
         self.session.criterion = new
         x, y = self.compare

@@ -14,6 +14,7 @@ class ExplorerTraits(HasTraits):
     """The explorer state's traits (see :class:`~explorer.ui.state.ExplorerState` for what changes them)."""
 
     # ------------------------------------------------------------------------------------------ inputs
+    lang = Unicode("en", help="the language of every text the app shows ('en' or 'ko', see explorer.ui.i18n)")
     criterion = Unicode("l1", help="the criterion that ranks channels")
     selected_group = Unicode("", help="the group inspected by the plots and the gallery")
     selected_filter = Int(-1, help="the channel explained by the 'why' panel (-1: the first to be pruned)")
@@ -23,7 +24,7 @@ class ExplorerTraits(HasTraits):
 
     # ----------------------------------------------------------------------------------------- results
     status = Unicode("loading", help="'loading', 'ready' or 'failed'")
-    status_text = Unicode("Loading model…")
+    status_text = Unicode("", help="what the app is doing while it loads ('' when ready)")
     criteria = List(help="[{name, title, url, formula, description, needs_data}] of every criterion")
     groups = List(help="[{name, num_channels, layers, coupled}] of every prunable group")
     summary = Dict(help="session.views.describe() plus the baseline accuracy")

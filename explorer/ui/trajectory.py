@@ -11,6 +11,8 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from explorer.ui.i18n import Translator
+
 Pruned = Mapping[str, Sequence[int]]
 #: The label of the original weights (``session.weights.label``).
 ORIGINAL = "original"
@@ -27,14 +29,17 @@ class Trajectory:
     Args:
         publish: sets the state's ``trajectory`` trait (a list of point dicts, see ``ExplorerState``).
         weights: the label of the live weights (``session.weights.label``; ``"original"`` for the original).
+        text: ``t(key, **values)``, the app's words (the points' labels).
     """
 
     def __init__(
         self,
         publish: Callable[[list[dict[str, Any]]], None],
         weights: Callable[[], str] = lambda: ORIGINAL,
+        text: Callable[..., str] | None = None,
     ):
         self._publish = publish
+        self._t = text or Translator()
         self._weights = weights
         self._lock = threading.RLock()
         self._points: list[dict[str, Any]] = []
@@ -71,13 +76,14 @@ class Trajectory:
             old = next((p for p in self._points if p["key"] == key), None)
             points = [dict(p, current=False) for p in self._points if p["key"] != key]
             removed = sum(len(v) for v in pruned.values())
-            label = "original" if not removed else f"{removed} channel(s) pruned"
+            t = self._t
+            label = t("trajectory.pruned", count=removed) if removed else t("trajectory.original")
             kind = kind or (old["kind"] if old else "plan")
             if kind == "finetuned":
                 steps = steps if steps is not None else (old or {}).get("steps")
-                label += f", after fine-tuning ({steps} steps)" if steps else ", after fine-tuning"
+                label += t("trajectory.after_steps", steps=steps) if steps else t("trajectory.after")
             elif weights != ORIGINAL:
-                label += ", fine-tuned weights"
+                label += t("trajectory.finetuned_weights")
             points.append(
                 {
                     "macs": metrics["macs"],

@@ -19,7 +19,7 @@ _WHERE = {
     "ExportView": "files",
     "FilterPlotsView": "plots",
     "FinetuneView": "finetune",
-    "GalleryView": "plots",
+    "GalleryView": "gallery",
     "JobStatus": "controls",
     "JobView": "controls",
     "MetricsView": "metrics",

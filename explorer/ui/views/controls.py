@@ -44,9 +44,10 @@ class ControlsView(w.VBox):
 
     def __init__(self, state: Any, **kwargs: Any):
         self._state = state
+        self._t = t = state.t
         self._criterion = w.Dropdown(
             options=[(c["name"], c["name"]) for c in state.criteria],
-            description="Criterion",
+            description=t("controls.criterion"),
             style={"description_width": "70px"},
         )
         w.link((state, "criterion"), (self._criterion, "value"))
@@ -56,13 +57,11 @@ class ControlsView(w.VBox):
         rows = []
         for group in state.groups:
             name = group["name"]
-            slider = _ratio_slider(
-                name, f"fraction of the {group['num_channels']} channels of {name} to remove"
-            )
+            slider = _ratio_slider(name, t("controls.slider.hint", count=group["num_channels"], layer=name))
             slider.observe(lambda change, name=name: self._slider_moved(name, change), names="value")
             self._sliders[name] = slider
             coupled = ", ".join(group["coupled"])
-            beside = f"also cuts {escape(coupled)}" if coupled else ""
+            beside = escape(t("controls.also_cuts", layers=coupled)) if coupled else ""
             self._counts[name] = w.HTML()
             rows.append(
                 w.HBox(
@@ -75,23 +74,16 @@ class ControlsView(w.VBox):
                     ]
                 )
             )
-        self._global = _ratio_slider("All layers", "one ratio spread over every layer")
+        self._global = _ratio_slider(t("controls.global"), t("controls.global.hint"))
         w.link((state, "global_ratio"), (self._global, "value"))
         super().__init__(
             [
-                w.HTML("<h4 style='margin:4px 0'>Choose what to remove</h4>"),
+                w.HTML(f"<h4 style='margin:4px 0'>{t('controls.title')}</h4>"),
                 self._criterion,
                 self._criterion_help,
-                _help(
-                    "Each slider removes that fraction of a layer's filters: the ones the criterion scores "
-                    "lowest. Layers joined by BatchNorm or a residual add lose the same channels, listed on "
-                    "the right."
-                ),
+                _help(t("controls.sliders.help")),
                 *rows,
-                _help(
-                    "The global slider removes one fraction of all filters at once, taking the lowest "
-                    "scores after normalising each layer's scores, so big and small layers compete fairly."
-                ),
+                _help(t("controls.global.help")),
                 self._global,
             ],
             **kwargs,
@@ -137,9 +129,8 @@ class ControlsView(w.VBox):
         for group in self._state.groups:
             name, total = group["name"], group["num_channels"]
             removed = len(pruned.get(name, ()))
-            self._counts[
-                name
-            ].value = f"<span style='color:#5f6368'><b>{removed}</b> of {total} channels removed</span>"
+            text = self._t("controls.removed", removed=f"<b>{removed}</b>", total=total)
+            self._counts[name].value = f"<span style='color:#5f6368'>{text}</span>"
 
     @serialized
     def _describe_criterion(self, _change: Any = None) -> None:
@@ -147,7 +138,7 @@ class ControlsView(w.VBox):
         if info is None:
             self._criterion_help.value = ""
             return
-        data = " Needs a pass over calibration data (may take a while)." if info["needs_data"] else ""
+        data = " " + self._t("controls.needs_data") if info["needs_data"] else ""
         self._criterion_help.value = _HELP.format(
             f"{escape(info['description'])}{data}<br><code>{escape(info['formula'])}</code><br>"
             f"<a href='{escape(info['url'])}' target='_blank'>{escape(info['title'])}</a>"
@@ -167,7 +158,7 @@ class JobView(w.HBox):
         self._jobs = None if jobs is None else tuple(jobs)
         self._bar = w.IntProgress(min=0, max=100, value=0, layout=w.Layout(width="240px"))
         self._label = w.HTML()
-        self._cancel = w.Button(description="Cancel", icon="stop", button_style="warning")
+        self._cancel = w.Button(description=state.t("job.cancel"), icon="stop", button_style="warning")
         self._cancel.on_click(lambda _b: state.cancel())
         super().__init__([self._label, self._bar, self._cancel], **kwargs)
         self._activity.observe(self._update, names=["busy", "progress", "progress_text", "job"])

@@ -17,33 +17,28 @@ class ExportView(w.VBox):
 
     def __init__(self, state: Any, **kwargs: Any):
         self._state = state
+        self._t = t = state.t
         model = state.summary.get("model", "model")
         self._folder = w.Text(
             value=f"pruned_{model}",
-            placeholder="folder (relative to the notebook's folder, or absolute)",
-            description="Folder",
-            style={"description_width": "50px"},
+            placeholder=t("export.folder.placeholder"),
+            description=t("export.folder"),
+            style={"description_width": "initial"},
             layout=w.Layout(width="420px"),
         )
         self._save = w.Button(
-            description="Save pruned model",
+            description=t("export.save"),
             icon="save",
             button_style="primary",
-            layout=w.Layout(width="190px"),
+            layout=w.Layout(width="auto"),
         )
         self._save.on_click(lambda _b: state.jobs.save(self._folder.value))
         disable_while_busy(state, self._save)
         self._result = w.HTML()
         super().__init__(
             [
-                w.HTML("<h4 style='margin:4px 0'>Export</h4>"),
-                _help(
-                    "Saves the network with the pruned filters physically removed: <code>plan.json</code> "
-                    "(which filters went), <code>pruned_state_dict.pt</code> (the smaller weights, load them "
-                    "with <code>explorer.load_pruned</code>) and <code>SUMMARY.md</code> (plan, metrics and "
-                    "criteria, readable). The folder is replaced as a whole; a folder holding other files is "
-                    "refused."
-                ),
+                w.HTML(f"<h4 style='margin:4px 0'>{t('export.title')}</h4>"),
+                _help(t("export.help")),
                 w.HBox([self._folder, self._save]),
                 JobView(state, jobs=("export",)),
                 JobStatus(state, "export"),
@@ -83,7 +78,8 @@ class ExportView(w.VBox):
             if e["summary"]
             else ""
         )
-        self._result.value = f"<div>Written:</div><ul style='margin:2px 0'>{files}</ul>{summary}"
+        written = escape(self._t("export.written"))
+        self._result.value = f"<div>{written}</div><ul style='margin:2px 0'>{files}</ul>{summary}"
 
 
 class ModelView(w.VBox):
@@ -94,6 +90,7 @@ class ModelView(w.VBox):
         from explorer.ui.model_choices import list_choices
 
         self._state = state
+        self._t = t = state.t
         current = state.loader.current or (state.summary.get("model", ""), None)
         self._choices = {c.key: c for c in list_choices(current)}
         names = list(self._choices)
@@ -102,25 +99,19 @@ class ModelView(w.VBox):
         self._choice = w.Dropdown(
             options=[(self._option(c), c.key) for c in self._choices.values()],
             value=now,
-            description="Model",
-            style={"description_width": "50px"},
+            description=t("models.model"),
+            style={"description_width": "initial"},
             layout=w.Layout(width="420px"),
         )
-        self._load = w.Button(
-            description="Explore this model", icon="exchange", layout=w.Layout(width="170px")
-        )
+        self._load = w.Button(description=t("models.explore"), icon="exchange", layout=w.Layout(width="auto"))
         self._load.on_click(lambda _button: self._switch())
         self._hint = w.HTML()
         self._choice.observe(self._chosen, names="value")
         state.activity.observe(self._chosen, names="busy")
         super().__init__(
             [
-                w.HTML("<h4 style='margin:4px 0'>Another model</h4>"),
-                _help(
-                    'Pick a model and the data it is measured on. Pairs marked "not on this machine" need '
-                    "their trained weights or their data first: run the command shown in a terminal, then "
-                    "reload the page."
-                ),
+                w.HTML(f"<h4 style='margin:4px 0'>{t('models.title')}</h4>"),
+                _help(t("models.help")),
                 w.HBox([self._choice, self._load], layout=w.Layout(align_items="center")),
                 self._hint,
                 JobView(state, jobs=("model",)),
@@ -144,9 +135,8 @@ class ModelView(w.VBox):
         """Choice key → its ``ModelChoice`` (availability and commands)."""
         return dict(self._choices)
 
-    @staticmethod
-    def _option(choice: Any) -> str:
-        mark = "" if choice.available else " (not on this machine)"
+    def _option(self, choice: Any) -> str:
+        mark = "" if choice.available else " " + self._t("models.not_here")
         return f"{choice.model} · {choice.dataset}{mark}"
 
     def _switch(self) -> None:
@@ -158,24 +148,26 @@ class ModelView(w.VBox):
         self._load.disabled = not choice.available or bool(self._state.activity.busy)
         self._hint.value = "" if choice.available else _help(self._missing(choice)).value
 
-    @staticmethod
-    def _missing(choice: Any) -> str:
+    def _missing(self, choice: Any) -> str:
         from explorer.ui.loader import unavailable_text
 
-        return escape(unavailable_text(choice))
+        return escape(unavailable_text(choice, self._t))
 
     def _table(self) -> str:
-        rows = []
+        t, rows = self._t, []
         for c in self._choices.values():
-            style = "" if c.available else "color:#9aa0a6"
+            style = "padding:1px 8px;" + ("" if c.available else "color:#9aa0a6")
             how = "<br>".join(f"<code>{escape(cmd)}</code>" for cmd in c.commands)
-            state = "ready" if c.available else ("no published weights" if c.weights == "none" else how)
+            here = t("models.ready") if c.available else (how or t("models.no_weights"))
             rows.append(
-                f"<tr style='{style}'><td>{escape(c.model)}</td><td>{escape(c.dataset)}</td>"
-                f"<td>{state}</td></tr>"
+                f"<tr><td style='{style}'>{escape(c.model)}</td><td style='{style}'>{escape(c.dataset)}</td>"
+                f"<td style='{style}'>{here}</td></tr>"
             )
-        head = "<tr><th align='left'>model</th><th align='left'>data</th><th align='left'>here?</th></tr>"
-        return f"<table style='border-collapse:collapse;font-size:90%'>{head}{''.join(rows)}</table>"
+        head = "".join(
+            f"<th align='left' style='padding:1px 8px'>{escape(h)}</th>"
+            for h in (t("models.column.model"), t("models.column.data"), t("models.column.here"))
+        )
+        return f"<table style='border-collapse:collapse;font-size:90%'><tr>{head}</tr>{''.join(rows)}</table>"
 
 
 class UploadView(w.VBox):
@@ -183,34 +175,25 @@ class UploadView(w.VBox):
 
     def __init__(self, state: Any, **kwargs: Any):
         self._state = state
+        self._t = t = state.t
         limit = f"{state.loader.max_upload_bytes / 2**20:.0f} MB"
+        suffixes = ", ".join(CHECKPOINT_SUFFIXES)
         self._upload = w.FileUpload(
             accept=",".join(CHECKPOINT_SUFFIXES),
             multiple=False,
-            description="Upload checkpoint",
-            tooltip=f"a state_dict file ({', '.join(CHECKPOINT_SUFFIXES)}), at most {limit}",
-            layout=w.Layout(width="200px"),
+            description=t("upload.button"),
+            tooltip=t("upload.button.hint", suffixes=suffixes, limit=limit),
+            layout=w.Layout(width="auto"),
         )
         self._upload.observe(self._uploaded, names="value")
         disable_while_busy(state, self._upload)
         self._result = w.HTML()
-        model = escape(state.summary.get("model", "this model"))
+        model = escape(state.summary.get("model", ""))
         super().__init__(
             [
-                w.HTML("<h4 style='margin:4px 0'>Explore your own weights</h4>"),
-                _help(
-                    f"Upload a checkpoint of <b>{model}</b> trained by you: a <code>state_dict</code> saved "
-                    "with <code>torch.save(model.state_dict(), path)</code>, as a "
-                    f"{escape(', '.join(CHECKPOINT_SUFFIXES))} file of at most {limit}. It is "
-                    "read with <code>torch.load(weights_only=True)</code>: only tensors, a file holding "
-                    "pickled Python objects is refused. The explorer then starts again on the new weights "
-                    "(the plan, history and results of the current ones are dropped); if anything is wrong, "
-                    "it says why and keeps the current weights."
-                ),
-                _help(
-                    "If nothing happens after you choose a large file, this server does not accept files "
-                    "that big: ask whoever runs it to load the checkpoint for you."
-                ),
+                w.HTML(f"<h4 style='margin:4px 0'>{t('upload.title')}</h4>"),
+                _help(t("upload.help", model=f"<b>{model}</b>", suffixes=escape(suffixes), limit=limit)),
+                _help(t("upload.too_big")),
                 self._upload,
                 JobView(state, jobs=("upload",)),
                 JobStatus(state, "upload"),
@@ -240,9 +223,8 @@ class UploadView(w.VBox):
     @serialized
     def _update(self, _change: Any = None) -> None:
         u = self._state.loader.upload
-        self._result.value = (
-            f"<div style='color:#5f6368'>Exploring the weights of <b>{escape(u['name'])}</b> "
-            f"({format_bytes(u['bytes'])}).</div>"
-            if u
-            else ""
-        )
+        if not u:
+            self._result.value = ""
+            return
+        text = self._t("upload.exploring", name=f"<b>{escape(u['name'])}</b>", size=format_bytes(u["bytes"]))
+        self._result.value = f"<div style='color:#5f6368'>{text}</div>"

@@ -16,31 +16,40 @@ _WARNING = (
 )
 
 
+def weights_label(weights: dict[str, Any], t: Any) -> str:
+    """The live weights' name in the page's language (``session.weights.label`` in English)."""
+    if weights["is_original"]:
+        return t("weights.original")
+    if weights["kind"] == "fine-tuned":
+        return t("weights.finetuned", plan=weights["plan_number"], steps=weights["steps"])
+    return str(weights["label"])  # a kind of weights the catalogues do not know: the core's own words
+
+
 class WeightsView(w.VBox):
     """``state.network``: the live weights' label, the fit warning, the precision; and the history buttons."""
 
     def __init__(self, state: Any, **kwargs: Any):
         self._state = state
+        self._t = t = state.t
         self._label = w.HTML()
         self._warning = w.HTML()
-        self._undo = w.Button(description="Undo", icon="undo", tooltip="undo the last change or fine-tuning")
-        self._redo = w.Button(description="Redo", icon="repeat", tooltip="redo what Undo undid")
+        auto = {"layout": w.Layout(width="auto")}
+        self._undo = w.Button(
+            description=t("weights.undo"), icon="undo", tooltip=t("weights.undo.hint"), **auto
+        )
+        self._redo = w.Button(
+            description=t("weights.redo"), icon="repeat", tooltip=t("weights.redo.hint"), **auto
+        )
         self._reset = w.Button(
-            description="Back to the original network",
-            icon="home",
-            tooltip="original weights, nothing pruned (Undo comes back)",
-            layout=w.Layout(width="auto"),
+            description=t("weights.reset"), icon="home", tooltip=t("weights.reset.hint"), **auto
         )
         self._undo.on_click(lambda _b: state.undo())
         self._redo.on_click(lambda _b: state.redo())
         self._reset.on_click(lambda _b: state.reset())
         self._precision = w.ToggleButtons(
-            options=[("fast (bf16)", "bf16"), ("exact (fp32)", "fp32")],
-            tooltips=[
-                "bfloat16 on this CPU: about 3× faster, the same answer on almost every image",
-                "32-bit floats: exact, slower",
-            ],
-            style={"button_width": "100px"},
+            options=[(t("weights.bf16"), "bf16"), (t("weights.fp32"), "fp32")],
+            tooltips=[t("weights.bf16.hint"), t("weights.fp32.hint")],
+            style={"button_width": "110px"},
         )
         self._precision.observe(self._precision_chosen, names="value")
         self._syncing = False
@@ -52,7 +61,7 @@ class WeightsView(w.VBox):
                 ),
                 self._warning,
                 w.HBox(
-                    [w.HTML("<span style='color:#5f6368'>Live metrics computed in</span>"), self._precision],
+                    [w.HTML(f"<span style='color:#5f6368'>{t('weights.precision')}</span>"), self._precision],
                     layout=w.Layout(align_items="center"),
                 ),
             ],
@@ -87,23 +96,17 @@ class WeightsView(w.VBox):
     @serialized
     def _update(self, _change: Any = None) -> None:
         network = self._state.network
-        weights = network.weights
+        weights, t = network.weights, self._t
         if not weights:
             return
-        plan = f" · plan #{network.plan_number}" if network.plan_number else ""
+        plan = t("weights.plan", number=network.plan_number) if network.plan_number else ""
+        label = weights_label(weights, t)
+        live = t("weights.live", label=f"<b>{escape(label)}</b>")
         self._label.value = (
-            f"<span>Live weights: <b>{escape(weights['label'])}</b>"
+            f"<span title='{escape(t('weights.live.hint'))}'>{live}"
             f"<span style='color:#5f6368'>{escape(plan)}</span></span>"
         )
-        self._warning.value = (
-            ""
-            if weights["fits"]
-            else _WARNING.format(
-                "This plan puts back filters that the live weights were trained without, so the numbers "
-                "describe neither network. Prune those filters again, press Undo, or go back to the "
-                "original network."
-            )
-        )
+        self._warning.value = "" if weights["fits"] else _WARNING.format(t("weights.misfit"))
         self._syncing = True
         try:
             if network.precision in ("bf16", "fp32"):
