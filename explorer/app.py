@@ -66,6 +66,7 @@ class ExplorerApp(w.VBox):
 
     def __init__(self, state: Any, **kwargs: Any):
         from explorer.ui.views.error import ErrorView
+        from explorer.ui.views.glossary import GlossaryView
         from explorer.ui.views.header import HeaderView
         from explorer.ui.views.layout import page_style
 
@@ -80,10 +81,13 @@ class ExplorerApp(w.VBox):
         self._status = w.HTML(_LOADING.format(state.status_text))
         self._error = ErrorView(state)
         self.header = HeaderView(state)
+        self.glossary = GlossaryView(state)
+        self.header.add_tool(self.glossary.button)
         self._body = w.VBox()
         self._ready = threading.Event()
         self.build_seconds: float | None = None
-        super().__init__([page_style(), self.header, self._status, self._error, self._body], **kwargs)
+        parts = [page_style(), self.header, self.glossary, self._status, self._error, self._body]
+        super().__init__(parts, **kwargs)
         self.add_class("pruning-explorer")
         state.observe(self._status_text, names="status_text")
         state.observe(self._session_replaced, names="session_version")

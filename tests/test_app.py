@@ -382,7 +382,7 @@ def test_the_app_in_korean_and_the_language_switch(session: PruningSession) -> N
         assert "프루닝 탐색기" not in app.header.children[0].value
         state.jobs.run_sensitivity(ratios=(0.5, 0.7))
         assert state.wait_idle(60)
-        assert "evaluations with l1" in state.activity.job_status["sensitivity"]["text"]
+        assert "evaluations with" in state.activity.job_status["sensitivity"]["text"]
     finally:
         app.state.close()
 
@@ -406,6 +406,70 @@ def test_language_from_the_launch_options(monkeypatch: pytest.MonkeyPatch) -> No
     assert "오류:" in app.error_view.html
     app.state.close()
     assert isinstance(build_app(lang="fr"), w.VBox)  # an unknown language: a message, not a crash
+
+
+def _page_texts(app: ExplorerApp) -> list[str]:
+    """Every text the page shows or shows on hover: widget values, descriptions, tooltips, options, and the
+    plots' titles, axis labels and hover data."""
+    from bokeh.models import Axis, ColumnDataSource, HoverTool, Title
+
+    texts, todo = [], [app]
+    while todo:
+        widget = todo.pop()
+        todo.extend(getattr(widget, "children", ()))
+        for name in ("value", "description", "tooltip", "placeholder"):
+            value = getattr(widget, name, None)
+            if isinstance(value, str):
+                texts.append(value)
+        texts += [str(o[0] if isinstance(o, tuple) else o) for o in getattr(widget, "options", ())]
+        if isinstance(widget, BokehModel):
+            for model in widget._model.references():
+                if isinstance(model, Title | Axis):
+                    texts.append(str(model.text if isinstance(model, Title) else model.axis_label))
+                if isinstance(model, HoverTool):
+                    texts += [f"{a} {b}" for a, b in model.tooltips]
+                if isinstance(model, ColumnDataSource):
+                    texts += [str(v) for k, col in model.data.items() if k.startswith("f_") for v in col]
+    return texts
+
+
+def test_plain_words_no_nan_no_server_flags(app: ExplorerApp, session: PruningSession) -> None:
+    state = app.state
+    controls = app.views["controls"]
+    assert ("Similarity to others (FPGM)", "fpgm") in controls.criterion_dropdown.options
+    assert f"in the code: {state.criterion}" in controls.criterion_dropdown.tooltip  # the code name, on hover
+    assert controls.labels[session.groups[0].name] == "Conv layer 1 (16 filters)"
+    row = next(c for c in controls.children if "pe-layer-list" in c._dom_classes).children[0]
+    assert f"title='in the code: {session.groups[0].name}" in row.children[0].value
+    for card, hint in (("accuracy", "validation images"), ("macs", "Multiply-accumulate")):
+        value = app.views["metrics"]._cards[card].value
+        assert "title='" in value
+        assert hint in value  # explained on hover
+    state.criterion = "taylor"  # a criterion scored on data: the others stay "not computed" meanwhile
+    assert state.wait_idle(60)
+    app.views["filters"]._x.value = "oracle"  # not computed on this layer yet...
+    assert state.wait_idle(120)
+    texts = " ".join(_page_texts(app))
+    for word in ("NaN", "nan ", "unitless", "n/a", "tornado", "--Voila", "root=", "download=True"):
+        assert word not in texts, word
+    assert "Filter size (L1)" in texts  # criteria and layers by their plain names
+    state.criterion = "l1"
+    assert state.wait_idle(30)
+
+
+def test_glossary_drawer(app: ExplorerApp) -> None:
+    glossary = app.glossary
+    assert not glossary.is_open
+    assert glossary.button in app.header.children[1].children
+    glossary.button.value = True
+    assert glossary.is_open
+    for term in ("MACs", "Parameters", "95 % interval", "Sensitivity", "Coupled layers"):
+        assert f"<b>{term}</b>" in glossary.text
+    app.state.lang = "ko"
+    assert "<b>연산량(MACs)</b>" in glossary.text
+    app.state.lang = "en"
+    glossary.button.value = False
+    assert not glossary.is_open
 
 
 def test_views_are_widgets(app: ExplorerApp) -> None:

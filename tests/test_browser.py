@@ -323,9 +323,11 @@ def _card(page: Any, title: str) -> dict | None:
 
 
 def _slider(page: Any, group: str) -> Any:
-    return page.locator(".widget-slider").filter(
-        has=page.locator(".widget-label").get_by_text(group, exact=True)
-    )
+    """The slider of ``group`` in the list of every layer (the page names layers in plain words; the row and
+    the slider carry the code name as a CSS class)."""
+    from explorer.ui.views.controls import css_name
+
+    return page.locator(f".pe-slider-{css_name(group)}")
 
 
 def _slider_handle(page: Any, group: str) -> Any:
@@ -355,19 +357,20 @@ def _expected(session: Any, group: str, ratio: float, criterion: str) -> dict[st
 
 def _wait_for_values(page: Any, want: dict[str, str], group: str) -> None:
     """Wait until the cards show the exact ``want`` values and the layer's channel count agrees."""
+    from explorer.ui.views.controls import css_name
+
     script = """
     ([acc, macs, params, group, removed]) => {
       const a = window.__pe.card('Top-1 accuracy'), m = window.__pe.card('MACs per image');
       const p = window.__pe.card('Parameters');
       if (!a || !m || !p) return false;
-      const row = Array.from(document.querySelectorAll('.widget-hbox')).find(
-        (r) => r.querySelector(':scope > .widget-slider .widget-label')?.textContent === group);
+      const row = document.querySelector('.pe-row-' + group);
       const count = row ? row.textContent : '';
       return a.value === acc && a.note === 'exact' && m.value === macs && p.value === params
         && count.includes(removed + ' of ');
     }
     """
-    args = [want["accuracy"], want["macs"], want["params"], group, want["removed"]]
+    args = [want["accuracy"], want["macs"], want["params"], css_name(group), want["removed"]]
     try:
         page.wait_for_function(script, arg=args, timeout=UPDATE_TIMEOUT * 1000, polling="raf")
     except Exception as error:
@@ -395,9 +398,12 @@ def _reset(page: Any) -> None:
 
 
 def _set_criterion(page: Any, name: str) -> None:
+    from explorer.ui.i18n import Translator
+    from explorer.ui.naming import criterion_label
+
     page.locator(".widget-dropdown").filter(has=page.get_by_text("Criterion", exact=True)).locator(
         "select"
-    ).select_option(name)
+    ).select_option(label=criterion_label(name, Translator("en")))
 
 
 # -------------------------------------------------------------------------------------------------- tests

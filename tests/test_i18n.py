@@ -81,7 +81,7 @@ def test_no_key_is_left_unused() -> None:
 
 
 #: Key families built from a name at run time (checked by their own tests).
-DYNAMIC = ("crit.", "lesson.", "glossary.")
+DYNAMIC = ("crit.", "lesson.")
 
 
 @pytest.mark.parametrize("key", sorted(CATALOGUES["en"]))
@@ -113,6 +113,38 @@ def test_no_text_literal_left_in_the_views() -> None:
                     if isinstance(text, str) and len(re.findall(r"[A-Za-z가-힣]", text)) > 1:
                         found.append(f"{path.name}:{node.lineno} {keyword.arg}={text!r}")
     assert found == []
+
+
+def test_every_built_in_criterion_has_a_plain_name_and_a_hint() -> None:
+    from explorer.criteria import list_criteria
+    from explorer.ui.naming import criterion_hint, criterion_label
+
+    for lang, catalogue in CATALOGUES.items():
+        t = Translator(lang)
+        for name in list_criteria():
+            assert f"crit.{name}.name" in catalogue, (lang, name)
+            assert f"crit.{name}.hint" in catalogue, (lang, name)
+            assert criterion_label(name, t) != name
+            assert criterion_hint(name, t)
+    assert criterion_label("fpgm", Translator("en")) == "Similarity to others (FPGM)"
+
+
+def test_layers_get_plain_names_with_the_code_name_kept_apart() -> None:
+    from explorer.ui.naming import layer_labels
+
+    def rows(*names: str) -> list[dict]:
+        return [{"name": n, "num_channels": 16} for n in names]
+
+    en = Translator("en")
+    resnet = layer_labels(rows("layer1.0.conv1", "layer1.1.conv1", "layer2.0.conv1"), en)
+    assert resnet == {
+        "layer1.0.conv1": "Block 1 · conv 1 (16 filters)",
+        "layer1.1.conv1": "Block 2 · conv 1 (16 filters)",
+        "layer2.0.conv1": "Block 3 · conv 1 (16 filters)",
+    }
+    digits = layer_labels(rows("features.0", "features.3", "features.7"), Translator("ko"), counts=False)
+    assert list(digits.values()) == ["합성곱 층 1", "합성곱 층 2", "합성곱 층 3"]
+    assert layer_labels(rows("conv1", "fc"), en, counts=False) == {"conv1": "First conv", "fc": "Layer 2"}
 
 
 def test_translator_follows_the_language_and_falls_back() -> None:

@@ -12,6 +12,7 @@ from bokeh.plotting import figure
 from jupyter_bokeh import BokehModel
 
 from explorer.ui.format import escape
+from explorer.ui.naming import layer_labels
 from explorer.ui.views._sync import serialized
 from explorer.ui.views.plots import _status, quiet_toolbar
 
@@ -89,10 +90,11 @@ class GalleryView(w.VBox):
         self._show(self._maps_fig, g.maps, self._maps_tiles, self._maps_image, g.map_tiles_x, g.map_tiles_y)
         t = self._t
         kind = t("gallery.rgb") if g.rgb else t("gallery.mean")
-        self._weights_fig.title.text = t("gallery.weights_for", layer=g.group, kind=kind)
-        self._maps_fig.title.text = t("gallery.maps_for", layer=g.group, label=g.image_label)
+        layer = layer_labels(self._state.groups, t, counts=False).get(g.group, g.group)
+        self._weights_fig.title.text = t("gallery.weights_for", layer=layer, kind=kind)
+        self._maps_fig.title.text = t("gallery.maps_for", layer=layer, label=g.image_label)
         how = t("gallery.in_colour") if g.rgb else t("gallery.averaged")
         note = t("gallery.help", how=how)
         if g.weights is None:
-            note += " " + t("gallery.not_conv", layer=escape(g.group))
+            note += " " + t("gallery.not_conv", layer=escape(layer))
         self._note.value = f"<div style='color:#5f6368;font-size:90%'>{note}</div>"

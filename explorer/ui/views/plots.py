@@ -23,7 +23,8 @@ from bokeh.models import ColumnDataSource, HoverTool, TapTool
 from bokeh.plotting import figure
 from jupyter_bokeh import BokehModel
 
-from explorer.ui.format import format_count
+from explorer.ui.format import format_count, format_number
+from explorer.ui.naming import criterion_label, layer_labels
 from explorer.ui.views._sync import serialized
 
 KEPT, PRUNED, CURRENT, FINETUNED = "#1a73e8", "#bdc1c6", "#d93025", "#188038"
@@ -47,8 +48,13 @@ def _colors(pruned: list[bool]) -> list[str]:
 
 
 def _finite(values: list[float]) -> list[float]:
-    # scores not computed yet are NaN: bokeh draws no bar and the hover shows NaN
+    # scores not computed yet are NaN: bokeh draws no bar (the hover shows the "f_" column instead)
     return [float(v) for v in values]
+
+
+def _texts(values: list[float], missing: str) -> list[str]:
+    """Scores as the hover shows them: a number, or ``missing`` for one not computed yet."""
+    return [format_number(float(v)) if math.isfinite(float(v)) else missing for v in values]
 
 
 class FilterPlotsView(w.VBox):
@@ -59,6 +65,7 @@ class FilterPlotsView(w.VBox):
         self._t = t = state.t
         names = [c["name"] for c in state.criteria]
         self._names = names
+        self._labels = layer_labels(state.groups, t)
         empty = {
             "x": [],
             "channel": [],
@@ -69,13 +76,14 @@ class FilterPlotsView(w.VBox):
             "color": [],
             "status": [],
             **{f"s_{n}": [] for n in names},
+            **{f"f_{n}": [] for n in names},
         }
         self._source = ColumnDataSource(empty)
         tips = [
             (t("plot.filter_tip"), "@channel"),
             (t("plot.rank_tip"), "@rank"),
             (t("plot.status_tip"), "@status"),
-        ] + [(n, f"@s_{n}{{0.0000}}") for n in names]
+        ] + [(criterion_label(n, t), f"@f_{n}") for n in names]
         self._bars = figure(
             title=t("filters.plot.title"),
             x_axis_label=t("filters.plot.x"),
@@ -103,13 +111,14 @@ class FilterPlotsView(w.VBox):
         self._update()  # before BokehModel: data set later reaches only views already rendered
         self._plot = BokehModel(row(self._bars, self._scatter), combine_events=True)
         self._group = w.Dropdown(
-            options=[g["name"] for g in state.groups],
+            options=[(self._labels[g["name"]], g["name"]) for g in state.groups],
             description=t("filters.layer"),
             style={"description_width": "initial"},
         )
         w.link((state, "selected_group"), (self._group, "value"))
-        self._x = w.Dropdown(options=names, description="x", layout=w.Layout(width="170px"))
-        self._y = w.Dropdown(options=names, description="y", layout=w.Layout(width="170px"))
+        options = [(criterion_label(n, t), n) for n in names]
+        self._x = w.Dropdown(options=options, description="x", layout=w.Layout(width="250px"))
+        self._y = w.Dropdown(options=options, description="y", layout=w.Layout(width="250px"))
         self._x.observe(self._compare_chosen, names="value")
         self._y.observe(self._compare_chosen, names="value")
         self._syncing = False
@@ -178,17 +187,19 @@ class FilterPlotsView(w.VBox):
             "color": _colors(pruned),
             "status": _status(pruned, self._t),
             **{f"s_{n}": _finite([values[n][i] for i in order]) for n in self._names},
+            **{f"f_{n}": _texts([values[n][i] for i in order], "—") for n in self._names},
         }
         self._source.data = data
         t = self._t
+        layer = self._labels.get(s["group"], s["group"])
         self._bars.title.text = t(
-            "filters.plot.title_for", layer=s["group"], count=len(order), criterion=s["criterion"]
+            "filters.plot.title_for", layer=layer, count=len(order), criterion=s["criterion"]
         )
         self._bars.yaxis.axis_label = t("filters.plot.score", criterion=s["criterion"])
         rho = s["rho"]
         rho_text = f"{rho:.2f}" if isinstance(rho, float) and math.isfinite(rho) else t("filters.no_rho")
         self._scatter.title.text = t(
-            "filters.scatter.title_for", layer=s["group"], x=x_name, y=y_name, rho=rho_text
+            "filters.scatter.title_for", layer=layer, x=x_name, y=y_name, rho=rho_text
         )
         self._scatter.xaxis.axis_label = t("filters.plot.score", criterion=x_name)
         self._scatter.yaxis.axis_label = t("filters.plot.score", criterion=y_name)
@@ -200,10 +211,10 @@ class OverviewView(w.VBox):
     def __init__(self, state: Any, **kwargs: Any):
         self._state = state
         t = state.t
-        names = [g["name"] for g in state.groups]
-        self._source = ColumnDataSource(
-            {"group": [], "kept": [], "total": [], "macs": [], "share": [], "base_share": [], "label": []}
-        )
+        self._labels = layer_labels(state.groups, t, counts=False)
+        names = [self._labels[g["name"]] for g in state.groups]
+        columns = ("group", "layer", "kept", "total", "macs", "share", "base_share", "label")
+        self._source = ColumnDataSource({c: [] for c in columns})
         layer, original = t("plot.layer_tip"), t("plot.original")
         self._channels = figure(
             title=t("overview.channels.title"),
@@ -214,13 +225,14 @@ class OverviewView(w.VBox):
             **_SMALL,
         )
         self._channels.vbar(
-            x="group", top="total", width=0.8, source=self._source, color=PRUNED, legend_label=original
+            x="layer", top="total", width=0.8, source=self._source, color=PRUNED, legend_label=original
         )
         self._channels.vbar(
-            x="group", top="kept", width=0.5, source=self._source, color=KEPT, legend_label=t("plot.kept")
+            x="layer", top="kept", width=0.5, source=self._source, color=KEPT, legend_label=t("plot.kept")
         )
         self._channels.add_tools(
-            HoverTool(tooltips=[(layer, "@group"), (t("plot.kept"), t("overview.kept_tip"))]), TapTool()
+            HoverTool(tooltips=[(layer, "@layer (@group)"), (t("plot.kept"), t("overview.kept_tip"))]),
+            TapTool(),
         )
         self._macs = figure(
             title=t("overview.macs.title"),
@@ -231,15 +243,15 @@ class OverviewView(w.VBox):
             **_SMALL,
         )
         self._macs.vbar(
-            x="group", top="base_share", width=0.8, source=self._source, color=PRUNED, legend_label=original
+            x="layer", top="base_share", width=0.8, source=self._source, color=PRUNED, legend_label=original
         )
         self._macs.vbar(
-            x="group", top="share", width=0.5, source=self._source, color=KEPT, legend_label=t("plot.now")
+            x="layer", top="share", width=0.5, source=self._source, color=KEPT, legend_label=t("plot.now")
         )
         self._macs.add_tools(
             HoverTool(
                 tooltips=[
-                    (layer, "@group"),
+                    (layer, "@layer (@group)"),
                     (t("overview.macs_tip"), "@label"),
                     (t("overview.share_tip"), "@share%"),
                 ]
@@ -280,6 +292,7 @@ class OverviewView(w.VBox):
             return
         self._source.data = {
             "group": list(layers["group"]),
+            "layer": [self._labels.get(g, g) for g in layers["group"]],
             "kept": list(layers["kept"]),
             "total": list(layers["total"]),
             "macs": list(layers["macs"]),

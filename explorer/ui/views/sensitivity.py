@@ -16,11 +16,13 @@ from bokeh.plotting import figure
 from jupyter_bokeh import BokehModel
 
 from explorer.ui.format import escape, format_count, format_percent, format_points
+from explorer.ui.naming import criterion_label, layer_labels
 from explorer.ui.views._sync import serialized
 from explorer.ui.views.controls import JobStatus, JobView, _help, disable_while_busy
 from explorer.ui.views.plots import quiet_toolbar
 
 _TOOLS = "pan,wheel_zoom,box_zoom,reset,save"
+_POINTS = ("x", "y", "group", "label", "ratio", "accuracy", "loss", "color")
 _TABLE = "border-collapse:collapse;margin:4px 0"
 _CELL = "padding:2px 10px;border-bottom:1px solid #e0e0e0;text-align:{}"
 
@@ -52,13 +54,14 @@ class SensitivityView(w.VBox):
         self._state = state
         self._t = t = state.t
         self._criterion = w.Dropdown(
-            options=[(c["name"], c["name"]) for c in state.criteria],
+            options=[(criterion_label(c["name"], t), c["name"]) for c in state.criteria],
             description=t("scan.rank_by"),
             tooltip=t("scan.rank_by.hint"),
             style={"description_width": "initial"},
-            layout=w.Layout(width="260px"),
+            layout=w.Layout(width="360px"),
         )
         w.link((state.jobs, "scan_criterion"), (self._criterion, "value"))
+        self._labels = layer_labels(state.groups, t, counts=False)
         self._run = w.Button(
             description=t("scan.run"),
             icon="play",
@@ -69,10 +72,8 @@ class SensitivityView(w.VBox):
         self._run.on_click(lambda _b: state.jobs.run_sensitivity(self._criterion.value))
         disable_while_busy(state, self._run)
         self._status = JobStatus(state, "sensitivity")
-        self._lines = ColumnDataSource({"xs": [], "ys": [], "group": [], "color": []})
-        self._points = ColumnDataSource(
-            {"x": [], "y": [], "group": [], "ratio": [], "accuracy": [], "loss": [], "color": []}
-        )
+        self._lines = ColumnDataSource({"xs": [], "ys": [], "group": [], "label": [], "color": []})
+        self._points = ColumnDataSource({k: [] for k in _POINTS})
         self._fig = figure(
             title=t("scan.plot.title"),
             x_axis_label=t("scan.plot.x"),
@@ -82,14 +83,14 @@ class SensitivityView(w.VBox):
             width=720,
         )
         self._fig.multi_line(
-            xs="xs", ys="ys", color="color", source=self._lines, line_width=2, legend_field="group"
+            xs="xs", ys="ys", color="color", source=self._lines, line_width=2, legend_field="label"
         )
         dots = self._fig.scatter(x="x", y="y", color="color", source=self._points, size=7)
         self._fig.add_tools(
             HoverTool(
                 renderers=[dots],
                 tooltips=[
-                    (t("plot.layer_tip"), "@group"),
+                    (t("plot.layer_tip"), "@label"),
                     (t("scan.plot.pruned_tip"), "@ratio{0} %"),
                     (t("plot.accuracy_short_tip"), "@accuracy{0.0} %"),
                     (t("scan.plot.loss_tip"), "@loss{0.000}"),
@@ -141,8 +142,8 @@ class SensitivityView(w.VBox):
     def _update(self, _change: Any = None) -> None:
         s = self._state.jobs.sensitivity
         if not s:
-            self._lines.data = {"xs": [], "ys": [], "group": [], "color": []}
-            self._points.data = {k: [] for k in ("x", "y", "group", "ratio", "accuracy", "loss", "color")}
+            self._lines.data = {"xs": [], "ys": [], "group": [], "label": [], "color": []}
+            self._points.data = {k: [] for k in _POINTS}
             self._baseline.visible = False
             self._note.value = ""
             return
@@ -153,6 +154,7 @@ class SensitivityView(w.VBox):
             "xs": [[100 * r for r in curves[g]["ratio"]] for g in groups],
             "ys": [[100 * a for a in curves[g]["accuracy"]] for g in groups],
             "group": list(groups),
+            "label": [self._labels.get(g, g) for g in groups],
             "color": [colors[g] for g in groups],
         }
         rows = s["rows"]
@@ -160,6 +162,7 @@ class SensitivityView(w.VBox):
             "x": [100 * r["ratio"] for r in rows],
             "y": [100 * r["accuracy"] for r in rows],
             "group": [r["group"] for r in rows],
+            "label": [self._labels.get(r["group"], r["group"]) for r in rows],
             "ratio": [100 * r["ratio"] for r in rows],
             "accuracy": [100 * r["accuracy"] for r in rows],
             "loss": [r["loss"] for r in rows],
@@ -265,7 +268,8 @@ class PlanView(w.VBox):
             self._result.value = ""
             return
         t = self._t
-        ratios = ", ".join(f"{escape(g)} {100 * r:.0f} %" for g, r in s["ratios"].items())
+        labels = layer_labels(self._state.groups, t, counts=False)
+        ratios = ", ".join(f"{escape(labels.get(g, g))} {100 * r:.0f} %" for g, r in s["ratios"].items())
         criterion = escape(s["criterion"])
         if s["kind"] == "li":
             title = t("plans.done.li", epsilon=f"{100 * s['epsilon']:.1f}", criterion=criterion)

@@ -7,6 +7,7 @@ from typing import Any
 import ipywidgets as w
 
 from explorer.ui.format import escape, format_number, format_terms
+from explorer.ui.naming import criterion_hint, criterion_label, layer_labels
 from explorer.ui.views._sync import serialized
 
 _SYMBOL = {"sum_abs": "Σ|W|", "sqrt_sum_sq": "√(Σ W²)", "sum_dist": "Σ_j ‖W_c − W_j‖₂", "abs": "|γ|"}
@@ -51,8 +52,12 @@ class WhyView(w.VBox):
         finally:
             self._updating = False
         kind, t = y["kind"], self._t
-        lines = [f"<b>{escape(y['criterion'])}</b>: <code>{escape(y['formula'])}</code>"]
-        where = t("why.for_filter", channel=y["channel"], layer=escape(y["group"]))
+        name = criterion_label(y["criterion"], t)
+        lines = [
+            f"<b title='{escape(y['criterion'])}'>{escape(name)}</b>: <code>{escape(y['formula'])}</code>"
+        ]
+        layer = layer_labels(self._state.groups, t, counts=False).get(y["group"], y["group"])
+        where = t("why.for_filter", channel=y["channel"], layer=escape(layer))
         if kind in _SYMBOL:
             terms = format_terms(y["terms"], y["n_terms"], more=t("why.terms"))
             inner = f"√({terms})" if kind == "sqrt_sum_sq" else terms
@@ -79,7 +84,7 @@ class WhyView(w.VBox):
             )
         )
         lines.append(
-            f"<span style='color:#5f6368'>{escape(y['description'])} "
+            f"<span style='color:#5f6368'>{escape(criterion_hint(y['criterion'], t, y['description']))} "
             f"<a href='{escape(y['url'])}' target='_blank'>{escape(y['title'])}</a></span>"
         )
         self._html.value = "<br>".join(lines)

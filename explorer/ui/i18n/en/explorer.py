@@ -1,4 +1,4 @@
-"""English: every text of the app (``str.format`` patterns; the Korean catalogue has the same keys)."""
+"""English: the explorer's texts (``str.format`` patterns; the Korean catalogue has the same keys)."""
 
 from __future__ import annotations
 
@@ -43,7 +43,6 @@ TEXTS: dict[str, str] = {
     "state.latency": "Exporting and timing the pruned model…",
     "state.scoring_cancelled": "Scoring with {new} was cancelled; still ranking by {old}.",
     # --------------------------------------------------------------------------------------- controls
-    "controls.title": "Choose what to remove",
     "controls.criterion": "Criterion",
     "controls.needs_data": "Needs a pass over calibration data (may take a while).",
     "controls.slider.hint": "fraction of the {count} filters of {layer} to remove",
@@ -54,7 +53,16 @@ TEXTS: dict[str, str] = {
         "Layers joined by BatchNorm or a residual add lose the same channels, listed on the right."
     ),
     "controls.global": "All layers",
-    "controls.global.hint": "one ratio spread over every layer",
+    "controls.selected": "Selected layer",
+    "controls.selected.hint": "fraction of the selected layer's filters to remove",
+    "controls.every_layer": "Every layer",
+    "controls.code_name": "in the code: {name}",
+    "controls.criterion.hint": "in the code: {name} · {formula}",
+    "layer.block": "Block {block} · conv {conv}",
+    "layer.conv": "Conv layer {number}",
+    "layer.stem": "First conv",
+    "layer.other": "Layer {number}",
+    "layer.with_count": "{label} ({count} filters)",
     "controls.global.help": (
         "The global slider removes one fraction of all filters at once, taking the lowest scores after "
         "normalising each layer's scores, so big and small layers compete fairly."

@@ -1,4 +1,4 @@
-"""한국어: 앱의 모든 문구 (``str.format`` 패턴; 키와 자리표시자는 영어 카탈로그와 같다)."""
+"""한국어: 탐색기의 문구 (``str.format`` 패턴; 키와 자리표시자는 영어 카탈로그와 같다)."""
 
 from __future__ import annotations
 
@@ -43,7 +43,6 @@ TEXTS: dict[str, str] = {
     "state.latency": "프루닝한 모델을 내보내고 시간을 재는 중…",
     "state.scoring_cancelled": "{new} 점수 계산을 취소했습니다. 계속 {old}(으)로 순위를 매깁니다.",
     # --------------------------------------------------------------------------------------- controls
-    "controls.title": "무엇을 제거할지 고르세요",
     "controls.criterion": "기준",
     "controls.needs_data": "보정 데이터를 한 번 통과시켜야 합니다 (시간이 걸릴 수 있음).",
     "controls.slider.hint": "{layer}의 필터 {count}개 중 제거할 비율",
@@ -54,7 +53,16 @@ TEXTS: dict[str, str] = {
         "BatchNorm이나 잔차 덧셈으로 묶인 층은 같은 채널을 함께 잃으며, 오른쪽에 표시됩니다."
     ),
     "controls.global": "모든 층",
-    "controls.global.hint": "모든 층에 걸친 하나의 비율",
+    "controls.selected": "선택한 층",
+    "controls.selected.hint": "선택한 층의 필터 중 제거할 비율",
+    "controls.every_layer": "모든 층 하나씩",
+    "controls.code_name": "코드 이름: {name}",
+    "controls.criterion.hint": "코드 이름: {name} · {formula}",
+    "layer.block": "블록 {block} · 합성곱 {conv}",
+    "layer.conv": "합성곱 층 {number}",
+    "layer.stem": "첫 합성곱 층",
+    "layer.other": "층 {number}",
+    "layer.with_count": "{label} (필터 {count}개)",
     "controls.global.help": (
         "전체 슬라이더는 모든 필터 중 한 비율을 한꺼번에 제거합니다. 층마다 점수를 정규화한 뒤 가장 낮은 "
         "점수부터 고르므로, 큰 층과 작은 층이 공정하게 경쟁합니다."
