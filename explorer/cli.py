@@ -53,7 +53,14 @@ def _cmd_sensitivity(args: argparse.Namespace) -> int:
     def progress(done: int, total: int) -> None:
         print(f"\r{done}/{total} evaluations", end="", file=sys.stderr, flush=True)
 
-    table = session.sensitivity(ratios=ratios, criterion=args.criterion, progress=progress)
+    table = session.sensitivity(
+        ratios=ratios,
+        criterion=args.criterion,
+        progress=progress,
+        tolerance=args.tolerance,
+        executor=args.executor,
+        address=args.address,
+    )
     print(file=sys.stderr)
     out = Path(args.out)
     csv_path = table.write_csv(out / "sensitivity.csv")
@@ -74,6 +81,27 @@ def _cmd_fetch(args: argparse.Namespace) -> int:
             path = fetch_weights(what)
             print(f"weights of {what} ready at {path}")
     return 0
+
+
+def _cmd_rehearse(args: argparse.Namespace) -> int:
+    from explorer.rehearsal import format_rehearsal, rehearse
+    from explorer.session import PruningSession
+
+    session = PruningSession(
+        args.model,
+        data=args.data,
+        num_samples=args.samples,
+        memory_limit=args.memory_limit,
+        precision=args.precision,
+    )
+    result = rehearse(session, moves=args.moves)
+    if args.json:
+        import json
+
+        print(json.dumps(result, indent=2))
+    else:
+        print(format_rehearsal(result))
+    return 0 if result["reset_is_original"] else 1
 
 
 def _cmd_app(args: argparse.Namespace) -> int:
@@ -108,6 +136,18 @@ def build_parser() -> argparse.ArgumentParser:
     app.add_argument("--no-browser", action="store_true")
     app.set_defaults(func=_cmd_app)
 
+    rehearse = sub.add_parser("rehearse", help="run a class demo's whole flow and measure time and memory")
+    rehearse.add_argument("--model", default="digits_cnn")
+    rehearse.add_argument("--data", default=None)
+    rehearse.add_argument("--samples", type=int, default=None)
+    rehearse.add_argument(
+        "--memory-limit", default=None, help="e.g. 2G (default: the cgroup's or the machine's)"
+    )
+    rehearse.add_argument("--precision", default="auto", choices=["auto", "bf16", "fp32"])
+    rehearse.add_argument("--moves", type=int, default=16)
+    rehearse.add_argument("--json", action="store_true")
+    rehearse.set_defaults(func=_cmd_rehearse)
+
     train = sub.add_parser("train", help="retrain a zoo model deterministically")
     train.add_argument("model", choices=["digits_cnn"])
     train.add_argument("--seed", type=int, default=0)
@@ -141,6 +181,11 @@ def build_parser() -> argparse.ArgumentParser:
     sens.add_argument("--criterion", default="l1")
     sens.add_argument("--ratios", default=None, help="comma-separated, default 0.1,...,0.9")
     sens.add_argument("--out", default="sensitivity-out")
+    sens.add_argument("--executor", default="local", choices=["local", "ray"], help="ray: shard over Ray")
+    sens.add_argument("--address", default=None, help="the Ray cluster to join (default: start a local one)")
+    sens.add_argument(
+        "--tolerance", type=float, default=None, help="stop a cell once its 95 %% interval is this narrow"
+    )
     sens.set_defaults(func=_cmd_sensitivity)
     return parser
 

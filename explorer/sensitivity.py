@@ -26,7 +26,8 @@ from typing import Protocol
 import torch
 
 from explorer.cost import Cost
-from explorer.evaluation import EvaluationCancelled, Evaluator
+from explorer.errors import ExplorerError
+from explorer.evaluation import Estimate, EvaluationCancelled, Evaluator
 from explorer.graph import PruningGroup
 from explorer.masks import LayerCuts
 from explorer.plan import PlanError, count_to_prune, lowest
@@ -84,6 +85,47 @@ class SensitivityTable:
         return path
 
 
+@dataclass(frozen=True)
+class Cell:
+    """One (group, ratio) evaluation of a scan: only that group pruned, its lowest-scoring channels."""
+
+    group: str
+    ratio: float
+    pruned: tuple[int, ...]
+
+
+def evaluate_cell(
+    evaluator: Evaluator,
+    cuts: LayerCuts,
+    *,
+    tolerance: float | None = None,
+    use_cache: bool = True,
+    should_stop: Callable[[], bool] | None = None,
+) -> Estimate:
+    """The estimate of one cell: exact, or, with ``tolerance``, the first whose 95 % interval half-width
+    (in accuracy, a fraction) is at most ``tolerance`` (progressive estimates make this free)."""
+    estimate = None
+    for estimate in evaluator.iter_estimates(cuts, use_cache=use_cache, should_stop=should_stop):
+        if tolerance is not None and estimate.accuracy_ci <= tolerance:
+            break
+    if estimate is None:
+        raise EvaluationCancelled
+    return estimate
+
+
+def row_of(cell: Cell, estimate: Estimate, cost: Cost) -> dict:
+    """A table row: the cell, its accuracy and loss, its cost, and how many samples were evaluated."""
+    return {
+        "group": cell.group,
+        "ratio": float(cell.ratio),
+        "accuracy": estimate.accuracy,
+        "loss": estimate.loss,
+        "macs": cost.macs,
+        "params": cost.params,
+        "samples": estimate.seen,
+    }
+
+
 def run_sensitivity(
     session: ScanHost,
     ratios: Sequence[float] | None = None,
@@ -92,8 +134,21 @@ def run_sensitivity(
     progress: Callable[[int, int], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
     use_cache: bool = True,
+    *,
+    tolerance: float | None = None,
+    executor: str = "local",
+    address: str | None = None,
+    on_row: Callable[[dict], None] | None = None,
 ) -> SensitivityTable:
     """Measure every (group, ratio) with only that group pruned.
+
+    Args:
+        tolerance: stop each cell's evaluation once its accuracy's 95 % interval half-width is at most this
+            (a fraction: 0.01 = one point); ``None`` evaluates every sample (exact).
+        executor: ``"local"`` (this process, with the session's activation cache) or ``"ray"`` (cells in
+            blocks on a Ray cluster, see ``explorer.ray_scan``).
+        address: the Ray cluster to join (``None`` starts a local one).
+        on_row: called with each row as soon as it is measured (rows of a Ray scan arrive as blocks finish).
 
     Raises:
         EvaluationCancelled: ``should_stop()`` turned true; the session is left as it was.
@@ -102,31 +157,42 @@ def run_sensitivity(
     names = list(groups) if groups is not None else [g.name for g in session.groups]
     scores = session.scores(criterion, groups=names)
     base = session.baseline()
-    rows = []
-    total = len(names) * len(ratios)
-    done = 0
+    cells = []
     for name in names:
-        group = session.group(name)
-        for ratio in ratios:
+        size = session.group(name).num_channels
+        cells += [Cell(name, float(r), lowest(scores[name], count_to_prune(size, r, name))) for r in ratios]
+    done: list[dict] = []
+
+    def deliver(row: dict) -> None:
+        done.append(row)
+        if on_row is not None:
+            on_row(row)
+        if progress is not None:
+            progress(len(done), len(cells))
+
+    if executor == "ray":
+        from explorer.ray_scan import run_cells_on_ray
+
+        cuts = [session.layer_cuts({c.group: c.pruned}) for c in cells]
+        costs = [session.cost({c.group: c.pruned}) for c in cells]
+        run_cells_on_ray(session.evaluator, cells, cuts, costs, deliver, tolerance, address, should_stop)
+    elif executor == "local":
+        for cell in cells:
             if should_stop is not None and should_stop():
                 raise EvaluationCancelled
-            pruned = {name: lowest(scores[name], count_to_prune(group.num_channels, ratio, name))}
-            cuts = session.layer_cuts(pruned)
-            estimate = session.evaluator.evaluate(cuts, use_cache=use_cache, should_stop=should_stop)
-            cost = session.cost(pruned)
-            rows.append(
-                {
-                    "group": name,
-                    "ratio": float(ratio),
-                    "accuracy": estimate.accuracy,
-                    "loss": estimate.loss,
-                    "macs": cost.macs,
-                    "params": cost.params,
-                }
+            pruned = {cell.group: cell.pruned}
+            estimate = evaluate_cell(
+                session.evaluator,
+                session.layer_cuts(pruned),
+                tolerance=tolerance,
+                use_cache=use_cache,
+                should_stop=should_stop,
             )
-            done += 1
-            if progress is not None:
-                progress(done, total)
+            deliver(row_of(cell, estimate, session.cost(pruned)))
+    else:
+        raise ExplorerError(f"unknown executor {executor!r}: use 'local' or 'ray'")
+    order = {(c.group, c.ratio): i for i, c in enumerate(cells)}
+    rows = sorted(done, key=lambda r: order[(r["group"], r["ratio"])])
     return SensitivityTable(criterion, rows, base.accuracy, base.loss, base.macs)
 
 

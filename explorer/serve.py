@@ -85,7 +85,7 @@ def voila_command(
         # limit. The page shuts its kernel down on unload with a beacon that carries the _xsrf cookie, which
         # Voilà never sets: without this, every reload left a kernel (about 1 GB) running until the cull.
         # Kernel ids are random UUIDs, so another site cannot name one to shut it down.
-        '--Voila.tornado_settings={"websocket_max_message_size": 230686720, "disable_check_xsrf": true}',
+        '--Voila.tornado_settings={"websocket_max_message_size": 230686720, "disable_check_xsrf": True}',
     ]
 
 

@@ -366,16 +366,22 @@ class PruningSession:
         groups: Sequence[str] | None = None,
         progress: Callable[[int, int], None] | None = None,
         should_stop: Callable[[], bool] | None = None,
+        *,
+        tolerance: float | None = None,
+        executor: str = "local",
+        address: str | None = None,
+        on_row: Callable[[dict], None] | None = None,
     ):
-        """Accuracy and loss with only one group pruned, for every group and ratio (Li et al. 2017 Fig. 2).
+        """Accuracy and loss with only one group pruned, for every group and ratio (Li et al. 2017 Fig. 2);
+        ``tolerance``, ``executor`` ("local" or "ray"), ``address`` and ``on_row``: see ``run_sensitivity``.
 
-        Cached per (weights state, criterion, ratios, groups). Raises ``EvaluationCancelled`` when
-        ``should_stop()`` turns true; the session is then exactly as before.
+        Cached per (weights, precision, criterion, ratios, groups, tolerance). Raises ``EvaluationCancelled``
+        when ``should_stop()`` turns true; the session is then exactly as before.
         """
-        key = (self._weights.fingerprint, criterion, tuple(ratios or ()), tuple(groups or ()))
-        return self._scans.get(
-            key, lambda: run_sensitivity(self, ratios, criterion, groups, progress, should_stop)
-        )
+        key = (self._weights.fingerprint, self.precision, criterion, tuple(ratios or ()), tuple(groups or ()))
+        options = {"tolerance": tolerance, "executor": executor, "address": address, "on_row": on_row}
+        scan = lambda: run_sensitivity(self, ratios, criterion, groups, progress, should_stop, **options)  # noqa: E731
+        return self._scans.get((*key, tolerance), scan)
 
     def suggest_plan(
         self,
