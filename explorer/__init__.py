@@ -16,6 +16,7 @@ from explorer.criteria import list_criteria
 from explorer.data import load_data
 from explorer.export import load_pruned, save_pruned
 from explorer.models import load_model
+from explorer.onnx_export import export_onnx
 from explorer.session import Metrics, PruningSession
 from explorer.zoo import create_model, get_model_spec, list_models
 
@@ -26,6 +27,7 @@ __all__ = [
     "PruningSession",
     "build_app",
     "create_model",
+    "export_onnx",
     "get_model_spec",
     "list_criteria",
     "list_models",

@@ -2,7 +2,9 @@
 
 * ``compare_schedules``: one-shot vs iterative pruning to the same global ratio (Han et al. 2015,
   https://arxiv.org/abs/1506.02626);
-* ``compare_unstructured``: removing whole filters vs zeroing single weights at the same parameter count.
+* ``compare_unstructured``: removing whole filters vs zeroing single weights at the same parameter count;
+* ``compare_training_modes``: plain masked fine-tuning vs Soft Filter Pruning vs group lasso at the same
+  steps and channel counts (``explorer.training_modes``).
 
 Both start from the original network's weights and say so in their result under ``"weights"``: masks chosen
 on one set of weights are never applied to weights trained under another plan.
@@ -162,4 +164,69 @@ def compare_unstructured(host: TrainingHost, *, repeats: int = 50) -> dict:
     }
 
 
-__all__ = ["compare_schedules", "compare_unstructured"]
+def compare_training_modes(
+    host: TrainingHost,
+    model: nn.Module,
+    steps: int,
+    *,
+    lam: float | None = None,
+    period: int | None = None,
+    lr: float = 3e-3,
+    should_stop: Callable[[], bool] | None = None,
+) -> dict:
+    """Plain masked fine-tuning vs Soft Filter Pruning vs group lasso (``explorer.training_modes``).
+
+    All three start from ``model`` (the original weights), train ``steps`` with the same optimiser, schedule,
+    batches and seed, and end at the same channel count per group as the host's current plan, so at the
+    same MACs. Plain masked training keeps the plan's own channels; the other two pick theirs.
+
+    Returns:
+        ``{"weights": "original", "steps", "counts": {group: channels cut}, "modes": {mode: {...}}}`` where
+        each mode has ``accuracy_before`` (its channels cut, before training), ``accuracy_after`` (after
+        training and the hard cut), ``accuracy_soft`` (soft only: filters zeroed, nothing cut),
+        ``pruned`` (its channels) and ``overlap_with_plan`` (the fraction of them the plan also cuts).
+    """
+    from explorer.training_modes import DEFAULT_LAMBDA, MODES, train_mode
+
+    train, val = training_split(host), host.data.val
+    pruned = {g: tuple(i) for g, i in host.pruned.items()}
+    lam = DEFAULT_LAMBDA if lam is None else lam
+    total = sum(len(i) for i in pruned.values())
+    modes = {}
+    for mode in MODES:
+        result = train_mode(
+            mode,
+            model,
+            host.groups,
+            pruned,
+            host.layer_cuts,
+            train,
+            val,
+            steps,
+            lam=lam,
+            period=period,
+            lr=lr,
+            seed=host.seed,
+            should_stop=should_stop,
+        )
+        chosen = getattr(result, "pruned", None) or pruned
+        same = sum(len(set(chosen.get(g, ())) & set(i)) for g, i in pruned.items())
+        modes[mode] = {
+            "accuracy_before": result.accuracy_before,
+            "accuracy_after": result.accuracy_after,
+            "accuracy_soft": getattr(result, "accuracy_soft", None),
+            "pruned": {g: list(i) for g, i in chosen.items()},
+            "overlap_with_plan": same / total if total else 1.0,
+            "cancelled": result.cancelled,
+        }
+    return {
+        "weights": "original",
+        "steps": steps,
+        "lambda": lam,
+        "period": period,
+        "counts": {g: len(i) for g, i in pruned.items()},
+        "modes": modes,
+    }
+
+
+__all__ = ["compare_schedules", "compare_training_modes", "compare_unstructured"]

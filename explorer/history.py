@@ -46,9 +46,12 @@ class WeightsState:
 
     @property
     def label(self) -> str:
-        """How the page names these weights, e.g. ``fine-tuned under plan #7 (200 steps)``."""
+        """How the page names these weights, e.g. ``fine-tuned under plan #7 (200 steps)``, or
+        ``reconstructed under plan #7`` for weights made without a training step."""
         if self.is_original:
             return ORIGINAL
+        if self.kind == "reconstructed" and not self.steps:
+            return f"{self.kind} under plan #{self.plan_number}"
         return f"{self.kind} under plan #{self.plan_number} ({self.steps} steps)"
 
     def fits(self, pruned: Mapping[str, tuple[int, ...]]) -> bool:

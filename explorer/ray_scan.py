@@ -22,7 +22,7 @@ from explorer.cost import Cost
 from explorer.errors import ExplorerError
 from explorer.evaluation import Estimate, EvaluationCancelled, Evaluator
 from explorer.masks import LayerCuts
-from explorer.sensitivity import Cell, evaluate_cell, row_of
+from explorer.scan_cells import Cell, evaluate_cell, row_of
 
 POLL_SECONDS = 0.2
 TASK_CACHE_BUDGET = 256 << 20  # activations one task keeps for its block

@@ -27,10 +27,11 @@ import torch
 
 from explorer.cost import Cost
 from explorer.errors import ExplorerError
-from explorer.evaluation import Estimate, EvaluationCancelled, Evaluator
+from explorer.evaluation import EvaluationCancelled, Evaluator
 from explorer.graph import PruningGroup
 from explorer.masks import LayerCuts
 from explorer.plan import PlanError, count_to_prune, lowest
+from explorer.scan_cells import Cell, evaluate_cell, row_of
 
 DEFAULT_RATIOS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
 COLUMNS = ("group", "ratio", "accuracy", "loss", "macs", "params")
@@ -83,47 +84,6 @@ class SensitivityTable:
             writer.writeheader()
             writer.writerows({k: row[k] for k in COLUMNS} for row in self.rows)
         return path
-
-
-@dataclass(frozen=True)
-class Cell:
-    """One (group, ratio) evaluation of a scan: only that group pruned, its lowest-scoring channels."""
-
-    group: str
-    ratio: float
-    pruned: tuple[int, ...]
-
-
-def evaluate_cell(
-    evaluator: Evaluator,
-    cuts: LayerCuts,
-    *,
-    tolerance: float | None = None,
-    use_cache: bool = True,
-    should_stop: Callable[[], bool] | None = None,
-) -> Estimate:
-    """The estimate of one cell: exact, or, with ``tolerance``, the first whose 95 % interval half-width
-    (in accuracy, a fraction) is at most ``tolerance`` (progressive estimates make this free)."""
-    estimate = None
-    for estimate in evaluator.iter_estimates(cuts, use_cache=use_cache, should_stop=should_stop):
-        if tolerance is not None and estimate.accuracy_ci <= tolerance:
-            break
-    if estimate is None:
-        raise EvaluationCancelled
-    return estimate
-
-
-def row_of(cell: Cell, estimate: Estimate, cost: Cost) -> dict:
-    """A table row: the cell, its accuracy and loss, its cost, and how many samples were evaluated."""
-    return {
-        "group": cell.group,
-        "ratio": float(cell.ratio),
-        "accuracy": estimate.accuracy,
-        "loss": estimate.loss,
-        "macs": cost.macs,
-        "params": cost.params,
-        "samples": estimate.seen,
-    }
 
 
 def run_sensitivity(

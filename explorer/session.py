@@ -20,6 +20,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from explorer import analyses as _analyses
 from explorer import criteria as _criteria
 from explorer import experiments as _experiments
 from explorer._autograd import autograd_enabled
@@ -36,6 +37,7 @@ from explorer.opening import check_model_accepts, open_data, open_model
 from explorer.plan import Plan, PlanError
 from explorer.plan_editor import PlanEditor
 from explorer.precision import resolve_precision
+from explorer.provenance import ProvenanceLog
 from explorer.score_book import ScoreBook
 from explorer.sensitivity import ScanCache, run_sensitivity, suggest_ratios
 from explorer.session_views import SessionViews
@@ -122,6 +124,7 @@ class PruningSession:
         self._baseline: Metrics | None = None
         self.views = SessionViews(self, self._cost_model, self._weights, self._lock)  # what the app shows
         self._scans = ScanCache()
+        self.provenance = ProvenanceLog(self.model_name)  # the plans tried, with their numbers (record_plan)
         self.warnings += check_offered_groups(
             self._model, self.graph, self.example_input, self._lock, verify=verify
         )
@@ -286,6 +289,37 @@ class PruningSession:
         would prune at ``ratio`` (see ``explorer.criteria.agreement_table``)."""
         return _criteria.agreement_table({c: self.group_scores(c) for c in criteria}, ratio)
 
+    # ---- analyses of the current plan (explorer/analyses.py)
+    def per_class(self) -> list[dict]:
+        """Per class, the original network's accuracy and the pruned one's (Hooker et al. 2019)."""
+        return _analyses.per_class(self)
+
+    def flipped(self) -> dict:
+        """Validation images whose prediction flips: ``{"lost": [...], "gained": [...], "weights": ...}``."""
+        return _analyses.flipped(self)
+
+    def reconstruct(self, *, adopt: bool = True, batch_size: int = 64, ridge: float = 1e-4) -> dict:
+        """Win accuracy back without training: least-squares refit of the layers that consume pruned
+        channels (He, Zhang & Sun, ICCV 2017); with ``adopt``, "reconstructed under plan #N" goes live."""
+        return _analyses.reconstruct(self, adopt=adopt, batch_size=batch_size, ridge=ridge)
+
+    @autograd_enabled()
+    def compare_training_modes(self, steps: int = 200, *, should_stop=None, **options) -> dict:
+        """Plain masked fine-tuning vs Soft Filter Pruning vs group lasso, from the original weights."""
+        return _analyses.compare_training_modes(self, steps, should_stop=should_stop, **options)
+
+    def dynamic(self, ratio: float = 0.5, *, static_criterion: str = "mean_activation") -> dict:
+        """Dynamic (per-image top-k, a training-free stand-in for FBS) vs static pruning at the same MACs."""
+        return _analyses.dynamic(self, ratio, static_criterion=static_criterion)
+
+    def dynamic_channels(self, indices: Sequence[int] = (0, 1, 2, 3), ratio: float = 0.5) -> list[dict]:
+        """For a few validation images, which channels each keeps under ``dynamic(ratio)``."""
+        return _analyses.dynamic_channels(self, indices, ratio)
+
+    def record_plan(self, source: str = "slider", metrics: Metrics | None = None) -> dict:
+        """Add the current plan, with its metrics, source and weights, to ``self.provenance`` (the log)."""
+        return _analyses.record_plan(self, self._history.plan, source, metrics)
+
     # ------------------------------------------------------------------------------------ evaluation
     def cost(self, pruned: Mapping[str, Sequence[int]] | None = None) -> Cost:
         """Analytic MACs and params of the pruned network (exactly what the exported model has)."""
@@ -293,6 +327,10 @@ class PruningSession:
 
     def baseline_cost(self) -> Cost:
         return self._cost_model.count(LayerCuts())
+
+    def count_macs(self, cuts: LayerCuts) -> int:
+        """MACs per sample of the network under any layer cuts (analytic, as the exported model counts)."""
+        return self._cost_model.count_macs(cuts)
 
     def layer_macs(self, pruned: Mapping[str, Sequence[int]] | None = None) -> dict[str | None, int]:
         """MACs per sample of each conv / linear layer under the plan (``None``: ops owned by no module)."""
@@ -430,10 +468,19 @@ class PruningSession:
         progress=None,
         on_point=None,
         should_stop=None,
+        mode: str = "masked",
+        **mode_options,
     ):
         """Retrain the pruned network (masked) on the training subset, from the live weights; see
         ``explorer.finetune``. A cancelled run changes nothing. Otherwise, with ``adopt``, the new weights
-        become the live weights, "fine-tuned under plan #N" (one undo step)."""
+        become the live weights, "fine-tuned under plan #N" (one undo step).
+
+        ``mode="soft"`` (Soft Filter Pruning) or ``"group_lasso"`` train *before* a hard cut that keeps each
+        group's channel count but picks the channels itself (``mode_options``: ``period``, ``lam``); see
+        ``explorer.training_modes``."""
+        if mode != "masked":
+            options = {"lr": lr, "progress": progress, "should_stop": should_stop, **mode_options}
+            return _analyses.train_for_prunability(self, mode, steps, adopt=adopt, **options)
         options = {"progress": progress, "on_point": on_point, "should_stop": should_stop}
         result = _experiments.finetune_plan(self, steps, lr=lr, eval_every=eval_every, **options)
         if adopt and not result.cancelled:

@@ -74,6 +74,8 @@ def fit(
     augment: Callable[[torch.Tensor, torch.Generator], torch.Tensor] | None = None,
     progress: Callable[[int, int, float], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
+    penalty: Callable[[], torch.Tensor] | None = None,
+    after_step: Callable[[int], None] | None = None,
 ) -> list[float]:
     """Train ``model`` in place with AdamW and a cosine learning-rate decay, on seeded mini-batches.
 
@@ -88,9 +90,11 @@ def fit(
         augment: optional ``fn(inputs [B, C, H, W], generator) -> inputs`` applied to each batch.
         progress: called after each step as ``progress(step, steps, loss)``, steps counted from 1.
         should_stop: polled before each step; training stops early when it returns ``True``.
+        penalty: a regulariser added to each step's loss (``() → scalar``, e.g. a group lasso).
+        after_step: called after each optimiser step with the number of steps done (e.g. to zero filters).
 
     Returns:
-        The loss of every step done.
+        The loss of every step done (the data loss, without the penalty).
     """
     generator = torch.Generator().manual_seed(seed)
     optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
@@ -114,8 +118,10 @@ def fit(
                 group["lr"] = lr * 0.5 * (1 + math.cos(math.pi * step / max(steps, 1)))
             loss = F.cross_entropy(model(inputs), train.labels[batch])
             optimizer.zero_grad(set_to_none=True)
-            loss.backward()
+            (loss + penalty() if penalty is not None else loss).backward()
             optimizer.step()
+            if after_step is not None:
+                after_step(step + 1)
             losses.append(loss.item())
             if progress is not None:
                 progress(step + 1, steps, losses[-1])

@@ -19,10 +19,10 @@ MAX_MODULE_LINES = 450
 _ENTRY_POINTS = {"explorer", "explorer.app", "explorer.serve", "explorer.cli"}
 # Over the limit, and being split in a parallel change.
 MAX_CLASS_LINES = 320
-# PruningSession is the public facade: about 55 public methods, each a short delegation to the part that does
+# PruningSession is the public facade: about 65 public methods, each a short delegation to the part that does
 # the work (PlanHistory, PlanEditor, ScoreBook, Evaluator, SessionViews, experiments, sensitivity...). It is
 # the one exception, with its own limits, so that it cannot grow unnoticed either.
-_FACADE_LIMITS = {"session.py": 480, "session.py:PruningSession": 430}
+_FACADE_LIMITS = {"session.py": 540, "session.py:PruningSession": 490}
 
 
 def _module_name(path: Path) -> str:

@@ -54,6 +54,8 @@ def test_criteria_prints_rho_against_oracle_per_layer(capsys):
     assert "Spearman" in out
     for layer in ("features.0", "features.3", "features.7"):
         assert layer in out
+    assert "apoz" in out
+    assert "mean_activation" in out
 
 
 def test_errors_are_messages_not_tracebacks(capsys):

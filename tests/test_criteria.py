@@ -152,6 +152,8 @@ def test_registry_lists_every_criterion_in_teaching_order():
         "taylor",
         "taylor_weight",
         "bn_scale",
+        "apoz",
+        "mean_activation",
         "hessian",
         "random",
         "oracle",

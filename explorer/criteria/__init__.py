@@ -20,6 +20,7 @@ from explorer.criteria._registry import (
     register_criterion,
     unregister_criterion,
 )
+from explorer.criteria.activation_based import apoz_scores, mean_activation_scores
 from explorer.criteria.agreement import agreement_table, jaccard, overlap, prune_set, rank_average, spearman
 from explorer.criteria.base import ScoringRequest
 from explorer.criteria.bn_scale import bn_scale_scores
@@ -41,6 +42,7 @@ __all__ = [
     "ScoringCancelled",
     "ScoringRequest",
     "agreement_table",
+    "apoz_scores",
     "bn_scale_scores",
     "compute_group_scores",
     "explain",
@@ -53,6 +55,7 @@ __all__ = [
     "l1_scores",
     "l2_scores",
     "list_criteria",
+    "mean_activation_scores",
     "oracle_scores",
     "overlap",
     "prune_set",

@@ -17,10 +17,22 @@ from explorer.criteria.generic import DEFAULT_SCORERS
 from explorer.errors import ExplorerError
 
 #: What a criterion needs from the model, in the order the statistics are cheapest to gather.
-NEEDS = ("none", "weights", "bn", "gradients", "per_sample_gradients", "loss_oracle")
+NEEDS = ("none", "weights", "bn", "activations", "gradients", "per_sample_gradients", "loss_oracle")
 
 #: The order ``list_criteria`` reports, whatever the import order of the modules.
-_ORDER = ("l1", "l2", "fpgm", "taylor", "taylor_weight", "bn_scale", "hessian", "random", "oracle")
+_ORDER = (
+    "l1",
+    "l2",
+    "fpgm",
+    "taylor",
+    "taylor_weight",
+    "bn_scale",
+    "apoz",
+    "mean_activation",
+    "hessian",
+    "random",
+    "oracle",
+)
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -56,7 +68,7 @@ class CriterionInfo:
     @property
     def needs_data(self) -> bool:
         """Whether scoring needs calibration data (or the engine's masked loss)."""
-        return self.needs in ("gradients", "per_sample_gradients", "loss_oracle")
+        return self.needs in ("activations", "gradients", "per_sample_gradients", "loss_oracle")
 
 
 _CRITERIA: dict[str, CriterionInfo] = {}

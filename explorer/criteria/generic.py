@@ -11,6 +11,9 @@ needs                      formula signature                                   l
                                                                                ``reduction`` over them
 ``"bn"``                   ``fn(gamma [C]) → [C]``                             every "out" BatchNorm;
                                                                                ``reduction`` over them
+``"activations"``          ``fn(activation [B, C, M]) → [B, C]`` per sample,   the "out" members where the
+                           a = max(0, layer output) at its M positions; the    mask acts last (the BN after
+                           score is its mean over the calibration samples      a conv); ``reduction``
 ``"gradients"``            ``fn(weight [C_out, ...], grad [C_out, ...])        every "out" conv or linear;
                            → [C_out]``, grad = ∂L̄/∂weight of the mean          ``reduction`` over them
                            calibration loss
@@ -40,7 +43,11 @@ from explorer.criteria.base import (
     weight_layers,
 )
 from explorer.criteria.group_scores import GroupScores
-from explorer.criteria.statistics import collect_fisher_diagonal, collect_weight_gradients
+from explorer.criteria.statistics import (
+    collect_fisher_diagonal,
+    collect_post_relu_statistics,
+    collect_weight_gradients,
+)
 from explorer.errors import ExplorerError
 from explorer.layers import BATCH_NORMS
 
@@ -78,6 +85,34 @@ def score_batchnorm_scales(request: ScoringRequest) -> Scored:
             reasons[group.name] = f"{request.criterion}: no BatchNorm follows {group.name}"
         request.report(done + 1, len(request.groups))
     return out, reasons
+
+
+def score_post_relu_activations(request: ScoringRequest) -> Scored:
+    """``fn(activation)`` per sample at the "out" members where a channel's mask acts last, averaged over the
+    calibration samples, reduced over those members.
+
+    Zeroing a conv's output that goes straight into a BN does not remove the channel (BN adds β back), so,
+    as for ``taylor``, the conv is left out when its own BN follows it.
+    """
+    stats = collect_post_relu_statistics(
+        request.model,
+        request.graph,
+        [g.name for g in request.groups],
+        request.calib,
+        request.fn,
+        request.batch_size,
+        request.should_stop,
+        criterion=request.criterion,
+    )
+    out: dict[str, GroupScores] = {}
+    for done, group in enumerate(request.groups):
+        outs = [m for m in group.members if m.side == "out" and m.module in stats.means]
+        names = {m.module for m in outs}
+        last = [m for m in outs if not (stats.direct_successors.get(m.module, set()) & names)] or outs
+        members = {m.module: to_root(stats.means[m.module], m, group.num_channels) for m in last}
+        out[group.name] = reduce_members(group, members, request.reduction)
+        request.report(done + 1, len(request.groups))
+    return out, {}
 
 
 def score_weight_gradients(request: ScoringRequest) -> Scored:
@@ -198,6 +233,7 @@ DEFAULT_SCORERS: dict[str, Scorer] = {
     "none": score_seeded,
     "weights": score_weights,
     "bn": score_batchnorm_scales,
+    "activations": score_post_relu_activations,
     "gradients": score_weight_gradients,
     "per_sample_gradients": score_per_sample_gradients,
     "loss_oracle": score_by_masking,

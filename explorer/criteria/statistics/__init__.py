@@ -1,5 +1,5 @@
 """Gathering the statistics that the data-driven criteria score: activations × gradients, weight gradients,
-and the empirical Fisher diagonal.
+the empirical Fisher diagonal, and per-channel statistics of the activation after the ReLU.
 
 Every collector follows the same contract:
 
@@ -21,6 +21,7 @@ from explorer.criteria.statistics.activations import ActivationGradients, collec
 from explorer.criteria.statistics.calibration import LossFn, calibration_tensors, evaluation_mode
 from explorer.criteria.statistics.fisher import collect_fisher_diagonal
 from explorer.criteria.statistics.per_sample import layer_formulas_apply
+from explorer.criteria.statistics.post_relu import ActivationStatistics, collect_post_relu_statistics
 from explorer.criteria.statistics.weight_gradients import collect_weight_gradients
 
 # The name earlier callers (and tests) use for ``layer_formulas_apply``.
@@ -28,10 +29,12 @@ _layer_formulas_apply = layer_formulas_apply
 
 __all__ = [
     "ActivationGradients",
+    "ActivationStatistics",
     "LossFn",
     "calibration_tensors",
     "collect_activation_gradients",
     "collect_fisher_diagonal",
+    "collect_post_relu_statistics",
     "collect_weight_gradients",
     "evaluation_mode",
     "layer_formulas_apply",
