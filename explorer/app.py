@@ -171,7 +171,7 @@ class ExplorerApp(w.VBox):
             "summary": v.SummaryView(state),
             "weights": v.WeightsView(state),
             "metrics": v.MetricsView(state),
-            "controls": v.ControlsView(state, layout=w.Layout(flex="1 1 560px", min_width="520px")),
+            "controls": v.ControlsView(state),
             "job": v.JobView(state),
             "filters": v.FilterPlotsView(state),
             "why": v.WhyView(state),

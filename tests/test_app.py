@@ -457,6 +457,21 @@ def test_plain_words_no_nan_no_server_flags(app: ExplorerApp, session: PruningSe
     assert state.wait_idle(30)
 
 
+def test_every_plot_hides_its_toolbar_until_hover(app: ExplorerApp) -> None:
+    from bokeh.models import Toolbar
+
+    toolbars = [
+        model
+        for view in app.views.values()
+        for widget in view.children
+        if isinstance(widget, BokehModel)
+        for model in widget._model.references()
+        if isinstance(model, Toolbar)
+    ]
+    assert len(toolbars) >= 8
+    assert all(toolbar.autohide for toolbar in toolbars)
+
+
 def test_glossary_drawer(app: ExplorerApp) -> None:
     glossary = app.glossary
     assert not glossary.is_open

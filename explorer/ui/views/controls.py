@@ -18,7 +18,7 @@ _HELP = "<div style='color:#5f6368;font-size:90%;line-height:1.3'>{}</div>"
 
 
 def _help(text: str) -> w.HTML:
-    return w.HTML(_HELP.format(text), layout=w.Layout(max_width="420px"))
+    return w.HTML(_HELP.format(text), layout=w.Layout(max_width="780px"))
 
 
 def _ratio_slider(tooltip: str = "", description: str = "", width: str = "300px") -> w.FloatSlider:
@@ -114,7 +114,7 @@ class ControlsView(w.VBox):
         slider.add_class(f"pe-slider-{css_name(name)}")
         slider.observe(lambda change, name=name: self._slider_moved(name, change), names="value")
         self._sliders[name] = slider
-        self._counts[name] = w.HTML(layout=w.Layout(width="170px"))
+        self._counts[name] = w.HTML(layout=w.Layout(width="190px"))
         coupled = ", ".join(group["coupled"])
         code = t("controls.code_name", name=name) + (
             f" · {t('controls.also_cuts', layers=coupled)}" if coupled else ""
@@ -189,11 +189,9 @@ class ControlsView(w.VBox):
             name, total = group["name"], group["num_channels"]
             removed = len(pruned.get(name, ()))
             text = t("controls.removed", removed=f"<b>{removed}</b>", total=total)
-            self._counts[name].value = f"<span style='color:#5f6368'>{text}</span>"
+            self._counts[name].value = f"<span style='color:#5f6368;white-space:nowrap'>{text}</span>"
             if name == self._state.selected_group:
-                coupled = ", ".join(group["coupled"])
-                also = f" · {escape(t('controls.also_cuts', layers=coupled))}" if coupled else ""
-                self._selected_count.value = f"<span style='color:#5f6368'>{text}{also}</span>"
+                self._selected_count.value = f"<span style='color:#5f6368'>{text}</span>"
 
     @serialized
     def _describe_criterion(self, _change: Any = None) -> None:

@@ -19,11 +19,14 @@ PANELS = (
     ("panels.models", ("model", "upload")),
 )
 
-#: CSS for the app (class names of ``add_class``). ipywidgets boxes default to ``overflow: auto``, which
-#: would make every box its own scroll container: sticky cards need the boxes above them to let them out.
+#: CSS for the app (class names of ``add_class``). ipywidgets boxes and Jupyter's output areas default to
+#: ``overflow: auto`` or ``hidden``, which makes each its own scroll container: the sticky cards need every
+#: box between them and the page's scroller to let them out (the output areas: only the app's own).
 STYLE = """<style>
 .pruning-explorer .pe-main, .pruning-explorer .pe-main > .widget-box,
 .pruning-explorer.widget-box, .pruning-explorer > .widget-box { overflow: visible; }
+.jp-OutputArea:has(.pruning-explorer), .jp-OutputArea-child:has(.pruning-explorer),
+.jp-OutputArea-output:has(.pruning-explorer) { overflow: visible; }
 .pruning-explorer .pe-cards { position: sticky; top: 0; z-index: 5; align-self: flex-start;
   background: #fff; padding: 2px 0 4px 8px; }
 .pruning-explorer .pe-layer-list { overflow-y: auto; max-height: 210px; border-top: 1px solid #e8eaed;
@@ -32,6 +35,8 @@ STYLE = """<style>
 .pruning-explorer .widget-slider .widget-readout { min-width: 40px; }
 .pruning-explorer .bk-toolbar { transition: opacity 0.2s; }
 .pruning-explorer h3, .pruning-explorer h4 { line-height: 1.2; }
+.pruning-explorer .pe-help, .pruning-explorer .widget-html-content { line-height: 1.4; }
+.pruning-explorer .pe-card { line-height: 1.3; }
 </style>"""
 
 
@@ -51,15 +56,19 @@ def build_panels(views: Mapping[str, w.Widget], t: Callable[..., str], selected:
 
 
 def arrange(views: Mapping[str, w.Widget], panels: w.Tab, t: Callable[..., str]) -> list[w.Widget]:
-    """The body of the page, top to bottom."""
+    """The body of the page, top to bottom: the controls and the selected layer's plots on the left, the
+    cards on the right (sticky while those scroll by), then the rest at full width."""
     cards = w.VBox([views["metrics"], views["job"]], layout=w.Layout(flex="0 0 auto"))
     cards.add_class("pe-cards")
-    main = w.HBox([views["controls"], cards], layout=w.Layout(align_items="flex-start"))
+    left = w.VBox(
+        [views["controls"], section(t("sections.layer"), views["filters"], views["why"])],
+        layout=w.Layout(flex="1 1 560px", min_width="520px"),
+    )
+    main = w.HBox([left, cards], layout=w.Layout(align_items="flex-start"))
     main.add_class("pe-main")
     return [
         views["weights"],
         main,
-        section(t("sections.layer"), views["filters"], views["why"]),
         section(t("sections.gallery"), views["gallery"]),
         section(t("sections.network"), views["summary"], views["overview"], views["trajectory"]),
         section(t("sections.further"), panels),

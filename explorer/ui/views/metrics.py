@@ -52,7 +52,10 @@ class MetricsView(w.VBox):
             [
                 grid,
                 w.HBox([self._cards["latency"], self._latency], layout=w.Layout(align_items="center")),
-                w.HTML(f"<div style='color:#5f6368;font-size:85%;max-width:420px'>{t('metrics.help')}</div>"),
+                w.HTML(
+                    f"<div class='pe-help' style='color:#5f6368;font-size:85%;max-width:420px'>"
+                    f"{t('metrics.help')}</div>"
+                ),
             ],
             **kwargs,
         )

@@ -30,6 +30,7 @@ from explorer.ui.views._sync import serialized
 KEPT, PRUNED, CURRENT, FINETUNED = "#1a73e8", "#bdc1c6", "#d93025", "#188038"
 _TOOLS = "pan,wheel_zoom,box_zoom,reset,save"
 _SMALL = {"height": 300, "width": 430}
+_BESIDE_CARDS = {"height": 300, "width": 375}  # plots (a) and (b) share the left column with the controls
 
 
 def quiet_toolbar(*figures: Any) -> None:
@@ -65,7 +66,7 @@ class FilterPlotsView(w.VBox):
         self._t = t = state.t
         names = [c["name"] for c in state.criteria]
         self._names = names
-        self._labels = layer_labels(state.groups, t)
+        self._labels = layer_labels(state.groups, t, counts=False)
         empty = {
             "x": [],
             "channel": [],
@@ -89,7 +90,7 @@ class FilterPlotsView(w.VBox):
             x_axis_label=t("filters.plot.x"),
             y_axis_label=t("filters.plot.y"),
             tools=_TOOLS,
-            **_SMALL,
+            **_BESIDE_CARDS,
         )
         self._bars.vbar(
             x="x", top="score", width=0.8, source=self._source, color="color", legend_field="status"
@@ -98,7 +99,7 @@ class FilterPlotsView(w.VBox):
         self._bars.legend.location = "top_left"
         self._bars.xgrid.visible = False
         self._scatter = figure(
-            title=t("filters.scatter.title"), x_axis_label="", y_axis_label="", tools=_TOOLS, **_SMALL
+            title=t("filters.scatter.title"), x_axis_label="", y_axis_label="", tools=_TOOLS, **_BESIDE_CARDS
         )
         self._scatter.scatter(
             x="cx", y="cy", size=8, source=self._source, color="color", legend_field="status", alpha=0.8
@@ -111,20 +112,25 @@ class FilterPlotsView(w.VBox):
         self._update()  # before BokehModel: data set later reaches only views already rendered
         self._plot = BokehModel(row(self._bars, self._scatter), combine_events=True)
         self._group = w.Dropdown(
-            options=[(self._labels[g["name"]], g["name"]) for g in state.groups],
+            options=[(label, name) for name, label in layer_labels(state.groups, t).items()],
             description=t("filters.layer"),
             style={"description_width": "initial"},
+            layout=w.Layout(width="270px"),
         )
         w.link((state, "selected_group"), (self._group, "value"))
         options = [(criterion_label(n, t), n) for n in names]
-        self._x = w.Dropdown(options=options, description="x", layout=w.Layout(width="250px"))
-        self._y = w.Dropdown(options=options, description="y", layout=w.Layout(width="250px"))
+        narrow = {"description_width": "initial"}
+        self._x = w.Dropdown(options=options, description="x", style=narrow, layout=w.Layout(width="210px"))
+        self._y = w.Dropdown(options=options, description="y", style=narrow, layout=w.Layout(width="210px"))
         self._x.observe(self._compare_chosen, names="value")
         self._y.observe(self._compare_chosen, names="value")
         self._syncing = False
         super().__init__(
             [
-                w.HBox([self._group, w.HTML(f"&nbsp;{t('filters.compare')}"), self._x, self._y]),
+                w.HBox(
+                    [self._group, w.HTML(f"&nbsp;{t('filters.compare')}"), self._x, self._y],
+                    layout=w.Layout(flex_flow="row wrap", align_items="center"),
+                ),
                 w.HTML(f"<div style='color:#5f6368;font-size:90%'>{t('filters.help')}</div>"),
                 self._plot,
             ],
@@ -258,7 +264,7 @@ class OverviewView(w.VBox):
             )
         )
         for fig in (self._channels, self._macs):
-            fig.xaxis.major_label_orientation = 0.8
+            fig.xaxis.major_label_orientation = 0.8 if len(names) > 5 else 0.0
             fig.legend.location = "top_left"
             fig.xgrid.visible = False
         quiet_toolbar(self._channels, self._macs)

@@ -22,6 +22,8 @@ def weights_label(weights: dict[str, Any], t: Any) -> str:
         return t("weights.original")
     if weights["kind"] == "fine-tuned":
         return t("weights.finetuned", plan=weights["plan_number"], steps=weights["steps"])
+    if weights["kind"] == "reconstructed" and not weights["steps"]:
+        return t("weights.reconstructed", plan=weights["plan_number"])
     return str(weights["label"])  # a kind of weights the catalogues do not know: the core's own words
 
 
@@ -53,17 +55,17 @@ class WeightsView(w.VBox):
         )
         self._precision.observe(self._precision_chosen, names="value")
         self._syncing = False
+        precision = w.HBox(
+            [w.HTML(f"<span style='color:#5f6368'>{t('weights.precision')}</span>"), self._precision],
+            layout=w.Layout(align_items="center", margin="0 0 0 auto"),
+        )
         super().__init__(
             [
                 w.HBox(
-                    [self._label, self._undo, self._redo, self._reset],
+                    [self._label, self._undo, self._redo, self._reset, precision],
                     layout=w.Layout(align_items="center", flex_flow="row wrap"),
                 ),
                 self._warning,
-                w.HBox(
-                    [w.HTML(f"<span style='color:#5f6368'>{t('weights.precision')}</span>"), self._precision],
-                    layout=w.Layout(align_items="center"),
-                ),
             ],
             **kwargs,
         )

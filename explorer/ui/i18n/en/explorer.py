@@ -23,6 +23,7 @@ TEXTS: dict[str, str] = {
     "weights.live.hint": "The weights the numbers below are computed with.",
     "weights.original": "original",
     "weights.finetuned": "fine-tuned under plan #{plan} ({steps} steps)",
+    "weights.reconstructed": "reconstructed under plan #{plan}",
     "weights.plan": " · plan #{number}",
     "weights.undo": "Undo",
     "weights.undo.hint": "undo the last change or fine-tuning",
@@ -50,7 +51,7 @@ TEXTS: dict[str, str] = {
     "controls.removed": "{removed} of {total} channels removed",
     "controls.sliders.help": (
         "Each slider removes that fraction of a layer's filters: the ones the criterion scores lowest. "
-        "Layers joined by BatchNorm or a residual add lose the same channels, listed on the right."
+        "Layers joined by BatchNorm or a residual add lose the same channels (hover a layer's name)."
     ),
     "controls.global": "All layers",
     "controls.selected": "Selected layer",

@@ -24,6 +24,10 @@ TEXTS: dict[str, str] = {
     ),
     "crit.bn_scale.name": "BatchNorm scale (γ)",
     "crit.bn_scale.hint": "A filter whose BatchNorm multiplies it by a tiny number passes almost nothing on.",
+    "crit.apoz.name": "Mostly zero (APoZ)",
+    "crit.apoz.hint": "A filter whose output is zero after its ReLU on most images passes little on.",
+    "crit.mean_activation.name": "Average output",
+    "crit.mean_activation.hint": "A filter whose output after the ReLU is small on average adds little.",
     "crit.hessian.name": "Curvature of the loss (Hessian)",
     "crit.hessian.hint": (
         "Uses how sharply the loss bends around each weight to estimate the cost of removing it."

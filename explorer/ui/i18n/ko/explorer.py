@@ -23,6 +23,7 @@ TEXTS: dict[str, str] = {
     "weights.live.hint": "아래 숫자는 모두 이 가중치로 계산한 값입니다.",
     "weights.original": "원래 가중치",
     "weights.finetuned": "계획 #{plan}에서 미세 조정됨 ({steps} 스텝)",
+    "weights.reconstructed": "계획 #{plan}에서 재구성됨",
     "weights.plan": " · 계획 #{number}",
     "weights.undo": "실행 취소",
     "weights.undo.hint": "마지막 변경이나 미세 조정을 되돌립니다",
@@ -50,7 +51,7 @@ TEXTS: dict[str, str] = {
     "controls.removed": "채널 {total}개 중 {removed}개 제거",
     "controls.sliders.help": (
         "각 슬라이더는 층의 필터를 그 비율만큼 제거합니다. 기준 점수가 가장 낮은 필터부터 제거됩니다. "
-        "BatchNorm이나 잔차 덧셈으로 묶인 층은 같은 채널을 함께 잃으며, 오른쪽에 표시됩니다."
+        "BatchNorm이나 잔차 덧셈으로 묶인 층은 같은 채널을 함께 잃습니다 (층 이름에 마우스를 올려 보세요)."
     ),
     "controls.global": "모든 층",
     "controls.selected": "선택한 층",
