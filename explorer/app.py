@@ -37,13 +37,13 @@ _LOADING = (
 )
 
 
-def _observers(state: Any) -> list[tuple[Any, str, str, Any]]:
+def _observers(state: Any, *lessons: Any) -> list[tuple[Any, str, str, Any]]:
     """Every (object, trait, type, handler) observing ``state`` or the parts of it that views observe
     (``state.jobs``, ``state.loader``, ``state.activity``, ``state.network``); traitlets keeps them in
     ``_trait_notifiers``."""
     return [
         (owner, name, kind, handler)
-        for owner in (state, state.jobs, state.loader, state.activity, state.network)
+        for owner in (state, state.jobs, state.loader, state.activity, state.network, *lessons)
         for name, kinds in list(owner._trait_notifiers.items())
         for kind, handlers in list(kinds.items())
         for handler in list(handlers)
@@ -64,7 +64,8 @@ class ExplorerApp(w.VBox):
     changes (``state.lang``), the views are built again and the old ones stop observing the state.
     """
 
-    def __init__(self, state: Any, **kwargs: Any):
+    def __init__(self, state: Any, explore: bool = False, **kwargs: Any):
+        from explorer.ui.lesson import Lesson
         from explorer.ui.views.error import ErrorView
         from explorer.ui.views.glossary import GlossaryView
         from explorer.ui.views.header import HeaderView
@@ -83,6 +84,13 @@ class ExplorerApp(w.VBox):
         self.header = HeaderView(state)
         self.glossary = GlossaryView(state)
         self.header.add_tool(self.glossary.button)
+        self.lesson = Lesson(state, mode="explore" if explore else "lesson")
+        self._mode = w.Button(icon="compass", layout=w.Layout(width="auto"))
+        self._mode.on_click(
+            lambda _b: self.lesson.explore() if self.lesson.mode == "lesson" else self.lesson.resume()
+        )
+        self.header.add_tool(self._mode)
+        self._parts: dict[str, list[w.Widget]] = {}
         self._body = w.VBox()
         self._ready = threading.Event()
         self.build_seconds: float | None = None
@@ -92,6 +100,9 @@ class ExplorerApp(w.VBox):
         state.observe(self._status_text, names="status_text")
         state.observe(self._session_replaced, names="session_version")
         state.observe(self._session_replaced, names="lang")
+        state.observe(self._name_mode, names="lang")
+        self.lesson.observe(self._unlock, names=["reached", "mode", "step"])
+        self._name_mode()
 
     @property
     def error_view(self) -> w.Widget:
@@ -159,6 +170,24 @@ class ExplorerApp(w.VBox):
         if self._ready.is_set():
             self._build_views()
 
+    def _name_mode(self, _change: Any = None) -> None:
+        """The header's button leads to the other mode: the free explorer, or back to the lesson."""
+        t, lesson = self.state.t, self.lesson.mode == "lesson"
+        self._mode.description = t("lesson.to_explore") if lesson else t("lesson.to_lesson")
+        self._mode.tooltip = t("lesson.to_explore.hint") if lesson else t("lesson.to_lesson.hint")
+
+    def _unlock(self, change: Any = None) -> None:
+        """Show what the lesson has unlocked (everything in explore mode), and the tab its step is about."""
+        from explorer.ui.lesson import TABS
+        from explorer.ui.views.layout import show_unlocked
+
+        self._name_mode()
+        show_unlocked(self._parts, self.lesson.unlocked)
+        tab = TABS.get(self.lesson.name)
+        stepped = change is None or change.get("name") == "step"
+        if self.panels is not None and tab is not None and self.lesson.mode == "lesson" and stepped:
+            self.panels.selected_index = tab
+
     def _build_views(self) -> None:
         from explorer.ui import views as v
         from explorer.ui.views.layout import arrange, build_panels
@@ -166,7 +195,7 @@ class ExplorerApp(w.VBox):
         state = self.state
         for owner, name, kind, handler in self._view_observers:  # the previous session's views, if any
             owner.unobserve(handler, names=name, type=kind)
-        known = {id(handler) for *_, handler in _observers(state)}
+        known = {id(handler) for *_, handler in _observers(state, self.lesson)}
         self.views = {
             "summary": v.SummaryView(state),
             "weights": v.WeightsView(state),
@@ -185,11 +214,14 @@ class ExplorerApp(w.VBox):
             "export": v.ExportView(state),
             "upload": v.UploadView(state),
             "model": v.ModelView(state),
+            "lesson": v.LessonView(state, self.lesson),
         }
-        self._view_observers = [o for o in _observers(state) if id(o[3]) not in known]
+        self._view_observers = [o for o in _observers(state, self.lesson) if id(o[3]) not in known]
         selected = self.panels.selected_index if self.panels is not None else 0  # the upload tab, after one
         self.panels = build_panels(self.views, state.t, selected or 0)
-        self._body.children = arrange(self.views, self.panels, state.t)
+        children, self._parts = arrange(self.views, self.panels, state.t)
+        self._body.children = [self.views["lesson"], *children]
+        self._unlock()
         self._status.value = ""
 
 
@@ -212,6 +244,7 @@ def build_app(
     background: bool = True,
     debounce: float | None = None,
     lang: str | None = None,
+    explore: bool | None = None,
     **options: Any,
 ) -> w.Widget:
     """Build the explorer widget; it is not displayed (see :func:`show`).
@@ -227,12 +260,17 @@ def build_app(
         debounce: seconds of slider quiet before a change is applied (default 0.06).
         lang: the page's language, ``"en"`` or ``"ko"`` (default: ``pruning-explorer app --lang``, i.e.
             ``$PRUNING_EXPLORER_LANG``, else English); the page has a switch too.
+        explore: open the free explorer (``True``) rather than the guided lesson (default:
+            ``pruning-explorer app --explore``, i.e. ``$PRUNING_EXPLORER_EXPLORE``, else the lesson); the
+            other one is a click away.
         **options: passed to ``PruningSession`` (``num_samples``, ``checkpoint``, ``criterion``, ``seed``...).
 
     Returns:
         An :class:`ExplorerApp`, or, if even the app cannot be built, a widget with the error message.
     """
-    lang = lang or LaunchOptions.from_env().lang
+    launched = LaunchOptions.from_env()
+    lang = lang or launched.lang
+    explore = launched.explore if explore is None else bool(explore)
     try:
         from explorer.ui.i18n import check_lang
         from explorer.ui.state import DEBOUNCE_SECONDS, ExplorerState
@@ -269,7 +307,7 @@ def build_app(
         state.loader.session_factory = factory  # None: rebuilt from the given session (see SessionLoader)
         if isinstance(model, str) and (data is None or isinstance(data, str)):
             state.loader.current = (model, data)
-        app = ExplorerApp(state)
+        app = ExplorerApp(state, explore=explore)
         app.start(builder, background=background)
         return app
     except Exception as error:
@@ -303,7 +341,8 @@ def current_app() -> w.Widget | None:
 
 
 def show(model: Any = None, data: Any = None, **options: Any) -> None:
-    """Display the explorer in the notebook (JupyterLab or Voilà); arguments as for :func:`build_app`."""
+    """Display the explorer in the notebook (JupyterLab or Voilà); arguments as for :func:`build_app`:
+    ``show(lang="ko")`` in Korean, ``show(explore=True)`` the free explorer rather than the guided lesson."""
     from IPython.display import display
 
     load_bokehjs()
@@ -334,7 +373,7 @@ def register_magic(ipython: Any) -> None:
         except SystemExit:  # argparse's way of saying the line is wrong
             print("usage: %explore [model] [--data DATA] [--samples N] [--criterion C] [--checkpoint FILE]")
             return
-        show(**kwargs)
+        show(explore=True, **kwargs)  # the magic opens the free explorer; explorer.show() the lesson
 
     ipython.register_magic_function(explore, magic_kind="line", magic_name="explore")
 

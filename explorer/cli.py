@@ -114,7 +114,10 @@ def _cmd_app(args: argparse.Namespace) -> int:
         parse_size(args.memory_limit)  # a typo is refused here, not in every visitor's kernel
     resolve_precision(args.precision)
     lang = args.lang or LaunchOptions.from_env().lang  # --lang, else $PRUNING_EXPLORER_LANG, else English
-    options = LaunchOptions(args.model, args.data, args.samples, args.precision, args.memory_limit, lang)
+    explore = args.explore or LaunchOptions.from_env().explore
+    options = LaunchOptions(
+        args.model, args.data, args.samples, args.precision, args.memory_limit, lang, explore
+    )
     return serve_app(args.port, options, open_browser=not args.no_browser, pool_size=args.pool_size)
 
 
@@ -132,6 +135,9 @@ def build_parser() -> argparse.ArgumentParser:
     app.add_argument("--pool-size", type=int, default=1, help="preheated kernels kept ready (0: none)")
     app.add_argument(
         "--lang", choices=["en", "ko"], default=None, help="the page's language (default: English)"
+    )
+    app.add_argument(
+        "--explore", action="store_true", help="open the free explorer instead of the guided lesson"
     )
     app.add_argument("--no-browser", action="store_true")
     app.set_defaults(func=_cmd_app)

@@ -17,6 +17,7 @@ SAMPLES_ENV = "PRUNING_EXPLORER_SAMPLES"
 PRECISION_ENV = "PRUNING_EXPLORER_PRECISION"
 MEMORY_ENV = "PRUNING_EXPLORER_MEMORY_LIMIT"  # also read by explorer.memory
 LANG_ENV = "PRUNING_EXPLORER_LANG"
+EXPLORE_ENV = "PRUNING_EXPLORER_EXPLORE"
 DEFAULT_MODEL = "digits_cnn"
 
 
@@ -31,6 +32,7 @@ class LaunchOptions:
         precision: ``"auto"``, ``"bf16"`` or ``"fp32"``.
         memory_limit: the kernel's memory limit, e.g. ``"2G"`` (``None``: the cgroup's or the machine's).
         lang: the page's language, ``"en"`` or ``"ko"``.
+        explore: open the free explorer instead of the guided lesson.
     """
 
     model: str = DEFAULT_MODEL
@@ -39,6 +41,7 @@ class LaunchOptions:
     precision: str = "auto"
     memory_limit: str | None = None
     lang: str = "en"
+    explore: bool = False
 
     def to_env(self) -> dict[str, str]:
         """The environment variables that carry these options (unset options are left out)."""
@@ -49,6 +52,7 @@ class LaunchOptions:
             PRECISION_ENV: self.precision,
             MEMORY_ENV: self.memory_limit,
             LANG_ENV: self.lang,
+            EXPLORE_ENV: "1" if self.explore else None,
         }
         return {k: v for k, v in pairs.items() if v is not None}
 
@@ -63,6 +67,7 @@ class LaunchOptions:
             precision=env.get(PRECISION_ENV) or "auto",
             memory_limit=env.get(MEMORY_ENV) or None,
             lang=env.get(LANG_ENV) or "en",
+            explore=(env.get(EXPLORE_ENV) or "").strip().lower() in ("1", "true", "yes"),
         )
 
     def session_options(self) -> dict:
@@ -75,4 +80,4 @@ class LaunchOptions:
         }
 
 
-__all__ = ["DEFAULT_MODEL", "LANG_ENV", "MODEL_ENV", "LaunchOptions"]
+__all__ = ["DEFAULT_MODEL", "EXPLORE_ENV", "LANG_ENV", "MODEL_ENV", "LaunchOptions"]

@@ -220,7 +220,8 @@ def server(chromium: str) -> Iterator[str]:
     port = _free_port()
     cli = shutil.which("pruning-explorer")
     command = [cli] if cli else [sys.executable, "-m", "explorer.cli"]
-    command += ["app", "--port", str(port), "--no-browser", "--model", "digits_cnn"]
+    # the free explorer (the landing page is otherwise the guided lesson, which unlocks the sliders later)
+    command += ["app", "--port", str(port), "--no-browser", "--model", "digits_cnn", "--explore"]
     env = dict(os.environ, BOKEH_RESOURCES="inline")
     log = ARTIFACTS / "voila-server.log"
     with log.open("w") as handle:

@@ -37,6 +37,7 @@ from test_browser import (
 pytestmark = [pytest.mark.browser, pytest.mark.filterwarnings("ignore:the embedded weights")]
 
 SIZES = ((1280, 720), (1920, 1080))
+DOCS = REPO / "docs"
 #: The slider tracks must be at least this wide (the old layout had about 100 px).
 MIN_TRACK = 200
 #: What must be on the first screen: CSS selector of the element → its name in the report.
@@ -84,7 +85,7 @@ def _serve(model: str, data: str | None, env: dict[str, str]) -> Iterator[str]:
     ARTIFACTS.mkdir(exist_ok=True)
     port = _free_port()
     command = [sys.executable, "-m", "explorer.cli", "app", "--port", str(port), "--no-browser"]
-    command += ["--model", model, "--pool-size", "0"] + (["--data", data] if data else [])
+    command += ["--model", model, "--pool-size", "0", "--explore"] + (["--data", data] if data else [])
     log = ARTIFACTS / f"voila-layout-{model}.log"
     with log.open("w") as handle:
         process = subprocess.Popen(
@@ -188,6 +189,31 @@ def test_first_screen_holds_the_sliders_and_the_cards(page: tuple[str, Any], wid
     assert off_screen == {}, f"not on the first screen at {width}×{height}: {off_screen}"
     assert boxes["selected_track"]["width"] >= 1.5 * MIN_TRACK
     assert min(boxes["tracks"]) >= MIN_TRACK, boxes["tracks"]
+
+
+def test_lesson_screenshots_in_both_languages(page: tuple[str, Any]) -> None:
+    """The lesson's first step, full page, in English and Korean (``docs/lesson-en.png``, ``-ko.png``);
+    (digits_cnn only); then back to English and the free explorer."""
+    model, pg = page
+    if model != "digits_cnn":
+        pytest.skip("the docs show the default model")
+    width, height = SIZES[0]
+    pg.set_viewport_size({"width": width, "height": height})
+    pg.get_by_role("button", name="Guided lesson").click()
+    pg.get_by_text("Step 1 of 6").wait_for()
+    boxes = pg.evaluate(BOXES, [{".pruning-explorer-lesson": "lesson"}, CARDS])
+    _record(f"{model}-lesson-{width}x{height}", boxes)
+    assert boxes["lesson"]["y"] + boxes["lesson"]["height"] <= height  # the step is on the first screen
+    assert boxes["accuracy card"]["y"] + boxes["accuracy card"]["height"] <= height
+    DOCS.mkdir(exist_ok=True)
+    full_page_screenshot(pg, DOCS / "lesson-en.png", width, height)
+    pg.get_by_role("button", name="한국어").click()
+    pg.get_by_text("6단계 중 1단계").wait_for()
+    pg.wait_for_timeout(800)
+    full_page_screenshot(pg, DOCS / "lesson-ko.png", width, height)
+    pg.get_by_role("button", name="English").click()
+    pg.get_by_role("button", name="Free explorer").click()
+    pg.locator(".pruning-explorer-lesson").wait_for(state="hidden")
 
 
 def test_page_scrolls_with_the_cards_in_view(page: tuple[str, Any]) -> None:

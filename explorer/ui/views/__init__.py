@@ -22,6 +22,7 @@ _WHERE = {
     "GalleryView": "gallery",
     "JobStatus": "controls",
     "JobView": "controls",
+    "LessonView": "lesson",
     "MetricsView": "metrics",
     "OverviewView": "plots",
     "PlanView": "sensitivity",

@@ -84,17 +84,12 @@ class ControlsView(w.VBox):
         w.link((state, "global_ratio"), (self._global, "value"))
         layer_list = w.VBox(rows)
         layer_list.add_class("pe-layer-list")
-        super().__init__(
-            [
-                w.HBox([self._criterion, self._criterion_help], layout=w.Layout(align_items="center")),
-                selected,
-                self._global,
-                w.HTML(f"<b style='font-size:90%'>{t('controls.every_layer')}</b>"),
-                layer_list,
-                _help(t("controls.sliders.help")),
-            ],
-            **kwargs,
-        )
+        criterion = w.HBox([self._criterion, self._criterion_help], layout=w.Layout(align_items="center"))
+        every = w.HTML(f"<b style='font-size:90%'>{t('controls.every_layer')}</b>")
+        sliders = [selected, self._global, every, layer_list, _help(t("controls.sliders.help"))]
+        #: the widgets of each part the lesson unlocks: the criterion row, and the sliders
+        self.parts = {"criterion": [criterion], "sliders": sliders}
+        super().__init__([criterion, *sliders], **kwargs)
         self.add_class("pruning-explorer-controls")
         # slider positions follow only `ratios`: the state publishes it, under its own lock, from any thread,
         # and a slider set here reports back to the state on that same thread (see PlanInputs)

@@ -55,24 +55,47 @@ def build_panels(views: Mapping[str, w.Widget], t: Callable[..., str], selected:
     return panels
 
 
-def arrange(views: Mapping[str, w.Widget], panels: w.Tab, t: Callable[..., str]) -> list[w.Widget]:
+def arrange(
+    views: Mapping[str, w.Widget], panels: w.Tab, t: Callable[..., str]
+) -> tuple[list[w.Widget], dict[str, list[w.Widget]]]:
     """The body of the page, top to bottom: the controls and the selected layer's plots on the left, the
-    cards on the right (sticky while those scroll by), then the rest at full width."""
+    cards on the right (sticky while those scroll by), then the rest at full width.
+
+    Returns:
+        The body's children, and the widgets of each part the lesson unlocks (``explorer.ui.lesson.PARTS``).
+    """
     cards = w.VBox([views["metrics"], views["job"]], layout=w.Layout(flex="0 0 auto"))
     cards.add_class("pe-cards")
-    left = w.VBox(
-        [views["controls"], section(t("sections.layer"), views["filters"], views["why"])],
-        layout=w.Layout(flex="1 1 560px", min_width="520px"),
-    )
+    layer = section(t("sections.layer"), views["filters"], views["why"])
+    left = w.VBox([views["controls"], layer], layout=w.Layout(flex="1 1 560px", min_width="520px"))
     main = w.HBox([left, cards], layout=w.Layout(align_items="flex-start"))
     main.add_class("pe-main")
-    return [
-        views["weights"],
-        main,
-        section(t("sections.gallery"), views["gallery"]),
-        section(t("sections.network"), views["summary"], views["overview"], views["trajectory"]),
-        section(t("sections.further"), panels),
-    ]
+    gallery = section(t("sections.gallery"), views["gallery"])
+    network = section(t("sections.network"), views["summary"], views["overview"], views["trajectory"])
+    further = section(t("sections.further"), panels)
+    controls = views["controls"].parts
+    parts = {
+        "cards": [cards],
+        "latency": [views["metrics"].latency_row],
+        "gallery": [gallery],
+        "filters": [layer],
+        "why": [views["why"]],
+        "sliders": controls["sliders"],
+        "criterion": [*controls["criterion"], *views["filters"].compare_parts],
+        "network": [network],
+        "panels": [further],
+    }
+    return [views["weights"], main, gallery, network, further], parts
+
+
+def show_unlocked(parts: Mapping[str, list[w.Widget]], unlocked: set[str]) -> None:
+    """Show the parts in ``unlocked`` and hide the others (the lesson's steps unlock them one by one)."""
+    for name, widgets in parts.items():
+        for widget in widgets:
+            if isinstance(widget, w.Widget):
+                widget.layout.display = None if name in unlocked else "none"
+            else:  # a bokeh figure inside a BokehModel
+                widget.visible = name in unlocked
 
 
 def page_style() -> w.HTML:
@@ -80,4 +103,4 @@ def page_style() -> w.HTML:
     return w.HTML(STYLE, layout=w.Layout(height="0px", margin="0"))
 
 
-__all__ = ["PANELS", "STYLE", "arrange", "build_panels", "page_style", "section"]
+__all__ = ["PANELS", "STYLE", "arrange", "build_panels", "page_style", "section", "show_unlocked"]

@@ -48,10 +48,13 @@ class MetricsView(w.VBox):
             [self._cards[n] for n in self._NAMES[:4]],
             layout=w.Layout(grid_template_columns="repeat(2, minmax(150px, 1fr))", grid_gap="6px"),
         )
+        self.latency_row = w.HBox(
+            [self._cards["latency"], self._latency], layout=w.Layout(align_items="center")
+        )
         super().__init__(
             [
                 grid,
-                w.HBox([self._cards["latency"], self._latency], layout=w.Layout(align_items="center")),
+                self.latency_row,
                 w.HTML(
                     f"<div class='pe-help' style='color:#5f6368;font-size:85%;max-width:420px'>"
                     f"{t('metrics.help')}</div>"

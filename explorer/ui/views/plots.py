@@ -125,13 +125,18 @@ class FilterPlotsView(w.VBox):
         self._x.observe(self._compare_chosen, names="value")
         self._y.observe(self._compare_chosen, names="value")
         self._syncing = False
+        compare = w.HTML(f"&nbsp;{t('filters.compare')}")
+        compare_help = w.HTML(f"<div style='color:#5f6368;font-size:90%'>{t('filters.compare_help')}</div>")
+        #: what compares two criteria (the lesson shows it with the criteria): the dropdowns and plot (b)
+        self.compare_parts = [compare, compare_help, self._x, self._y, self._scatter]
         super().__init__(
             [
                 w.HBox(
-                    [self._group, w.HTML(f"&nbsp;{t('filters.compare')}"), self._x, self._y],
+                    [self._group, compare, self._x, self._y],
                     layout=w.Layout(flex_flow="row wrap", align_items="center"),
                 ),
                 w.HTML(f"<div style='color:#5f6368;font-size:90%'>{t('filters.help')}</div>"),
+                compare_help,
                 self._plot,
             ],
             **kwargs,

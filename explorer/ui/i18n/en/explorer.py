@@ -120,9 +120,11 @@ TEXTS: dict[str, str] = {
     "filters.layer": "Layer",
     "filters.compare": "Compare:",
     "filters.help": (
-        "Left: the layer's filters, lowest score first; grey ones are pruned. Click a bar (or a point) to "
-        "prune or restore that filter by hand. Right: do two criteria agree? Spearman ρ near 1 means they "
-        "rank filters alike."
+        "The bars: the layer's filters, lowest score first; grey ones are pruned. Click a bar (or a point) "
+        "to prune or restore that filter by hand."
+    ),
+    "filters.compare_help": (
+        "The points: do two criteria agree? Spearman ρ near 1 means they rank the filters alike."
     ),
     "filters.plot.title": "Filters by score",
     "filters.plot.title_for": "{layer}: {count} filters by {criterion} score",
@@ -140,8 +142,8 @@ TEXTS: dict[str, str] = {
     "overview.macs_tip": "MACs",
     "overview.share_tip": "share",
     "overview.help": (
-        "Where the compute is: pruning a layer that holds a large share of the MACs saves the most. Click a "
-        "layer's bar to inspect it."
+        "Where the compute is: pruning a layer that holds a large share of the MACs saves the most. Click "
+        "a layer's bar to inspect it."
     ),
     "trajectory.title": "Every plan you tried",
     "trajectory.x": "MACs per image (millions)",
@@ -150,9 +152,9 @@ TEXTS: dict[str, str] = {
     "trajectory.current": "current plan",
     "trajectory.earlier": "earlier plan",
     "trajectory.help": (
-        "Each point is a plan you evaluated: the best plans sit top-left (accurate and cheap). The red point "
-        "is the current plan; a star is a plan after fine-tuning, joined by a green line to the same plan "
-        "before it."
+        "Each point is a plan you evaluated: the best plans sit top-left (accurate and cheap). The red "
+        "point is the current plan; a star is a plan after fine-tuning, joined by a green line to the same "
+        "plan before it."
     ),
     "trajectory.original": "original",
     "trajectory.pruned": "{count} channel(s) pruned",
@@ -265,8 +267,8 @@ TEXTS: dict[str, str] = {
         "work (Han et al. 2015, <a href='https://arxiv.org/abs/1506.02626' target='_blank'>Learning both "
         "Weights and Connections</a>). Training runs on the training split with the pruned filters kept at "
         "zero, so it is the same as training the smaller network. When it finishes the explorer goes on "
-        "with the new weights: the 'Every plan you tried' plot gets a star for the result. Cancel keeps the "
-        "old weights."
+        "with the new weights: the 'Every plan you tried' plot gets a star for the result. Cancel keeps "
+        "the old weights."
     ),
     "finetune.steps": "Steps",
     "finetune.steps.hint": "training steps, one batch of 64 images each",
@@ -280,8 +282,8 @@ TEXTS: dict[str, str] = {
     "finetune.plot.loss_tip": "loss",
     "finetune.plot.accuracy": "Validation accuracy",
     "finetune.result": (
-        "After {steps} steps: accuracy {before} → {after} ({change}), at {macs} MACs per image. The explorer "
-        "now uses the fine-tuned weights: every plan from here on is evaluated with them."
+        "After {steps} steps: accuracy {before} → {after} ({change}), at {macs} MACs per image. The "
+        "explorer now uses the fine-tuned weights: every plan from here on is evaluated with them."
     ),
     "jobs.finetune.no_steps": "Fine-tuning needs at least one step (got {steps}).",
     "jobs.finetune.running": "Fine-tuning for {steps} steps…",
@@ -329,9 +331,9 @@ TEXTS: dict[str, str] = {
     "export.title": "Export",
     "export.help": (
         "Saves the network with the pruned filters physically removed: <code>plan.json</code> (which "
-        "filters went), <code>pruned_state_dict.pt</code> (the smaller weights) and <code>SUMMARY.md</code> "
-        "(plan, metrics and criteria, readable). The folder is replaced as a whole; a folder holding other "
-        "files is refused."
+        "filters went), <code>pruned_state_dict.pt</code> (the smaller weights) and "
+        "<code>SUMMARY.md</code> (plan, metrics and criteria, readable). The folder is replaced as a "
+        "whole; a folder holding other files is refused."
     ),
     "export.folder": "Folder",
     "export.folder.placeholder": "folder (relative to the notebook's folder, or absolute)",
@@ -343,9 +345,8 @@ TEXTS: dict[str, str] = {
     # ------------------------------------------------------------------------------ models and upload
     "models.title": "Another model",
     "models.help": (
-        "Pick a model and the data it is measured on. Pairs marked \u201cnot on this machine\u201d need "
-        "their trained weights or their data first: run the command shown in a terminal, then reload the "
-        "page."
+        "Pick a model and the data it is measured on. Pairs marked “not on this machine” need their "
+        "trained weights or their data first: run the command shown in a terminal, then reload the page."
     ),
     "models.model": "Model",
     "models.explore": "Explore this model",

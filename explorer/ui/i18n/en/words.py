@@ -63,8 +63,8 @@ TEXTS: dict[str, str] = {
     ),
     "glossary.interval.term": "95 % interval",
     "glossary.interval.text": (
-        "While only some images are measured, the accuracy is an estimate: the true value lies within ± this "
-        "much 95 times out of 100. Once every image is measured, the value is exact."
+        "While only some images are measured, the accuracy is an estimate: the true value lies within ± "
+        "this much 95 times out of 100. Once every image is measured, the value is exact."
     ),
     "glossary.sensitivity.term": "Sensitivity",
     "glossary.sensitivity.text": (
