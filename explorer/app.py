@@ -35,28 +35,15 @@ _LOADING = (
     "<div style='padding:12px;color:#5f6368;font-size:110%'>"
     "<span style='display:inline-block;animation:spin 1s linear infinite'>⏳</span> {}</div>"
 )
-_INTRO = (
-    "<h2 style='margin:4px 0'>Pruning Explorer</h2>"
-    "<div style='color:#5f6368'>Remove filters from a convolutional network and see, live, what it costs in "
-    "accuracy and what it saves in compute. Move a slider, switch the criterion that decides which filters "
-    "go, or click a filter to remove it by hand.</div>"
-)
 
 
-#: Titles of the tabs below the explorer.
-PANEL_TITLES = ("Sensitivity & plans", "Fine-tune & export", "Models & weights")
-
-
-def _section(title: str, *children: w.Widget) -> w.VBox:
-    return w.VBox([w.HTML(f"<h3 style='margin:10px 0 2px 0'>{title}</h3>"), *children])
-
-
-def _observers(state: Any) -> list[tuple[Any, str, str, Any]]:
+def _observers(state: Any, *lessons: Any) -> list[tuple[Any, str, str, Any]]:
     """Every (object, trait, type, handler) observing ``state`` or the parts of it that views observe
-    (``state.jobs``, ``state.loader``, ``state.activity``); traitlets keeps them in ``_trait_notifiers``."""
+    (``state.jobs``, ``state.loader``, ``state.activity``, ``state.network``); traitlets keeps them in
+    ``_trait_notifiers``."""
     return [
         (owner, name, kind, handler)
-        for owner in (state, state.jobs, state.loader, state.activity)
+        for owner in (state, state.jobs, state.loader, state.activity, state.network, *lessons)
         for name, kinds in list(owner._trait_notifiers.items())
         for kind, handlers in list(kinds.items())
         for handler in list(handlers)
@@ -73,12 +60,16 @@ class ExplorerApp(w.VBox):
             ``sensitivity``, ``plans``, ``finetune``, ``compare``, ``export``, ``upload``).
         panels: the ``Tab`` holding the last six (``None`` until the session is ready).
 
-    When an uploaded checkpoint replaces the session (``state.session_version`` changes), the views are built
-    again for it and the old ones stop observing the state.
+    When an uploaded checkpoint replaces the session (``state.session_version`` changes), or the language
+    changes (``state.lang``), the views are built again and the old ones stop observing the state.
     """
 
-    def __init__(self, state: Any, **kwargs: Any):
+    def __init__(self, state: Any, explore: bool = False, **kwargs: Any):
+        from explorer.ui.lesson import Lesson
         from explorer.ui.views.error import ErrorView
+        from explorer.ui.views.glossary import GlossaryView
+        from explorer.ui.views.header import HeaderView
+        from explorer.ui.views.layout import page_style
 
         self.state = state
         self.views: dict[str, w.Widget] = {}
@@ -86,15 +77,32 @@ class ExplorerApp(w.VBox):
         self._view_observers: list[tuple[Any, str, str, Any]] = []
         self._loader: threading.Thread | None = None
         self._exiting = False
-        self._status = w.HTML(_LOADING.format("Loading model…"))
+        if not state.status_text and state.status == "loading":
+            state.status_text = state.t("app.loading")
+        self._status = w.HTML(_LOADING.format(state.status_text))
         self._error = ErrorView(state)
+        self.header = HeaderView(state)
+        self.glossary = GlossaryView(state)
+        self.header.add_tool(self.glossary.button)
+        self.lesson = Lesson(state, mode="explore" if explore else "lesson")
+        self._mode = w.Button(icon="compass", layout=w.Layout(width="auto"))
+        self._mode.on_click(
+            lambda _b: self.lesson.explore() if self.lesson.mode == "lesson" else self.lesson.resume()
+        )
+        self.header.add_tool(self._mode)
+        self._parts: dict[str, list[w.Widget]] = {}
         self._body = w.VBox()
         self._ready = threading.Event()
         self.build_seconds: float | None = None
-        super().__init__([w.HTML(_INTRO), self._status, self._error, self._body], **kwargs)
+        parts = [page_style(), self.header, self.glossary, self._status, self._error, self._body]
+        super().__init__(parts, **kwargs)
         self.add_class("pruning-explorer")
         state.observe(self._status_text, names="status_text")
         state.observe(self._session_replaced, names="session_version")
+        state.observe(self._session_replaced, names="lang")
+        state.observe(self._name_mode, names="lang")
+        self.lesson.observe(self._unlock, names=["reached", "mode", "step"])
+        self._name_mode()
 
     @property
     def error_view(self) -> w.Widget:
@@ -136,31 +144,63 @@ class ExplorerApp(w.VBox):
             session = builder()
             if self._exiting:  # the interpreter is exiting: nobody will see the app
                 return
-            self.state.status_text = "Scoring filters and measuring the original accuracy…"
+            self.state.status_text = self.state.t("app.scoring")
             self.state.attach(session)
             self._build_views()
         except Exception as error:  # shown in the app: a failing cell would leave Voilà's page empty
             self.state.fail(error)
+            self._explain_missing()
             self._status.value = ""
         finally:
             self.build_seconds = time.perf_counter() - start
             self._ready.set()
 
+    def _explain_missing(self) -> None:
+        """When the model or data the app was started with is not on this machine, say so in plain words,
+        with the command that fetches it, instead of the loader's message."""
+        from explorer.ui.loader import unavailable_text
+        from explorer.ui.model_choices import find_choice
+
+        current = self.state.loader.current
+        choice = find_choice(*current) if current is not None else None
+        if choice is not None and not choice.data_ready:
+            self.state.error = unavailable_text(choice, self.state.t)
+
     def _session_replaced(self, _change: dict) -> None:
         if self._ready.is_set():
             self._build_views()
 
+    def _name_mode(self, _change: Any = None) -> None:
+        """The header's button leads to the other mode: the free explorer, or back to the lesson."""
+        t, lesson = self.state.t, self.lesson.mode == "lesson"
+        self._mode.description = t("lesson.to_explore") if lesson else t("lesson.to_lesson")
+        self._mode.tooltip = t("lesson.to_explore.hint") if lesson else t("lesson.to_lesson.hint")
+
+    def _unlock(self, change: Any = None) -> None:
+        """Show what the lesson has unlocked (everything in explore mode), and the tab its step is about."""
+        from explorer.ui.lesson import TABS
+        from explorer.ui.views.layout import show_unlocked
+
+        self._name_mode()
+        show_unlocked(self._parts, self.lesson.unlocked)
+        tab = TABS.get(self.lesson.name)
+        stepped = change is None or change.get("name") == "step"
+        if self.panels is not None and tab is not None and self.lesson.mode == "lesson" and stepped:
+            self.panels.selected_index = tab
+
     def _build_views(self) -> None:
         from explorer.ui import views as v
+        from explorer.ui.views.layout import arrange, build_panels
 
         state = self.state
         for owner, name, kind, handler in self._view_observers:  # the previous session's views, if any
             owner.unobserve(handler, names=name, type=kind)
-        known = {id(handler) for *_, handler in _observers(state)}
+        known = {id(handler) for *_, handler in _observers(state, self.lesson)}
         self.views = {
             "summary": v.SummaryView(state),
+            "weights": v.WeightsView(state),
             "metrics": v.MetricsView(state),
-            "controls": v.ControlsView(state, layout=w.Layout(min_width="560px")),
+            "controls": v.ControlsView(state),
             "job": v.JobView(state),
             "filters": v.FilterPlotsView(state),
             "why": v.WhyView(state),
@@ -174,38 +214,26 @@ class ExplorerApp(w.VBox):
             "export": v.ExportView(state),
             "upload": v.UploadView(state),
             "model": v.ModelView(state),
+            "lesson": v.LessonView(state, self.lesson),
         }
-        self._view_observers = [o for o in _observers(state) if id(o[3]) not in known]
-        views = self.views
+        self._view_observers = [o for o in _observers(state, self.lesson) if id(o[3]) not in known]
         selected = self.panels.selected_index if self.panels is not None else 0  # the upload tab, after one
-        self.panels = w.Tab(
-            [
-                w.VBox([views["sensitivity"], views["plans"]]),
-                w.VBox([views["finetune"], views["compare"], views["export"]]),
-                w.VBox([views["model"], views["upload"]]),
-            ],
-            titles=PANEL_TITLES,
-        )
-        self.panels.selected_index = selected
-        self.panels.add_class("pruning-explorer-panels")
-        self._body.children = [
-            views["summary"],
-            w.HBox([views["controls"], w.VBox([views["metrics"], views["job"]])]),
-            _section("Inside the selected layer", views["filters"], views["why"]),
-            _section("Filter gallery", views["gallery"]),
-            _section("The whole network", views["overview"], views["trajectory"]),
-            _section("Go further: sensitivity, suggested plans, fine-tuning, export", self.panels),
-        ]
+        self.panels = build_panels(self.views, state.t, selected or 0)
+        children, self._parts = arrange(self.views, self.panels, state.t)
+        self._body.children = [self.views["lesson"], *children]
+        self._unlock()
         self._status.value = ""
 
 
-def _error_widget(error: BaseException) -> w.Widget:
+def _error_widget(error: BaseException, lang: str = "en") -> w.Widget:
     """A red box with the message, for when not even the app could be built."""
     from explorer.ui.format import describe_error, escape
+    from explorer.ui.i18n import translate
     from explorer.ui.views.error import BOX_STYLE
 
-    box = w.HTML(f'<div style="{BOX_STYLE}"><b>Error:</b> {escape(describe_error(error))}</div>')
-    return w.VBox([w.HTML(_INTRO), box])
+    title = escape(translate(lang, "error.title"))
+    box = w.HTML(f'<div style="{BOX_STYLE}"><b>{title}</b> {escape(describe_error(error))}</div>')
+    return w.VBox([w.HTML(f"<h2 style='margin:4px 0'>{escape(translate(lang, 'app.title'))}</h2>"), box])
 
 
 def build_app(
@@ -215,6 +243,8 @@ def build_app(
     session: Any = None,
     background: bool = True,
     debounce: float | None = None,
+    lang: str | None = None,
+    explore: bool | None = None,
     **options: Any,
 ) -> w.Widget:
     """Build the explorer widget; it is not displayed (see :func:`show`).
@@ -228,14 +258,24 @@ def build_app(
         background: build the session in a thread and show "Loading model…" meanwhile (the default);
             ``False`` builds it before returning.
         debounce: seconds of slider quiet before a change is applied (default 0.06).
+        lang: the page's language, ``"en"`` or ``"ko"`` (default: ``pruning-explorer app --lang``, i.e.
+            ``$PRUNING_EXPLORER_LANG``, else English); the page has a switch too.
+        explore: open the free explorer (``True``) rather than the guided lesson (default:
+            ``pruning-explorer app --explore``, i.e. ``$PRUNING_EXPLORER_EXPLORE``, else the lesson); the
+            other one is a click away.
         **options: passed to ``PruningSession`` (``num_samples``, ``checkpoint``, ``criterion``, ``seed``...).
 
     Returns:
         An :class:`ExplorerApp`, or, if even the app cannot be built, a widget with the error message.
     """
+    launched = LaunchOptions.from_env()
+    lang = lang or launched.lang
+    explore = launched.explore if explore is None else bool(explore)
     try:
+        from explorer.ui.i18n import check_lang
         from explorer.ui.state import DEBOUNCE_SECONDS, ExplorerState
 
+        check_lang(lang)
         factory = None
         if session is None:
             if model is None:  # served by `pruning-explorer app`: its options come through the environment
@@ -262,15 +302,17 @@ def build_app(
 
         criterion = options.get("criterion") or getattr(session, "criterion", None) or "l1"
         state = ExplorerState(
-            debounce=DEBOUNCE_SECONDS if debounce is None else debounce, criterion=criterion
+            debounce=DEBOUNCE_SECONDS if debounce is None else debounce, criterion=criterion, lang=lang
         )
         state.loader.session_factory = factory  # None: rebuilt from the given session (see SessionLoader)
-        app = ExplorerApp(state)
+        if isinstance(model, str) and (data is None or isinstance(data, str)):
+            state.loader.current = (model, data)
+        app = ExplorerApp(state, explore=explore)
         app.start(builder, background=background)
         return app
     except Exception as error:
         log.error("pruning explorer: the app could not be built", exc_info=error)
-        return _error_widget(error)
+        return _error_widget(error, lang if lang in ("en", "ko") else "en")
 
 
 def load_bokehjs() -> None:
@@ -299,7 +341,8 @@ def current_app() -> w.Widget | None:
 
 
 def show(model: Any = None, data: Any = None, **options: Any) -> None:
-    """Display the explorer in the notebook (JupyterLab or Voilà); arguments as for :func:`build_app`."""
+    """Display the explorer in the notebook (JupyterLab or Voilà); arguments as for :func:`build_app`:
+    ``show(lang="ko")`` in Korean, ``show(explore=True)`` the free explorer rather than the guided lesson."""
     from IPython.display import display
 
     load_bokehjs()
@@ -330,14 +373,13 @@ def register_magic(ipython: Any) -> None:
         except SystemExit:  # argparse's way of saying the line is wrong
             print("usage: %explore [model] [--data DATA] [--samples N] [--criterion C] [--checkpoint FILE]")
             return
-        show(**kwargs)
+        show(explore=True, **kwargs)  # the magic opens the free explorer; explorer.show() the lesson
 
     ipython.register_magic_function(explore, magic_kind="line", magic_name="explore")
 
 
 __all__ = [
     "MODEL_ENV",
-    "PANEL_TITLES",
     "ExplorerApp",
     "build_app",
     "current_app",

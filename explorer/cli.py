@@ -113,7 +113,11 @@ def _cmd_app(args: argparse.Namespace) -> int:
     if args.memory_limit is not None:
         parse_size(args.memory_limit)  # a typo is refused here, not in every visitor's kernel
     resolve_precision(args.precision)
-    options = LaunchOptions(args.model, args.data, args.samples, args.precision, args.memory_limit)
+    lang = args.lang or LaunchOptions.from_env().lang  # --lang, else $PRUNING_EXPLORER_LANG, else English
+    explore = args.explore or LaunchOptions.from_env().explore
+    options = LaunchOptions(
+        args.model, args.data, args.samples, args.precision, args.memory_limit, lang, explore
+    )
     return serve_app(args.port, options, open_browser=not args.no_browser, pool_size=args.pool_size)
 
 
@@ -129,6 +133,12 @@ def build_parser() -> argparse.ArgumentParser:
     app.add_argument("--precision", default="auto", choices=["auto", "bf16", "fp32"])
     app.add_argument("--memory-limit", default=None, help="per-kernel memory limit, e.g. 2G")
     app.add_argument("--pool-size", type=int, default=1, help="preheated kernels kept ready (0: none)")
+    app.add_argument(
+        "--lang", choices=["en", "ko"], default=None, help="the page's language (default: English)"
+    )
+    app.add_argument(
+        "--explore", action="store_true", help="open the free explorer instead of the guided lesson"
+    )
     app.add_argument("--no-browser", action="store_true")
     app.set_defaults(func=_cmd_app)
 

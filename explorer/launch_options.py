@@ -1,4 +1,5 @@
-"""What ``pruning-explorer app`` tells the kernels it starts: model, data, samples, precision, memory limit.
+"""What ``pruning-explorer app`` tells the kernels it starts: model, data, samples, precision, memory limit,
+language.
 
 Voilà starts a fresh kernel for every visitor (or preheats one ahead of time), so options reach the kernel
 through environment variables set on the server. ``LaunchOptions.from_env()`` reads them back in the kernel.
@@ -15,6 +16,8 @@ DATA_ENV = "PRUNING_EXPLORER_DATA"
 SAMPLES_ENV = "PRUNING_EXPLORER_SAMPLES"
 PRECISION_ENV = "PRUNING_EXPLORER_PRECISION"
 MEMORY_ENV = "PRUNING_EXPLORER_MEMORY_LIMIT"  # also read by explorer.memory
+LANG_ENV = "PRUNING_EXPLORER_LANG"
+EXPLORE_ENV = "PRUNING_EXPLORER_EXPLORE"
 DEFAULT_MODEL = "digits_cnn"
 
 
@@ -28,6 +31,8 @@ class LaunchOptions:
         samples: size of the validation subset (``None``: the session's default).
         precision: ``"auto"``, ``"bf16"`` or ``"fp32"``.
         memory_limit: the kernel's memory limit, e.g. ``"2G"`` (``None``: the cgroup's or the machine's).
+        lang: the page's language, ``"en"`` or ``"ko"``.
+        explore: open the free explorer instead of the guided lesson.
     """
 
     model: str = DEFAULT_MODEL
@@ -35,6 +40,8 @@ class LaunchOptions:
     samples: int | None = None
     precision: str = "auto"
     memory_limit: str | None = None
+    lang: str = "en"
+    explore: bool = False
 
     def to_env(self) -> dict[str, str]:
         """The environment variables that carry these options (unset options are left out)."""
@@ -44,6 +51,8 @@ class LaunchOptions:
             SAMPLES_ENV: None if self.samples is None else str(self.samples),
             PRECISION_ENV: self.precision,
             MEMORY_ENV: self.memory_limit,
+            LANG_ENV: self.lang,
+            EXPLORE_ENV: "1" if self.explore else None,
         }
         return {k: v for k, v in pairs.items() if v is not None}
 
@@ -57,6 +66,8 @@ class LaunchOptions:
             samples=int(samples) if samples else None,
             precision=env.get(PRECISION_ENV) or "auto",
             memory_limit=env.get(MEMORY_ENV) or None,
+            lang=env.get(LANG_ENV) or "en",
+            explore=(env.get(EXPLORE_ENV) or "").strip().lower() in ("1", "true", "yes"),
         )
 
     def session_options(self) -> dict:
@@ -69,4 +80,4 @@ class LaunchOptions:
         }
 
 
-__all__ = ["DEFAULT_MODEL", "MODEL_ENV", "LaunchOptions"]
+__all__ = ["DEFAULT_MODEL", "EXPLORE_ENV", "LANG_ENV", "MODEL_ENV", "LaunchOptions"]

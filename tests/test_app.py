@@ -303,6 +303,190 @@ def test_magic_registers() -> None:
     assert shell.registered[1:] == ("line", "explore")
 
 
+def test_weights_bar_names_the_live_weights_and_goes_back(app: ExplorerApp, session: PruningSession) -> None:
+    state, bar = app.state, app.views["weights"]
+    assert "<b>original</b>" in bar.text
+    assert bar.warning == ""
+    group = session.groups[2].name
+    app.views["controls"].sliders[group].value = 0.5
+    assert state.wait_idle(30)
+    state.jobs.run_finetune(20)
+    assert state.wait_idle(120)
+    label = session.weights.label
+    assert label.startswith("fine-tuned under plan #")
+    assert f"<b>{label}</b>" in bar.text
+    app.views["controls"].sliders[group].value = 0.25  # puts back filters the weights were trained without
+    assert state.wait_idle(30)
+    assert "trained without" in bar.warning
+    bar.buttons["undo"].click()
+    assert state.wait_idle(30)
+    assert bar.warning == ""
+    bar.buttons["undo"].click()  # the fine-tuning itself
+    assert state.wait_idle(30)
+    assert "<b>original</b>" in bar.text
+    bar.buttons["redo"].click()
+    assert state.wait_idle(30)
+    assert f"<b>{label}</b>" in bar.text
+    bar.buttons["reset"].click()  # back to the original network
+    assert state.wait_idle(30)
+    assert "<b>original</b>" in bar.text
+    assert session.pruned == {}
+    base = session.baseline()
+    assert app.views["metrics"].texts["accuracy"] == format_accuracy(base.accuracy)
+    assert app.views["metrics"].texts["change"] == format_points(0.0)
+
+
+def test_precision_is_shown_and_fp32_is_one_click_away(app: ExplorerApp, session: PruningSession) -> None:
+    state, bar = app.state, app.views["weights"]
+    start = session.precision
+    assert bar.precision.value == start
+    try:
+        bar.precision.value = "fp32"
+        assert state.wait_idle(60)
+        assert session.precision == "fp32"
+        base = session.baseline()  # measured again in fp32: the card shows that one
+        change_card = app.views["metrics"].children[0].children[1].value
+        assert f"original: {format_percent(base.accuracy)}" in change_card
+        assert app.views["metrics"].texts["accuracy"] == format_accuracy(session.evaluate().accuracy)
+    finally:
+        bar.precision.value = start
+        assert state.wait_idle(60)
+    assert session.precision == start
+
+
+def test_the_app_in_korean_and_the_language_switch(session: PruningSession) -> None:
+    from explorer.app import _observers
+
+    session.reset()
+    app = build_app(session=session, background=False, debounce=0.05, lang="ko")
+    assert isinstance(app, ExplorerApp)
+    try:
+        state = app.state
+        assert state.wait_idle(30)
+        assert "프루닝 탐색기" in app.header.children[0].value
+        assert app.panels.titles == ("민감도 분석과 계획", "미세 조정과 내보내기", "모델과 가중치")
+        assert "Top-1 정확도" in app.views["metrics"].children[0].children[0].value
+        assert "원래 가중치" in app.views["weights"].text
+        assert app.views["weights"].buttons["reset"].description == "원래 네트워크로 돌아가기"
+        state.jobs.run_sensitivity(ratios=(0.5,))
+        assert state.wait_idle(60)
+        assert "기준 평가" in state.activity.job_status["sensitivity"]["text"]
+        observers = len(_observers(state))
+        controls = app.views["controls"]
+        app.header.language.value = "en"  # the switch in the page
+        assert state.lang == "en"
+        assert app.views["controls"] is not controls  # the views are built again, in English
+        assert len(_observers(state)) == observers  # and the Korean ones no longer listen
+        assert app.panels.titles == ("Sensitivity & plans", "Fine-tune & export", "Models & weights")
+        assert "Live weights: <b>original</b>" in app.views["weights"].text
+        assert "프루닝 탐색기" not in app.header.children[0].value
+        state.jobs.run_sensitivity(ratios=(0.5, 0.7))
+        assert state.wait_idle(60)
+        assert "evaluations with" in state.activity.job_status["sensitivity"]["text"]
+    finally:
+        app.state.close()
+
+
+def test_language_from_the_launch_options(monkeypatch: pytest.MonkeyPatch) -> None:
+    from explorer.cli import build_parser
+    from explorer.launch_options import LANG_ENV, LaunchOptions
+    from explorer.serve import voila_environment
+
+    assert build_parser().parse_args(["app", "--lang", "ko"]).lang == "ko"
+    assert build_parser().parse_args(["app"]).lang is None
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["app", "--lang", "fr"])
+    assert voila_environment(LaunchOptions(lang="ko"))[LANG_ENV] == "ko"
+    assert LaunchOptions.from_env({LANG_ENV: "ko"}).lang == "ko"
+    assert LaunchOptions.from_env({}).lang == "en"
+    monkeypatch.setenv(LANG_ENV, "ko")
+    monkeypatch.setenv(MODEL_ENV, "no_such_model")  # fails at once: only the language matters here
+    app = build_app(background=False)
+    assert app.state.lang == "ko"
+    assert "오류:" in app.error_view.html
+    app.state.close()
+    assert isinstance(build_app(lang="fr"), w.VBox)  # an unknown language: a message, not a crash
+
+
+def _page_texts(app: ExplorerApp) -> list[str]:
+    """Every text the page shows or shows on hover: widget values, descriptions, tooltips, options, and the
+    plots' titles, axis labels and hover data."""
+    from bokeh.models import Axis, ColumnDataSource, HoverTool, Title
+
+    texts, todo = [], [app]
+    while todo:
+        widget = todo.pop()
+        todo.extend(getattr(widget, "children", ()))
+        for name in ("value", "description", "tooltip", "placeholder"):
+            value = getattr(widget, name, None)
+            if isinstance(value, str):
+                texts.append(value)
+        texts += [str(o[0] if isinstance(o, tuple) else o) for o in getattr(widget, "options", ())]
+        if isinstance(widget, BokehModel):
+            for model in widget._model.references():
+                if isinstance(model, Title | Axis):
+                    texts.append(str(model.text if isinstance(model, Title) else model.axis_label))
+                if isinstance(model, HoverTool):
+                    texts += [f"{a} {b}" for a, b in model.tooltips]
+                if isinstance(model, ColumnDataSource):
+                    texts += [str(v) for k, col in model.data.items() if k.startswith("f_") for v in col]
+    return texts
+
+
+def test_plain_words_no_nan_no_server_flags(app: ExplorerApp, session: PruningSession) -> None:
+    state = app.state
+    controls = app.views["controls"]
+    assert ("Similarity to others (FPGM)", "fpgm") in controls.criterion_dropdown.options
+    assert f"in the code: {state.criterion}" in controls.criterion_dropdown.tooltip  # the code name, on hover
+    assert controls.labels[session.groups[0].name] == "Conv layer 1 (16 filters)"
+    row = next(c for c in controls.children if "pe-layer-list" in c._dom_classes).children[0]
+    assert f"title='in the code: {session.groups[0].name}" in row.children[0].value
+    for card, hint in (("accuracy", "validation images"), ("macs", "Multiply-accumulate")):
+        value = app.views["metrics"]._cards[card].value
+        assert "title='" in value
+        assert hint in value  # explained on hover
+    state.criterion = "taylor"  # a criterion scored on data: the others stay "not computed" meanwhile
+    assert state.wait_idle(60)
+    app.views["filters"]._x.value = "oracle"  # not computed on this layer yet...
+    assert state.wait_idle(120)
+    texts = " ".join(_page_texts(app))
+    for word in ("NaN", "nan ", "unitless", "n/a", "tornado", "--Voila", "root=", "download=True"):
+        assert word not in texts, word
+    assert "Filter size (L1)" in texts  # criteria and layers by their plain names
+    state.criterion = "l1"
+    assert state.wait_idle(30)
+
+
+def test_every_plot_hides_its_toolbar_until_hover(app: ExplorerApp) -> None:
+    from bokeh.models import Toolbar
+
+    toolbars = [
+        model
+        for view in app.views.values()
+        for widget in view.children
+        if isinstance(widget, BokehModel)
+        for model in widget._model.references()
+        if isinstance(model, Toolbar)
+    ]
+    assert len(toolbars) >= 8
+    assert all(toolbar.autohide for toolbar in toolbars)
+
+
+def test_glossary_drawer(app: ExplorerApp) -> None:
+    glossary = app.glossary
+    assert not glossary.is_open
+    assert glossary.button in app.header.children[1].children
+    glossary.button.value = True
+    assert glossary.is_open
+    for term in ("MACs", "Parameters", "95 % interval", "Sensitivity", "Coupled layers"):
+        assert f"<b>{term}</b>" in glossary.text
+    app.state.lang = "ko"
+    assert "<b>연산량(MACs)</b>" in glossary.text
+    app.state.lang = "en"
+    glossary.button.value = False
+    assert not glossary.is_open
+
+
 def test_views_are_widgets(app: ExplorerApp) -> None:
     for view in app.views.values():
         assert isinstance(view, (w.VBox, w.HBox))

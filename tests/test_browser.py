@@ -220,7 +220,8 @@ def server(chromium: str) -> Iterator[str]:
     port = _free_port()
     cli = shutil.which("pruning-explorer")
     command = [cli] if cli else [sys.executable, "-m", "explorer.cli"]
-    command += ["app", "--port", str(port), "--no-browser", "--model", "digits_cnn"]
+    # the free explorer (the landing page is otherwise the guided lesson, which unlocks the sliders later)
+    command += ["app", "--port", str(port), "--no-browser", "--model", "digits_cnn", "--explore"]
     env = dict(os.environ, BOKEH_RESOURCES="inline")
     log = ARTIFACTS / "voila-server.log"
     with log.open("w") as handle:
@@ -323,9 +324,11 @@ def _card(page: Any, title: str) -> dict | None:
 
 
 def _slider(page: Any, group: str) -> Any:
-    return page.locator(".widget-slider").filter(
-        has=page.locator(".widget-label").get_by_text(group, exact=True)
-    )
+    """The slider of ``group`` in the list of every layer (the page names layers in plain words; the row and
+    the slider carry the code name as a CSS class)."""
+    from explorer.ui.views.controls import css_name
+
+    return page.locator(f".pe-slider-{css_name(group)}")
 
 
 def _slider_handle(page: Any, group: str) -> Any:
@@ -355,19 +358,20 @@ def _expected(session: Any, group: str, ratio: float, criterion: str) -> dict[st
 
 def _wait_for_values(page: Any, want: dict[str, str], group: str) -> None:
     """Wait until the cards show the exact ``want`` values and the layer's channel count agrees."""
+    from explorer.ui.views.controls import css_name
+
     script = """
     ([acc, macs, params, group, removed]) => {
       const a = window.__pe.card('Top-1 accuracy'), m = window.__pe.card('MACs per image');
       const p = window.__pe.card('Parameters');
       if (!a || !m || !p) return false;
-      const row = Array.from(document.querySelectorAll('.widget-hbox')).find(
-        (r) => r.querySelector(':scope > .widget-slider .widget-label')?.textContent === group);
+      const row = document.querySelector('.pe-row-' + group);
       const count = row ? row.textContent : '';
       return a.value === acc && a.note === 'exact' && m.value === macs && p.value === params
         && count.includes(removed + ' of ');
     }
     """
-    args = [want["accuracy"], want["macs"], want["params"], group, want["removed"]]
+    args = [want["accuracy"], want["macs"], want["params"], css_name(group), want["removed"]]
     try:
         page.wait_for_function(script, arg=args, timeout=UPDATE_TIMEOUT * 1000, polling="raf")
     except Exception as error:
@@ -391,13 +395,16 @@ def _screenshot(page: Any, name: str) -> Path:
 
 
 def _reset(page: Any) -> None:
-    page.get_by_role("button", name="Reset").click()
+    page.get_by_role("button", name="Back to the original network").click()
 
 
 def _set_criterion(page: Any, name: str) -> None:
+    from explorer.ui.i18n import Translator
+    from explorer.ui.naming import criterion_label
+
     page.locator(".widget-dropdown").filter(has=page.get_by_text("Criterion", exact=True)).locator(
         "select"
-    ).select_option(name)
+    ).select_option(label=criterion_label(name, Translator("en")))
 
 
 # -------------------------------------------------------------------------------------------------- tests

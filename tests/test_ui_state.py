@@ -296,3 +296,76 @@ def test_session_with_a_plan_is_evaluated_on_attach(session: PruningSession) -> 
     finally:
         st.close()
         session.reset()
+
+
+def test_weights_label_undo_redo_and_reset_across_fine_tuning(
+    state: ExplorerState, session: PruningSession
+) -> None:
+    group = session.groups[2].name
+    state.set_ratio(group, 0.5)
+    assert state.wait_idle(30)
+    assert state.network.weights["label"] == "original"
+    assert state.network.weights["is_original"]
+    pruned_accuracy = state.metrics["accuracy"]
+    state.jobs.run_finetune(30)
+    assert state.wait_idle(120)
+    assert state.activity.job_status["finetune"]["state"] == "done", state.error
+    label = state.network.weights["label"]
+    assert label == session.weights.label
+    assert label.startswith("fine-tuned under plan #")
+    assert label.endswith("(30 steps)")
+    assert state.network.weights["fits"]
+    assert_metrics_exact(state, session)
+    # a plan that puts back channels the fine-tuned weights were trained without: flagged
+    state.set_ratio(group, 0.25)
+    assert state.wait_idle(30)
+    assert not state.network.weights["fits"]
+    assert session.weights.label == label
+    state.undo()
+    assert state.wait_idle(30)
+    assert state.network.weights["fits"]
+    state.undo()  # undoes the fine-tuning: the original weights, the plan before it
+    assert state.wait_idle(30)
+    assert state.network.weights["label"] == "original"
+    assert session.weights.is_original
+    assert state.metrics["accuracy"] == pytest.approx(pruned_accuracy)
+    assert_metrics_exact(state, session)
+    state.redo()
+    assert state.wait_idle(30)
+    assert state.network.weights["label"] == label
+    assert_metrics_exact(state, session)
+    state.reset()  # back to the original network: original weights, nothing pruned
+    assert state.wait_idle(30)
+    assert state.network.weights["label"] == "original"
+    assert session.pruned == {}
+    assert state.metrics["accuracy"] == pytest.approx(session.baseline().accuracy)
+    assert state.metrics["accuracy"] == pytest.approx(state.baseline["accuracy"])
+    assert state.metrics["delta"] == pytest.approx(0.0)
+    assert_metrics_exact(state, session)
+    # the trajectory keys points by weights too: the original network's point is current again, not a new one
+    current = [p for p in state.trajectory if p["current"]]
+    assert [p["label"] for p in current] == ["original"]
+    assert [p["key"] for p in state.trajectory].count(current[0]["key"]) == 1
+    # the original, the pruned plan, its star after fine-tuning, the 25 % plan on the fine-tuned weights
+    assert len(state.trajectory) == 4
+
+
+def test_precision_switch_measures_the_baseline_again(state: ExplorerState, session: PruningSession) -> None:
+    start = session.precision
+    state.set_precision("fp32")
+    try:
+        assert state.wait_idle(60)
+        assert state.network.precision == session.precision == "fp32"
+        base = session.baseline()
+        assert state.baseline["accuracy"] == pytest.approx(base.accuracy)
+        assert state.baseline["loss"] == pytest.approx(base.loss)
+        assert state.summary["baseline_accuracy"] == pytest.approx(base.accuracy)
+        assert_metrics_exact(state, session)
+        state.set_precision("bf16")
+        assert state.wait_idle(60)
+        assert state.network.precision == "bf16"
+        assert state.baseline["loss"] == pytest.approx(session.baseline().loss)
+        assert_metrics_exact(state, session)
+    finally:
+        state.set_precision(start)
+        assert state.wait_idle(60)

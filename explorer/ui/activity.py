@@ -14,6 +14,8 @@ from traitlets import Bool, Dict, Float, HasTraits, Unicode
 
 from explorer.criteria import ScoringCancelled
 from explorer.evaluation import EvaluationCancelled
+from explorer.ui.format import describe_error
+from explorer.ui.i18n import Translator
 
 
 class JobCancelled(Exception):
@@ -33,8 +35,9 @@ class Activity(HasTraits):
     job = Unicode("", help="name of the long job running now ('' when none)")
     job_status = Dict(help="job name → {state: running|done|cancelled|failed, text}")
 
-    def __init__(self, **kwargs: object):
+    def __init__(self, text: Callable[..., str] | None = None, **kwargs: object):
         super().__init__(**kwargs)
+        self._t = text or Translator()
         self._cancel = threading.Event()
 
     # ------------------------------------------------------------------------------------ progress
@@ -82,7 +85,8 @@ class Activity(HasTraits):
         """Wrap ``body`` as a job for the worker: progress, cancellation and a status line.
 
         The status goes ``running``, then ``done`` with the text ``body`` returns, ``cancelled`` with the
-        ``cancelled`` text, or ``failed`` (the exception is re-raised: the worker shows it in the red box).
+        ``cancelled`` text, or ``failed`` with the error's message (the exception is re-raised: the worker
+        shows it in the red box too).
         """
 
         def job() -> None:
@@ -94,8 +98,8 @@ class Activity(HasTraits):
                 note = body()
             except CANCELLED:
                 self.set_status(name, "cancelled", cancelled)
-            except Exception:
-                self.set_status(name, "failed", "Failed: the message is in the red box above.")
+            except Exception as error:  # said next to the job's button, and in the red box
+                self.set_status(name, "failed", self._t("job.failed", message=describe_error(error)))
                 raise
             else:
                 self.set_status(name, "done", note)

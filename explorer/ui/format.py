@@ -32,15 +32,16 @@ def format_percent(fraction: float | None, digits: int = 1) -> str:
     return f"{100 * fraction:.{digits}f} %"
 
 
-def format_points(delta: float | None) -> str:
-    """A change of a fraction in percentage points, signed: ``-0.024 → "−2.4 pts"``."""
+def format_points(delta: float | None, unit: str = "pts") -> str:
+    """A change of a fraction in percentage points, signed: ``-0.024 → "−2.4 pts"`` (``unit``: the
+    language's word for percentage points, ``t("unit.points")``)."""
     if delta is None or not math.isfinite(delta):
         return "—"
     points = 100 * delta
     if abs(points) < 0.05:
-        return "±0.0 pts"
+        return f"±0.0 {unit}"
     sign = "+" if points > 0 else "−"
-    return f"{sign}{abs(points):.1f} pts"
+    return f"{sign}{abs(points):.1f} {unit}"
 
 
 def format_accuracy(accuracy: float | None, ci: float = 0.0, final: bool = True) -> str:
@@ -59,12 +60,14 @@ def format_number(value: float, digits: int = 3) -> str:
     return f"{value:.{digits - 1}e}"
 
 
-def format_terms(terms: Sequence[float], total_terms: int, op: str = " + ", shown: int = 4) -> str:
-    """The first ``shown`` terms of a sum, then "… (n terms)"."""
+def format_terms(
+    terms: Sequence[float], total_terms: int, op: str = " + ", shown: int = 4, more: str = "{count} terms"
+) -> str:
+    """The first ``shown`` terms of a sum, then "… (n terms)" (``more``: that pattern in the language)."""
     parts = [format_number(t) for t in terms[:shown]]
     text = op.join(parts)
     if total_terms > shown:
-        text += f"{op}… ({total_terms} terms)"
+        text += f"{op}… ({more.format(count=total_terms)})"
     return text
 
 

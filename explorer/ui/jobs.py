@@ -36,12 +36,12 @@ CURVE_INTERVAL = 0.1
 SUGGESTIONS = ("li", "target", "global")
 
 _CANCELLED_TEXT = {
-    "sensitivity": "Scan cancelled: nothing changed.",
-    "plan": "Cancelled before the plan was applied: nothing changed.",
-    "finetune": "Fine-tuning cancelled: the weights are unchanged.",
-    "schedules": "Comparison cancelled.",
-    "unstructured": "Comparison cancelled.",
-    "export": "Export cancelled.",
+    "sensitivity": "jobs.cancelled.sensitivity",
+    "plan": "jobs.cancelled.plan",
+    "finetune": "jobs.cancelled.finetune",
+    "schedules": "jobs.cancelled.compare",
+    "unstructured": "jobs.cancelled.compare",
+    "export": "jobs.cancelled.export",
 }
 _RESULTS = ("sensitivity", "suggestion", "finetune_curve", "finetune", "schedules", "unstructured")
 
@@ -56,6 +56,7 @@ class JobHooks:
     show_error: Callable[[str], None]  # a message for the red box (a request that cannot be run)
     plan_changed: Callable[[], None]  # publish the session's new plan, or its new weights, and evaluate
     weights_adopted: Callable[[], None]  # scores of the old weights are stale
+    text: Callable[..., str]  # t(key, **values): the app's words in its language (explorer.ui.i18n)
 
 
 class LongJobs(HasTraits):
@@ -90,6 +91,7 @@ class LongJobs(HasTraits):
     ):
         super().__init__()
         self._hooks = hooks
+        self._t = hooks.text
         self._worker = worker
         self._activity = activity
         self._inputs = inputs
@@ -109,9 +111,10 @@ class LongJobs(HasTraits):
 
         def body() -> str:
             table = self._scan(name, grid)
-            return f"{len(table.rows)} evaluations with {name} in {self.sensitivity['seconds']:.1f} s."
+            seconds = f"{self.sensitivity['seconds']:.1f}"
+            return self._t("jobs.scan.done", count=len(table.rows), criterion=name, seconds=seconds)
 
-        self._long_job("sensitivity", f"Sensitivity scan with {name}…", body)
+        self._long_job("sensitivity", self._t("jobs.scan.running", criterion=name), body)
 
     def apply_suggestion(
         self, kind: str, *, epsilon: float = 0.01, reduction: float = 0.3, ratio: float = 0.5
@@ -127,7 +130,7 @@ class LongJobs(HasTraits):
             ratio: the global ratio.
         """
         if kind not in SUGGESTIONS:
-            self._hooks.show_error(f"unknown plan suggestion {kind!r}: use one of {', '.join(SUGGESTIONS)}")
+            self._hooks.show_error(self._t("jobs.plan.unknown", kind=kind, kinds=", ".join(SUGGESTIONS)))
             return
 
         def body() -> str:
@@ -138,7 +141,7 @@ class LongJobs(HasTraits):
                 table = self._table
                 if table is None or table.criterion != wanted:
                     table = self._scan(wanted, None)
-                self._activity.begin("Applying the plan…")
+                self._activity.begin(self._t("jobs.plan.applying"))
             criterion = table.criterion if table is not None else active
             result = session.suggest_plan(
                 kind,
@@ -171,10 +174,10 @@ class LongJobs(HasTraits):
             if criterion != active:  # the plan ranks by the scan's criterion: so do the sliders
                 self._hooks.use_criterion(criterion)
             moved = sum(1 for r in result["ratios"].values() if r > 0)
-            return f"Applied: {moved} layer(s) pruned."
+            return self._t("jobs.plan.done", count=moved)
 
         self._inputs.flush(drop=True)  # the suggestion replaces the whole plan
-        self._long_job("plan", "Preparing the suggested plan…", body)
+        self._long_job("plan", self._t("jobs.plan.running"), body)
 
     def on_final_metrics(self, published: Mapping[str, Any]) -> None:
         """The exact metrics of a plan, before they are published: fill in a suggestion's real figures."""
@@ -197,7 +200,7 @@ class LongJobs(HasTraits):
         """
         steps = int(steps)
         if steps < 1:
-            self._hooks.show_error(f"Fine-tuning needs at least one step (got {steps}).")
+            self._hooks.show_error(self._t("jobs.finetune.no_steps", steps=steps))
             return
         every = int(eval_every) if eval_every else max(1, math.ceil(steps / 8))
 
@@ -231,7 +234,7 @@ class LongJobs(HasTraits):
                 publish(force=True)
 
             publish(force=True)
-            pruned = session.pruned
+            pruned, old_weights = session.pruned, session.weights.label
             try:
                 result = session.finetune(
                     steps,
@@ -248,8 +251,10 @@ class LongJobs(HasTraits):
                 raise JobCancelled
             snapshot = session.views.snapshot()
             cost = {"macs": snapshot.macs, "params": snapshot.params}
-            self._trajectory.add_finetuned(cost, pruned, result.accuracy_before, result.accuracy_after, steps)
-            self._weights_adopted()
+            self._trajectory.add_finetuned(
+                cost, pruned, result.accuracy_before, result.accuracy_after, steps, old_weights
+            )
+            self.weights_changed()
             self.finetune = {
                 "steps": steps,
                 "lr": float(lr),
@@ -260,9 +265,9 @@ class LongJobs(HasTraits):
                 "generation": session.generation,
             }
             self._hooks.plan_changed()
-            return f"Fine-tuned {steps} steps."
+            return self._t("jobs.finetune.done", steps=steps)
 
-        self._long_job("finetune", f"Fine-tuning for {steps} steps…", body)
+        self._long_job("finetune", self._t("jobs.finetune.running", steps=steps), body)
 
     def compare_schedules(self, ratio: float = 0.5, steps: int = 200, k: int = 4) -> None:
         """One-shot vs iterative (``k`` increments) pruning to a global ``ratio``, on copies."""
@@ -286,7 +291,7 @@ class LongJobs(HasTraits):
             self.schedules = {**result, "steps": steps, "k": k}
             return ""
 
-        self._long_job("schedules", f"Training one-shot and iterative ({k} steps) plans…", body)
+        self._long_job("schedules", self._t("jobs.schedules.running", k=k), body)
 
     def compare_unstructured(self) -> None:
         """Filters removed (exported) vs single weights zeroed at the same parameter count: accuracy and
@@ -307,14 +312,14 @@ class LongJobs(HasTraits):
             self.unstructured = result
             return ""
 
-        self._long_job("unstructured", "Exporting, zeroing single weights and timing three models…", body)
+        self._long_job("unstructured", self._t("jobs.unstructured.running"), body)
 
     # ========================================================================================= export
     def save(self, folder: str | Path) -> None:
         """Save the pruned model (``plan.json``, ``pruned_state_dict.pt``, ``SUMMARY.md``) into ``folder``."""
         text = str(folder).strip()
         if not text:
-            self._hooks.show_error("Choose a folder to save the pruned model into.")
+            self._hooks.show_error(self._t("jobs.export.no_folder"))
             return
 
         def body() -> str:
@@ -331,9 +336,9 @@ class LongJobs(HasTraits):
                 "channels_removed": sum(len(v) for v in session.pruned.values()),
                 "generation": session.generation,
             }
-            return f"Saved to {out}."
+            return self._t("jobs.export.done", folder=out)
 
-        self._long_job("export", "Exporting and saving the pruned model…", body)
+        self._long_job("export", self._t("jobs.export.running"), body)
 
     def reset(self) -> None:
         """Forget every result and status (a new session is explored), except the last upload's."""
@@ -344,16 +349,17 @@ class LongJobs(HasTraits):
 
     # ======================================================================================== plumbing
     def _long_job(self, name: str, text: str, body: Callable[[], str]) -> None:
-        self._worker.submit(name, self._activity.long_job(name, text, body, _CANCELLED_TEXT[name]))
+        cancelled = self._t(_CANCELLED_TEXT[name])
+        self._worker.submit(name, self._activity.long_job(name, text, body, cancelled))
 
     def _scan(self, criterion: str, ratios: Sequence[float] | None) -> Any:
         """Score (cancellable, with progress) then scan; publishes and returns the table."""
         session, activity = self._hooks.session(), self._activity
         start = time.perf_counter()
         if not is_cheap(criterion):
-            activity.begin(f"Scoring channels with {criterion}…")
+            activity.begin(self._t("jobs.scoring", criterion=criterion))
             session.group_scores(criterion, progress=activity.advance, should_stop=activity.should_stop)
-        activity.begin(f"Sensitivity scan with {criterion}: one layer at a time…")
+        activity.begin(self._t("jobs.scan.scanning", criterion=criterion))
         table = session.sensitivity(
             ratios, criterion, progress=activity.advance, should_stop=activity.should_stop
         )
@@ -361,8 +367,9 @@ class LongJobs(HasTraits):
         self.sensitivity = sensitivity_dict(table, time.perf_counter() - start)
         return table
 
-    def _weights_adopted(self) -> None:
-        """The session adopted new weights: the scan is stale, and so are the state's scores."""
+    def weights_changed(self) -> None:
+        """Other weights are live (adopted, or undo/redo/reset across a fine-tuning): the scan is stale, and
+        so are the state's scores."""
         self._table = None
         if self.sensitivity:
             self.sensitivity = {**self.sensitivity, "stale": True}

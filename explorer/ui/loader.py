@@ -27,10 +27,22 @@ MAX_UPLOAD_BYTES = 200 * 2**20
 #: File name endings the upload accepts.
 CHECKPOINT_SUFFIXES = (".pt", ".pth", ".th")
 
-_CANCELLED_TEXT = {
-    "upload": "Upload cancelled: still exploring the previous weights.",
-    "model": "Cancelled: still exploring the previous model.",
-}
+_CANCELLED_TEXT = {"upload": "loader.cancelled.upload", "model": "loader.cancelled.model"}
+
+
+def unavailable_text(choice: Any, t: Callable[..., str]) -> str:
+    """Why a model + data pair cannot be explored here, and the command that would change that."""
+    missing = []
+    if choice.weights == "missing":
+        missing.append(t("models.missing.weights", model=choice.model))
+    if choice.weights == "none":
+        missing.append(t("models.missing.no_weights", model=choice.model))
+    if not choice.data_ready:
+        missing.append(t("models.missing.data", dataset=choice.dataset))
+    text = t("models.unavailable", model=choice.model, missing=t("models.and").join(missing))
+    if choice.commands:
+        text += " " + t("models.run", commands=t("models.or").join(choice.commands))
+    return text
 
 
 def _safe_name(name: str) -> str:
@@ -62,8 +74,10 @@ class SessionLoader(HasTraits):
         criterion: Callable[[], str],
         show_error: Callable[[str], None],
         replace_session: Callable[[Any], None],
+        text: Callable[..., str],
     ):
         super().__init__()
+        self._t = text
         self._worker, self._activity = worker, activity
         self._session, self._criterion = session, criterion
         self._show_error, self._replace_session = show_error, replace_session
@@ -71,6 +85,8 @@ class SessionLoader(HasTraits):
         #: builds a session on a checkpoint file (set by ``build_app``; default: the current session's
         #: model and validation data with the new weights)
         self.session_factory: Callable[[Path], Any] | None = None
+        #: the zoo model and data source explored now, when they are names (the Models tab marks them)
+        self.current: tuple[str, str | None] | None = None
 
     def load_checkpoint(self, name: str, content: bytes | memoryview, size: int | None = None) -> None:
         """Explore uploaded weights: checked, read safely, then a new session replaces the current one.
@@ -88,14 +104,13 @@ class SessionLoader(HasTraits):
         size = max(int(size or 0), len(content))
         problem = ""
         if not name.lower().endswith(CHECKPOINT_SUFFIXES):
-            problem = f"{name} is not a PyTorch checkpoint: choose a {', '.join(CHECKPOINT_SUFFIXES)} file."
+            problem = self._t("loader.not_checkpoint", name=name, suffixes=", ".join(CHECKPOINT_SUFFIXES))
         elif size > limit:
-            problem = (
-                f"{name} is {size / 2**20:.1f} MB, more than the upload limit of {limit / 2**20:.0f} MB. "
-                "Load bigger checkpoints from Python: explorer.show(model, checkpoint='path/to/file')."
+            problem = self._t(
+                "loader.too_big", name=name, size=f"{size / 2**20:.1f}", limit=f"{limit / 2**20:.0f}"
             )
         elif size == 0:
-            problem = f"{name} is empty (0 bytes)."
+            problem = self._t("loader.empty", name=name)
         if problem:
             self._activity.set_status("upload", "failed", problem)
             self._show_error(problem)
@@ -108,7 +123,7 @@ class SessionLoader(HasTraits):
                 path.write_bytes(data)
                 try:
                     load_checkpoint_state_dict(path, max_bytes=limit)  # refuses before a session is built
-                    self._activity.begin(f"Building a session on {name}…")
+                    self._activity.begin(self._t("loader.building", name=name))
                     session = self._build_session(path)
                 except ExplorerError as error:
                     # name the user's file, not the temporary copy
@@ -120,29 +135,33 @@ class SessionLoader(HasTraits):
                 raise JobCancelled
             self._replace_session(session)
             self.upload = {"name": name, "bytes": size, "model": session.model_name}
-            return f"Now exploring {name}."
+            return self._t("loader.now_exploring", name=name)
 
-        self._long_job("upload", f"Checking {name}…", body)
+        self._long_job("upload", self._t("loader.checking", name=name), body)
 
-    def switch_model(self, name: str) -> None:
-        """Explore another zoo model, on its own dataset; on any error the current session stays.
+    def switch_model(self, name: str, data: str | None = None) -> None:
+        """Explore another zoo model, on ``data`` (default: its own dataset); on any error the current session
+        stays. A pair whose weights or data are not on this machine is refused at once, with the command that
+        would make it available (see :mod:`explorer.ui.model_choices`)."""
+        from explorer.ui.model_choices import find_choice
 
-        Offline, a zoo model whose weights or data are not on this machine gets a clear message (the
-        Binder image fetches the CIFAR-10 test set and the pretrained ResNet-20 when it is built).
-        """
+        choice = find_choice(name, data)
+        if choice is not None and not choice.available:
+            problem = unavailable_text(choice, self._t)
+            self._activity.set_status("model", "failed", problem)
+            self._show_error(problem)
+            return
 
         def body() -> str:
             old = self._session()
-            session = PruningSession(name, criterion=self._criterion(), seed=old.seed if old else 0)
+            session = PruningSession(name, data, criterion=self._criterion(), seed=old.seed if old else 0)
             if self._activity.should_stop():
                 raise JobCancelled
             self._replace_session(session)
-            trained = (
-                "" if session.trained else " (untrained: its pretrained weights are not on this machine)"
-            )
-            return f"Now exploring {name}{trained}."
+            self.current = (name, data)
+            return self._t("loader.now_exploring", name=name)
 
-        self._long_job("model", f"Loading {name}…", body)
+        self._long_job("model", self._t("loader.loading", name=name), body)
 
     def _build_session(self, checkpoint: Path) -> Any:
         """A session on ``checkpoint``: ``session_factory``'s, or the current session's model and data."""
@@ -156,7 +175,8 @@ class SessionLoader(HasTraits):
         )
 
     def _long_job(self, name: str, text: str, body: Callable[[], str]) -> None:
-        self._worker.submit(name, self._activity.long_job(name, text, body, _CANCELLED_TEXT[name]))
+        cancelled = self._t(_CANCELLED_TEXT[name])
+        self._worker.submit(name, self._activity.long_job(name, text, body, cancelled))
 
 
 __all__ = ["CHECKPOINT_SUFFIXES", "MAX_UPLOAD_BYTES", "SessionLoader"]

@@ -148,6 +148,10 @@ class PlanInputs:
         """Go back one plan change (the moves still waiting are dropped)."""
         self.change("undo", lambda session: session.undo(), drop=True)
 
+    def redo(self) -> None:
+        """Go forward again after an undo (the moves still waiting are dropped)."""
+        self.change("redo", lambda session: session.redo(), drop=True)
+
     def reset(self) -> None:
         """Back to the unpruned network, undoably (the moves still waiting are dropped)."""
 

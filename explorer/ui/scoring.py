@@ -8,7 +8,7 @@ group, so the tables show the others as "not computed yet" instead of starting a
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from explorer import criteria as _criteria
@@ -28,10 +28,12 @@ class Scorer:
 
     Args:
         activity: shows the progress of slow criteria and carries the cancel flag.
+        text: ``t(key, **values)``, the app's words (the progress text).
     """
 
-    def __init__(self, activity: Activity):
+    def __init__(self, activity: Activity, text: Callable[..., str]):
         self._activity = activity
+        self._t = text
         self._complete: set[str] = set()  # criteria scored on every group (of the current weights)
 
     def score(self, session: Any, criterion: str, groups: Sequence[str] | None = None) -> None:
@@ -49,7 +51,7 @@ class Scorer:
             activity = self._activity
             activity.rearm()
             activity.busy_while(
-                f"Scoring channels with {criterion}…",
+                self._t("jobs.scoring", criterion=criterion),
                 lambda: session.group_scores(
                     criterion, groups, progress=activity.advance, should_stop=activity.should_stop
                 ),

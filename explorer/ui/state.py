@@ -15,8 +15,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from traitlets import Any as AnyTrait
-from traitlets import Dict, Float, HasTraits, Int, List, Tuple, Unicode, dlink, observe
+from traitlets import dlink, observe
 
 from explorer.criteria import ScoringCancelled, list_criteria
 from explorer.errors import ExplorerError
@@ -24,11 +23,14 @@ from explorer.inspection import Gallery
 from explorer.ui import tables
 from explorer.ui.activity import Activity
 from explorer.ui.format import describe_error
+from explorer.ui.i18n import Translator
 from explorer.ui.jobs import JobHooks, LongJobs
 from explorer.ui.live_metrics import LiveMetrics
 from explorer.ui.loader import SessionLoader
+from explorer.ui.network import NetworkStatus
 from explorer.ui.plan_inputs import PlanInputs
 from explorer.ui.scoring import Scorer
+from explorer.ui.state_traits import ExplorerTraits
 from explorer.ui.trajectory import Trajectory
 from explorer.ui.worker import Worker, close_at_exit
 
@@ -38,7 +40,7 @@ log = logging.getLogger(__name__)
 DEBOUNCE_SECONDS = 0.06
 
 
-class ExplorerState(HasTraits):
+class ExplorerState(ExplorerTraits):
     """Everything the explorer shows, and the actions that change it.
 
     Args:
@@ -47,41 +49,12 @@ class ExplorerState(HasTraits):
         debounce: seconds of quiet before slider values are applied.
     """
 
-    # ------------------------------------------------------------------------------------------ inputs
-    criterion = Unicode("l1", help="the criterion that ranks channels")
-    selected_group = Unicode("", help="the group inspected by the plots and the gallery")
-    selected_filter = Int(-1, help="the channel explained by the 'why' panel (-1: the first to be pruned)")
-    ratios = Dict(help="group → pruning ratio, as the sliders show it (moved through set_ratio)")
-    global_ratio = Float(0.0, help="one ratio over all groups")
-    compare = Tuple(Unicode(), Unicode(), default_value=("l1", "fpgm"), help="criteria of the scatter plot")
-
-    # ----------------------------------------------------------------------------------------- results
-    status = Unicode("loading", help="'loading', 'ready' or 'failed'")
-    status_text = Unicode("Loading model…")
-    criteria = List(help="[{name, title, url, formula, description, needs_data}] of every criterion")
-    groups = List(help="[{name, num_channels, layers, coupled}] of every prunable group")
-    summary = Dict(help="session.views.describe() plus the baseline accuracy")
-    baseline = Dict(help="metrics of the unpruned model")
-    metrics = Dict(help="metrics of the current plan: running while 'final' is False")
-    cost = Dict(help="MACs and params of the current plan and of the original")
-    pruned = Dict(help="group → sorted list of pruned channels")
-    scores = Dict(help="per-channel table of the selected group (see tables.scores_table)")
-    layers = Dict(help="per-group overview: channels kept, total, MACs and their share")
-    trajectory = List(
-        help="[{macs, accuracy, params, key, label, current, kind, before}] of every evaluated plan; kind is "
-        "'plan', or 'finetuned' for the plan right after fine-tuning (before: its accuracy before)"
-    )
-    why = Dict(help="the active criterion's formula filled in for the selected filter (session.explain)")
-    gallery = AnyTrait(None, allow_none=True, help="a Gallery of the selected group (session.gallery)")
-    latency = Dict(help="{pruned_ms, baseline_ms, speedup, generation} of the last measurement")
-    error = Unicode("", help="the last error's message ('' when none)")
-    session_version = Int(0, help="increases when a new session replaces the old one (upload, model)")
-
     def __init__(self, session: Any = None, *, debounce: float = DEBOUNCE_SECONDS, **kwargs: Any):
         self.session: Any = None
         self.live: LiveMetrics | None = None
         self._ready = False
-        self.activity = Activity()
+        self.t = Translator(lambda: self.lang)  # t(key, **values): the app's words in its language
+        self.activity = Activity(self.t)
         self.worker = Worker(self._job_failed, debounce=debounce, runnable=lambda: self.session is not None)
         self.inputs = PlanInputs(
             self.worker,
@@ -93,8 +66,13 @@ class ExplorerState(HasTraits):
             changed=self._plan_changed,
             unchanged=self._sync_plan,
         )
-        self.scorer = Scorer(self.activity)
-        self.visited = Trajectory(lambda points: setattr(self, "trajectory", points))
+        self.scorer = Scorer(self.activity, self.t)
+        self.network = NetworkStatus()
+        self.visited = Trajectory(
+            lambda points: setattr(self, "trajectory", points),
+            weights=lambda: self.session.weights.label if self.session is not None else "original",
+            text=self.t,
+        )
         hooks = JobHooks(
             session=lambda: self.session,
             criterion=lambda: self.criterion,
@@ -102,6 +80,7 @@ class ExplorerState(HasTraits):
             show_error=lambda text: setattr(self, "error", text),
             plan_changed=self._plan_changed,
             weights_adopted=self.scorer.forget,
+            text=self.t,
         )
         self.jobs = LongJobs(hooks, self.worker, self.activity, self.inputs, self.visited)
         self.loader = SessionLoader(
@@ -111,6 +90,7 @@ class ExplorerState(HasTraits):
             criterion=hooks.criterion,
             show_error=hooks.show_error,
             replace_session=self.replace_session,
+            text=self.t,
         )
         super().__init__(**kwargs)
         dlink((self, "criterion"), (self.jobs, "scan_criterion"))
@@ -128,8 +108,8 @@ class ExplorerState(HasTraits):
         self.criteria = tables.criterion_rows(names)
         self.groups = tables.group_rows(session.groups)
         base = session.baseline()
-        self.baseline = tables.metrics_dict(base, None, session.generation)
-        self.summary = {**session.views.describe(), "baseline_accuracy": base.accuracy}
+        self.summary = session.views.describe()
+        self._publish_baseline(base)
         if session.groups:
             session.group_scores(criterion)
             self.scorer.scored(criterion)
@@ -148,6 +128,11 @@ class ExplorerState(HasTraits):
         self._ready = True
         self.status_text = ""
         self.status = "ready"
+
+    def _publish_baseline(self, base: Any) -> None:
+        """The original network's metrics (measured in the session's current precision)."""
+        self.baseline = tables.metrics_dict(base, None, self.session.generation)
+        self.summary = {**self.summary, "baseline_accuracy": base.accuracy}
 
     def replace_session(self, session: Any) -> None:
         """Explore ``session`` instead of the current one: every result of the old one is dropped.
@@ -175,6 +160,7 @@ class ExplorerState(HasTraits):
         self.scorer.forget()
         self.visited.clear()
         self.jobs.reset()
+        self.network.clear()
         self.latency = {}
         self.error = ""
 
@@ -213,12 +199,29 @@ class ExplorerState(HasTraits):
         self.inputs.change("toggle", toggle)
 
     def undo(self) -> None:
-        """Go back one plan change."""
+        """Go back one step: a plan change or a fine-tuning."""
         self.inputs.undo()
 
+    def redo(self) -> None:
+        """Go forward again after :meth:`undo`."""
+        self.inputs.redo()
+
     def reset(self) -> None:
-        """Back to the unpruned network (undoable)."""
+        """Back to the original network: original weights, nothing pruned (undoable)."""
         self.inputs.reset()
+
+    def set_precision(self, precision: str) -> None:
+        """Compute the live metrics in ``precision`` (``"fp32"``, ``"bf16"``, ``"auto"``); the baseline is
+        measured again in it, so that the change from the original compares like with like."""
+
+        def switch() -> None:
+            session = self.session
+            session.set_precision(precision)
+            self._publish_baseline(session.baseline())
+            self._plan_changed()
+
+        self.inputs.flush()
+        self.worker.submit("precision", lambda: self.activity.busy_while(self.t("state.precision"), switch))
 
     def measure_latency(self) -> None:
         """Export the pruned model and time it against the original on one validation image (CPU)."""
@@ -226,7 +229,7 @@ class ExplorerState(HasTraits):
         def measure() -> None:
             self.latency = self.session.views.latency()
 
-        text = "Exporting and timing the pruned model…"
+        text = self.t("state.latency")
         self.worker.submit("latency", lambda: self.activity.busy_while(text, measure))
 
     def cancel(self) -> None:
@@ -300,7 +303,7 @@ class ExplorerState(HasTraits):
             self.set_trait("criterion", old)
             if not isinstance(error, ScoringCancelled):
                 raise
-            self.error = f"Scoring with {new} was cancelled; still ranking by {old}."
+            self.error = self.t("state.scoring_cancelled", new=new, old=old)
             return
         self.session.criterion = new
         x, y = self.compare
@@ -329,6 +332,10 @@ class ExplorerState(HasTraits):
         if self.session is None or self.live is None:
             return
         snapshot = self.session.views.snapshot()
+        weights = self.network.weights.get("label")
+        self.network.read(self.session)
+        if weights is not None and weights != self.network.weights["label"]:  # undo, redo or reset
+            self.jobs.weights_changed()  # across a fine-tuning: scans and scores are of other weights
         self.pruned = {g: list(v) for g, v in snapshot.pruned.items()}
         self.inputs.show(snapshot.ratios)
         self.cost = tables.cost_dict(snapshot)

@@ -134,7 +134,7 @@ def scores_table(
     size = session.group(group).num_channels
     values, notes = {}, {}
     for name in _criteria.list_criteria():
-        values[name], notes[name] = [math.nan] * size, "not computed yet: choose it to compute"
+        values[name], notes[name] = [math.nan] * size, "not-computed"  # a slow criterion nobody chose yet
         if known(name) or name in compare:
             try:
                 values[name], notes[name] = session.views.rank(name, group)["scores"], ""

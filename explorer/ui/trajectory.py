@@ -11,7 +11,11 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from explorer.ui.i18n import Translator
+
 Pruned = Mapping[str, Sequence[int]]
+#: The label of the original weights (``session.weights.label``).
+ORIGINAL = "original"
 
 
 def plan_key(pruned: Pruned) -> str:
@@ -24,17 +28,25 @@ class Trajectory:
 
     Args:
         publish: sets the state's ``trajectory`` trait (a list of point dicts, see ``ExplorerState``).
+        weights: the label of the live weights (``session.weights.label``; ``"original"`` for the original).
+        text: ``t(key, **values)``, the app's words (the points' labels).
     """
 
-    def __init__(self, publish: Callable[[list[dict[str, Any]]], None]):
+    def __init__(
+        self,
+        publish: Callable[[list[dict[str, Any]]], None],
+        weights: Callable[[], str] = lambda: ORIGINAL,
+        text: Callable[..., str] | None = None,
+    ):
         self._publish = publish
+        self._t = text or Translator()
+        self._weights = weights
         self._lock = threading.RLock()
         self._points: list[dict[str, Any]] = []
-        self._weights_version = 0  # fine-tunings adopted by the current session
 
-    def key(self, pruned: Pruned) -> str:
-        """The key of ``pruned`` on the current weights."""
-        return f"w{self._weights_version}:{plan_key(pruned)}"
+    def key(self, pruned: Pruned, weights: str | None = None) -> str:
+        """The key of ``pruned`` on ``weights`` (default: the live weights)."""
+        return f"{self._weights() if weights is None else weights}:{plan_key(pruned)}"
 
     def add(
         self,
@@ -44,6 +56,7 @@ class Trajectory:
         kind: str | None = None,
         before: float | None = None,
         steps: int | None = None,
+        weights: str | None = None,
     ) -> None:
         """Add (or move to the end, as the current plan) the point of ``pruned`` on the current weights.
 
@@ -55,19 +68,22 @@ class Trajectory:
             kind: ``"plan"`` (default) or ``"finetuned"``, the plan right after a fine-tuning.
             before: for ``"finetuned"``, the plan's accuracy before the fine-tuning.
             steps: for ``"finetuned"``, the training steps.
+            weights: the weights it was evaluated on (default: the live weights).
         """
         with self._lock:
-            key = self.key(pruned)
+            weights = self._weights() if weights is None else weights
+            key = self.key(pruned, weights)
             old = next((p for p in self._points if p["key"] == key), None)
             points = [dict(p, current=False) for p in self._points if p["key"] != key]
             removed = sum(len(v) for v in pruned.values())
-            label = "original" if not removed else f"{removed} channel(s) pruned"
+            t = self._t
+            label = t("trajectory.pruned", count=removed) if removed else t("trajectory.original")
             kind = kind or (old["kind"] if old else "plan")
             if kind == "finetuned":
                 steps = steps if steps is not None else (old or {}).get("steps")
-                label += f", after fine-tuning ({steps} steps)" if steps else ", after fine-tuning"
-            elif self._weights_version:
-                label += ", fine-tuned weights"
+                label += t("trajectory.after_steps", steps=steps) if steps else t("trajectory.after")
+            elif weights != ORIGINAL:
+                label += t("trajectory.finetuned_weights")
             points.append(
                 {
                     "macs": metrics["macs"],
@@ -86,21 +102,20 @@ class Trajectory:
             self._publish(points)
 
     def add_finetuned(
-        self, cost: Mapping[str, int], pruned: Pruned, before: float, after: float, steps: int
+        self, cost: Mapping[str, int], pruned: Pruned, before: float, after: float, steps: int, old: str
     ) -> None:
         """A fine-tuning of plan ``pruned`` took its accuracy from ``before`` to ``after``: the plan's point
-        on the old weights (added if it was never evaluated), then the new weights' point, joined to it."""
+        on the ``old`` weights (added if it was never evaluated), then the new weights' point, joined to
+        it."""
         with self._lock:
-            if not any(p["key"] == self.key(pruned) for p in self._points):
-                self.add({**cost, "accuracy": before}, pruned)
-            self._weights_version += 1
+            if not any(p["key"] == self.key(pruned, old) for p in self._points):
+                self.add({**cost, "accuracy": before}, pruned, weights=old)
             self.add({**cost, "accuracy": after}, pruned, kind="finetuned", before=before, steps=steps)
 
     def clear(self) -> None:
         """No point, original weights (a new session)."""
         with self._lock:
             self._points = []
-            self._weights_version = 0
             self._publish([])
 
 

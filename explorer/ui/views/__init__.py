@@ -19,9 +19,10 @@ _WHERE = {
     "ExportView": "files",
     "FilterPlotsView": "plots",
     "FinetuneView": "finetune",
-    "GalleryView": "plots",
+    "GalleryView": "gallery",
     "JobStatus": "controls",
     "JobView": "controls",
+    "LessonView": "lesson",
     "MetricsView": "metrics",
     "OverviewView": "plots",
     "PlanView": "sensitivity",
@@ -30,6 +31,7 @@ _WHERE = {
     "TrajectoryView": "plots",
     "UploadView": "files",
     "ModelView": "files",
+    "WeightsView": "weights",
     "WhyView": "why",
 }
 

@@ -1,14 +1,16 @@
-"""The controls: criterion, one slider per prunable layer, a global slider, Reset and Undo; job progress and
-status."""
+"""The controls: criterion, the selected layer's slider, a global slider and one slider per prunable layer;
+job progress and status."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any
 
 import ipywidgets as w
 
 from explorer.ui.format import escape
+from explorer.ui.naming import criterion_hint, criterion_label, layer_labels
 from explorer.ui.plan_inputs import RATIO_MAX, RATIO_MIN, RATIO_STEP, on_grid
 from explorer.ui.views._sync import serialized
 
@@ -16,10 +18,10 @@ _HELP = "<div style='color:#5f6368;font-size:90%;line-height:1.3'>{}</div>"
 
 
 def _help(text: str) -> w.HTML:
-    return w.HTML(_HELP.format(text), layout=w.Layout(max_width="420px"))
+    return w.HTML(_HELP.format(text), layout=w.Layout(max_width="780px"))
 
 
-def _ratio_slider(description: str, tooltip: str = "") -> w.FloatSlider:
+def _ratio_slider(tooltip: str = "", description: str = "", width: str = "300px") -> w.FloatSlider:
     return w.FloatSlider(
         value=0.0,
         min=RATIO_MIN,
@@ -30,13 +32,19 @@ def _ratio_slider(description: str, tooltip: str = "") -> w.FloatSlider:
         description=description,
         description_allow_html=False,
         tooltip=tooltip,
-        style={"description_width": "150px"},
-        layout=w.Layout(width="400px"),
+        style={"description_width": "initial" if description else "0px"},
+        layout=w.Layout(width=width),
     )
 
 
+def css_name(name: str) -> str:
+    """A layer's name as a CSS class suffix: ``layer1.0.conv1`` → ``layer1-0-conv1``."""
+    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+
+
 class ControlsView(w.VBox):
-    """Everything that changes the plan.
+    """Everything that changes the plan: the criterion, the selected layer's slider (large, at the top), the
+    global slider, and every layer's slider in a scrollable list.
 
     Args:
         state: an ``ExplorerState`` that is ready (its ``groups`` known).
@@ -44,71 +52,75 @@ class ControlsView(w.VBox):
 
     def __init__(self, state: Any, **kwargs: Any):
         self._state = state
+        self._t = t = state.t
+        self._labels = layer_labels(state.groups, t)
         self._criterion = w.Dropdown(
-            options=[(c["name"], c["name"]) for c in state.criteria],
-            description="Criterion",
-            style={"description_width": "70px"},
+            options=[(criterion_label(c["name"], t), c["name"]) for c in state.criteria],
+            description=t("controls.criterion"),
+            style={"description_width": "initial"},
+            layout=w.Layout(width="360px"),
         )
         w.link((state, "criterion"), (self._criterion, "value"))
-        self._criterion_help = w.HTML(layout=w.Layout(max_width="420px"))
+        self._criterion_help = w.HTML(layout=w.Layout(max_width="560px"))
         self._sliders: dict[str, w.FloatSlider] = {}
         self._counts: dict[str, w.HTML] = {}
-        rows = []
-        for group in state.groups:
-            name = group["name"]
-            slider = _ratio_slider(
-                name, f"fraction of the {group['num_channels']} channels of {name} to remove"
-            )
-            slider.observe(lambda change, name=name: self._slider_moved(name, change), names="value")
-            self._sliders[name] = slider
-            coupled = ", ".join(group["coupled"])
-            beside = f"also cuts {escape(coupled)}" if coupled else ""
-            self._counts[name] = w.HTML()
-            rows.append(
-                w.HBox(
-                    [
-                        slider,
-                        w.VBox(
-                            [self._counts[name], w.HTML(f"<span style='color:#5f6368'>{beside}</span>")],
-                            layout=w.Layout(width="240px"),
-                        ),
-                    ]
-                )
-            )
-        self._global = _ratio_slider("All layers", "one ratio spread over every layer")
-        w.link((state, "global_ratio"), (self._global, "value"))
-        self._reset = w.Button(description="Reset", icon="refresh", tooltip="back to the unpruned network")
-        self._undo = w.Button(description="Undo", icon="undo", tooltip="undo the last change")
-        self._reset.on_click(lambda _b: state.reset())
-        self._undo.on_click(lambda _b: state.undo())
-        super().__init__(
-            [
-                w.HTML("<h4 style='margin:4px 0'>Choose what to remove</h4>"),
-                self._criterion,
-                self._criterion_help,
-                _help(
-                    "Each slider removes that fraction of a layer's filters: the ones the criterion scores "
-                    "lowest. Layers joined by BatchNorm or a residual add lose the same channels, listed on "
-                    "the right."
-                ),
-                *rows,
-                _help(
-                    "The global slider removes one fraction of all filters at once, taking the lowest "
-                    "scores after normalising each layer's scores, so big and small layers compete fairly."
-                ),
-                self._global,
-                w.HBox([self._undo, self._reset]),
-            ],
-            **kwargs,
+        self._syncing = False
+        rows = [self._row(group) for group in state.groups]
+        self._layer = w.Dropdown(
+            options=[(self._labels[g["name"]], g["name"]) for g in state.groups],
+            description=t("controls.selected"),
+            style={"description_width": "initial"},
+            layout=w.Layout(width="auto"),
         )
+        w.link((state, "selected_group"), (self._layer, "value"))
+        self._selected = _ratio_slider(t("controls.selected.hint"), width="100%")
+        self._selected.add_class("pe-selected-slider")
+        self._selected.observe(self._selected_moved, names="value")
+        self._selected_count = w.HTML()
+        selected = w.VBox([self._layer, self._selected, self._selected_count])
+        selected.add_class("pe-selected")
+        self._global = _ratio_slider(t("controls.global.help"), t("controls.global"), width="100%")
+        self._global.add_class("pe-global-slider")
+        w.link((state, "global_ratio"), (self._global, "value"))
+        layer_list = w.VBox(rows)
+        layer_list.add_class("pe-layer-list")
+        criterion = w.HBox([self._criterion, self._criterion_help], layout=w.Layout(align_items="center"))
+        every = w.HTML(f"<b style='font-size:90%'>{t('controls.every_layer')}</b>")
+        sliders = [selected, self._global, every, layer_list, _help(t("controls.sliders.help"))]
+        #: the widgets of each part the lesson unlocks: the criterion row, and the sliders
+        self.parts = {"criterion": [criterion], "sliders": sliders}
+        super().__init__([criterion, *sliders], **kwargs)
+        self.add_class("pruning-explorer-controls")
         # slider positions follow only `ratios`: the state publishes it, under its own lock, from any thread,
         # and a slider set here reports back to the state on that same thread (see PlanInputs)
         state.observe(self._ratios_changed, names="ratios")
         state.observe(self._counts_changed, names="pruned")
         state.observe(self._describe_criterion, names="criterion")
+        state.observe(self._show_selected, names="selected_group")
         self._ratios_changed()
         self._counts_changed()
         self._describe_criterion()
+
+    def _row(self, group: dict[str, Any]) -> w.HBox:
+        name, t = group["name"], self._t
+        slider = _ratio_slider(
+            t("controls.slider.hint", count=group["num_channels"], layer=self._labels[name])
+        )
+        slider.add_class(f"pe-slider-{css_name(name)}")
+        slider.observe(lambda change, name=name: self._slider_moved(name, change), names="value")
+        self._sliders[name] = slider
+        self._counts[name] = w.HTML(layout=w.Layout(width="190px"))
+        coupled = ", ".join(group["coupled"])
+        code = t("controls.code_name", name=name) + (
+            f" · {t('controls.also_cuts', layers=coupled)}" if coupled else ""
+        )
+        label = w.HTML(
+            f"<span title='{escape(code)}' style='cursor:help'>{escape(self._labels[name])}</span>",
+            layout=w.Layout(width="230px"),
+        )
+        row = w.HBox([label, slider, self._counts[name]], layout=w.Layout(align_items="center"))
+        row.add_class(f"pe-row-{css_name(name)}")
+        return row
 
     @property
     def sliders(self) -> dict[str, w.FloatSlider]:
@@ -120,13 +132,28 @@ class ControlsView(w.VBox):
         return self._global
 
     @property
+    def selected_slider(self) -> w.FloatSlider:
+        """The large slider of the selected layer (``state.selected_group``)."""
+        return self._selected
+
+    @property
     def criterion_dropdown(self) -> w.Dropdown:
         return self._criterion
+
+    @property
+    def labels(self) -> dict[str, str]:
+        """Layer name → the plain name the page shows."""
+        return dict(self._labels)
 
     def _slider_moved(self, name: str, change: dict) -> None:
         # the slider's current value, whatever number of events brought it there; the state tells echoes
         # (the ratio it published, or that ratio snapped to the slider's step) from moves
         self._state.set_ratio(name, float(self._sliders[name].value))
+
+    def _selected_moved(self, _change: dict) -> None:
+        group = self._state.selected_group
+        if not self._syncing and group in self._sliders:
+            self._state.set_ratio(group, float(self._selected.value))
 
     @serialized
     def _ratios_changed(self, _change: Any = None) -> None:
@@ -135,27 +162,45 @@ class ControlsView(w.VBox):
             shown = on_grid(ratio)
             if slider is not None and abs(slider.value - shown) > 1e-9 and abs(slider.value - ratio) > 1e-9:
                 slider.value = shown  # comes back to the state, which knows it for an echo
+        self._show_selected()
+
+    @serialized
+    def _show_selected(self, _change: Any = None) -> None:
+        """The large slider shows the selected layer's ratio (set quietly: it is not a move)."""
+        group = self._state.selected_group
+        ratio = self._state.ratios.get(group, 0.0)
+        self._syncing = True
+        try:
+            if abs(self._selected.value - ratio) > 1e-9 and abs(self._selected.value - on_grid(ratio)) > 1e-9:
+                self._selected.value = on_grid(ratio)
+        finally:
+            self._syncing = False
+        self._counts_changed()
 
     @serialized
     def _counts_changed(self, _change: Any = None) -> None:
-        pruned = self._state.pruned
+        pruned, t = self._state.pruned, self._t
         for group in self._state.groups:
             name, total = group["name"], group["num_channels"]
             removed = len(pruned.get(name, ()))
-            self._counts[
-                name
-            ].value = f"<span style='color:#5f6368'><b>{removed}</b> of {total} channels removed</span>"
+            text = t("controls.removed", removed=f"<b>{removed}</b>", total=total)
+            self._counts[name].value = f"<span style='color:#5f6368;white-space:nowrap'>{text}</span>"
+            if name == self._state.selected_group:
+                self._selected_count.value = f"<span style='color:#5f6368'>{text}</span>"
 
     @serialized
     def _describe_criterion(self, _change: Any = None) -> None:
-        info = next((c for c in self._state.criteria if c["name"] == self._state.criterion), None)
+        name, t = self._state.criterion, self._t
+        info = next((c for c in self._state.criteria if c["name"] == name), None)
         if info is None:
             self._criterion_help.value = ""
             return
-        data = " Needs a pass over calibration data (may take a while)." if info["needs_data"] else ""
+        self._criterion.tooltip = t("controls.criterion.hint", name=name, formula=info["formula"])
+        data = " " + t("controls.needs_data") if info["needs_data"] else ""
+        hint = escape(criterion_hint(name, t, info["description"]))
         self._criterion_help.value = _HELP.format(
-            f"{escape(info['description'])}{data}<br><code>{escape(info['formula'])}</code><br>"
-            f"<a href='{escape(info['url'])}' target='_blank'>{escape(info['title'])}</a>"
+            f"{hint}{data} <a href='{escape(info['url'])}' target='_blank' title='{escape(info['title'])}'>"
+            f"{escape(info['title'])}</a>"
         )
 
 
@@ -172,7 +217,7 @@ class JobView(w.HBox):
         self._jobs = None if jobs is None else tuple(jobs)
         self._bar = w.IntProgress(min=0, max=100, value=0, layout=w.Layout(width="240px"))
         self._label = w.HTML()
-        self._cancel = w.Button(description="Cancel", icon="stop", button_style="warning")
+        self._cancel = w.Button(description=state.t("job.cancel"), icon="stop", button_style="warning")
         self._cancel.on_click(lambda _b: state.cancel())
         super().__init__([self._label, self._bar, self._cancel], **kwargs)
         self._activity.observe(self._update, names=["busy", "progress", "progress_text", "job"])

@@ -22,7 +22,10 @@ class ErrorView(w.HBox):
     def __init__(self, state: Any, **kwargs: Any):
         self._state = state
         self._message = w.HTML()
-        self._dismiss = w.Button(description="Dismiss", button_style="danger", layout=w.Layout(width="90px"))
+        self._t = state.t
+        self._dismiss = w.Button(
+            description=self._t("error.dismiss"), button_style="danger", layout=w.Layout(width="auto")
+        )
         self._dismiss.on_click(lambda _b: state.clear_error())
         super().__init__([self._message, self._dismiss], **kwargs)
         self.add_class("pruning-explorer-error")
@@ -41,5 +44,6 @@ class ErrorView(w.HBox):
     @serialized
     def _update(self, _change: Any = None) -> None:
         text = self._state.error
-        self._message.value = f'<div style="{BOX_STYLE}"><b>Error:</b> {escape(text)}</div>' if text else ""
+        title = escape(self._t("error.title"))
+        self._message.value = f'<div style="{BOX_STYLE}"><b>{title}</b> {escape(text)}</div>' if text else ""
         self.layout.display = "flex" if text else "none"

@@ -17,33 +17,28 @@ class ExportView(w.VBox):
 
     def __init__(self, state: Any, **kwargs: Any):
         self._state = state
+        self._t = t = state.t
         model = state.summary.get("model", "model")
         self._folder = w.Text(
             value=f"pruned_{model}",
-            placeholder="folder (relative to the notebook's folder, or absolute)",
-            description="Folder",
-            style={"description_width": "50px"},
+            placeholder=t("export.folder.placeholder"),
+            description=t("export.folder"),
+            style={"description_width": "initial"},
             layout=w.Layout(width="420px"),
         )
         self._save = w.Button(
-            description="Save pruned model",
+            description=t("export.save"),
             icon="save",
             button_style="primary",
-            layout=w.Layout(width="190px"),
+            layout=w.Layout(width="auto"),
         )
         self._save.on_click(lambda _b: state.jobs.save(self._folder.value))
         disable_while_busy(state, self._save)
         self._result = w.HTML()
         super().__init__(
             [
-                w.HTML("<h4 style='margin:4px 0'>Export</h4>"),
-                _help(
-                    "Saves the network with the pruned filters physically removed: <code>plan.json</code> "
-                    "(which filters went), <code>pruned_state_dict.pt</code> (the smaller weights, load them "
-                    "with <code>explorer.load_pruned</code>) and <code>SUMMARY.md</code> (plan, metrics and "
-                    "criteria, readable). The folder is replaced as a whole; a folder holding other files is "
-                    "refused."
-                ),
+                w.HTML(f"<h4 style='margin:4px 0'>{t('export.title')}</h4>"),
+                _help(t("export.help")),
                 w.HBox([self._folder, self._save]),
                 JobView(state, jobs=("export",)),
                 JobStatus(state, "export"),
@@ -83,45 +78,49 @@ class ExportView(w.VBox):
             if e["summary"]
             else ""
         )
-        self._result.value = f"<div>Written:</div><ul style='margin:2px 0'>{files}</ul>{summary}"
+        written = escape(self._t("export.written"))
+        self._result.value = f"<div>{written}</div><ul style='margin:2px 0'>{files}</ul>{summary}"
 
 
 class ModelView(w.VBox):
-    """Switch to another model of the zoo (its own dataset); the explorer restarts on it."""
+    """Switch to another model + data pair; only the pairs this machine can load are offered, the others are
+    greyed out with the command that would make them available."""
 
     def __init__(self, state: Any, **kwargs: Any):
-        from explorer.zoo import list_models
+        from explorer.ui.model_choices import list_choices
 
         self._state = state
-        current = state.summary.get("model", "")
-        names = list_models()
+        self._t = t = state.t
+        current = state.loader.current or (state.summary.get("model", ""), None)
+        self._choices = {c.key: c for c in list_choices(current)}
+        names = list(self._choices)
+        now = next((c.key for c in self._choices.values() if (c.model, c.data) == current), None)
+        now = now or next((k for k in names if self._choices[k].model == current[0]), names[0])
         self._choice = w.Dropdown(
-            options=names,
-            value=current if current in names else names[0],
-            description="Model",
-            style={"description_width": "50px"},
-            layout=w.Layout(width="260px"),
+            options=[(self._option(c), c.key) for c in self._choices.values()],
+            value=now,
+            description=t("models.model"),
+            style={"description_width": "initial"},
+            layout=w.Layout(width="420px"),
         )
-        self._load = w.Button(
-            description="Explore this model", icon="exchange", layout=w.Layout(width="170px")
-        )
-        self._load.on_click(lambda _button: self._state.loader.switch_model(self._choice.value))
-        disable_while_busy(state, self._load)
+        self._load = w.Button(description=t("models.explore"), icon="exchange", layout=w.Layout(width="auto"))
+        self._load.on_click(lambda _button: self._switch())
+        self._hint = w.HTML()
+        self._choice.observe(self._chosen, names="value")
+        state.activity.observe(self._chosen, names="busy")
         super().__init__(
             [
-                w.HTML("<h4 style='margin:4px 0'>Another model</h4>"),
-                _help(
-                    "The zoo: the small digits network, the CIFAR-10 VGG-16 and ResNets of Li et al. 2017. A "
-                    "CIFAR model needs the CIFAR-10 test set and its pretrained weights on this machine "
-                    "(<code>pruning-explorer fetch resnet20_cifar cifar10</code>); without weights it is "
-                    "explored untrained, and says so."
-                ),
-                w.HBox([self._choice, self._load]),
+                w.HTML(f"<h4 style='margin:4px 0'>{t('models.title')}</h4>"),
+                _help(t("models.help")),
+                w.HBox([self._choice, self._load], layout=w.Layout(align_items="center")),
+                self._hint,
                 JobView(state, jobs=("model",)),
                 JobStatus(state, "model"),
+                w.HTML(self._table()),
             ],
             **kwargs,
         )
+        self._chosen()
 
     @property
     def choice(self) -> w.Dropdown:
@@ -131,42 +130,70 @@ class ModelView(w.VBox):
     def load_button(self) -> w.Button:
         return self._load
 
+    @property
+    def choices(self) -> dict[str, Any]:
+        """Choice key → its ``ModelChoice`` (availability and commands)."""
+        return dict(self._choices)
+
+    def _option(self, choice: Any) -> str:
+        mark = "" if choice.available else " " + self._t("models.not_here")
+        return f"{choice.model} · {choice.dataset}{mark}"
+
+    def _switch(self) -> None:
+        choice = self._choices[self._choice.value]
+        self._state.loader.switch_model(choice.model, choice.data)
+
+    def _chosen(self, _change: Any = None) -> None:
+        choice = self._choices[self._choice.value]
+        self._load.disabled = not choice.available or bool(self._state.activity.busy)
+        self._hint.value = "" if choice.available else _help(self._missing(choice)).value
+
+    def _missing(self, choice: Any) -> str:
+        from explorer.ui.loader import unavailable_text
+
+        return escape(unavailable_text(choice, self._t))
+
+    def _table(self) -> str:
+        t, rows = self._t, []
+        for c in self._choices.values():
+            style = "padding:1px 8px;" + ("" if c.available else "color:#9aa0a6")
+            how = "<br>".join(f"<code>{escape(cmd)}</code>" for cmd in c.commands)
+            here = t("models.ready") if c.available else (how or t("models.no_weights"))
+            rows.append(
+                f"<tr><td style='{style}'>{escape(c.model)}</td><td style='{style}'>{escape(c.dataset)}</td>"
+                f"<td style='{style}'>{here}</td></tr>"
+            )
+        head = "".join(
+            f"<th align='left' style='padding:1px 8px'>{escape(h)}</th>"
+            for h in (t("models.column.model"), t("models.column.data"), t("models.column.here"))
+        )
+        return f"<table style='border-collapse:collapse;font-size:90%'><tr>{head}</tr>{''.join(rows)}</table>"
+
 
 class UploadView(w.VBox):
     """Upload a state_dict checkpoint for the same architecture; the explorer restarts on those weights."""
 
     def __init__(self, state: Any, **kwargs: Any):
         self._state = state
+        self._t = t = state.t
         limit = f"{state.loader.max_upload_bytes / 2**20:.0f} MB"
+        suffixes = ", ".join(CHECKPOINT_SUFFIXES)
         self._upload = w.FileUpload(
             accept=",".join(CHECKPOINT_SUFFIXES),
             multiple=False,
-            description="Upload checkpoint",
-            tooltip=f"a state_dict file ({', '.join(CHECKPOINT_SUFFIXES)}), at most {limit}",
-            layout=w.Layout(width="200px"),
+            description=t("upload.button"),
+            tooltip=t("upload.button.hint", suffixes=suffixes, limit=limit),
+            layout=w.Layout(width="auto"),
         )
         self._upload.observe(self._uploaded, names="value")
         disable_while_busy(state, self._upload)
         self._result = w.HTML()
-        model = escape(state.summary.get("model", "this model"))
+        model = escape(state.summary.get("model", ""))
         super().__init__(
             [
-                w.HTML("<h4 style='margin:4px 0'>Explore your own weights</h4>"),
-                _help(
-                    f"Upload a checkpoint of <b>{model}</b> trained by you: a <code>state_dict</code> saved "
-                    "with <code>torch.save(model.state_dict(), path)</code>, as a "
-                    f"{escape(', '.join(CHECKPOINT_SUFFIXES))} file of at most {limit}. It is "
-                    "read with <code>torch.load(weights_only=True)</code>: only tensors, a file holding "
-                    "pickled Python objects is refused. The explorer then starts again on the new weights "
-                    "(the plan, history and results of the current ones are dropped); if anything is wrong, "
-                    "it says why and keeps the current weights."
-                ),
-                _help(
-                    "Jupyter servers drop messages over 10 MB unless started with a larger limit: if nothing "
-                    "happens after choosing a bigger file, restart the server with "
-                    "<code>--Voila.tornado_settings='{\"websocket_max_message_size\": 230686720}'</code> "
-                    "(JupyterLab: <code>--ServerApp.tornado_settings=…</code>)."
-                ),
+                w.HTML(f"<h4 style='margin:4px 0'>{t('upload.title')}</h4>"),
+                _help(t("upload.help", model=f"<b>{model}</b>", suffixes=escape(suffixes), limit=limit)),
+                _help(t("upload.too_big")),
                 self._upload,
                 JobView(state, jobs=("upload",)),
                 JobStatus(state, "upload"),
@@ -196,9 +223,8 @@ class UploadView(w.VBox):
     @serialized
     def _update(self, _change: Any = None) -> None:
         u = self._state.loader.upload
-        self._result.value = (
-            f"<div style='color:#5f6368'>Exploring the weights of <b>{escape(u['name'])}</b> "
-            f"({format_bytes(u['bytes'])}).</div>"
-            if u
-            else ""
-        )
+        if not u:
+            self._result.value = ""
+            return
+        text = self._t("upload.exploring", name=f"<b>{escape(u['name'])}</b>", size=format_bytes(u["bytes"]))
+        self._result.value = f"<div style='color:#5f6368'>{text}</div>"

@@ -19,20 +19,29 @@ from typing import Any
 
 import ipywidgets as w
 from bokeh.layouts import row
-from bokeh.models import ColumnDataSource, HoverTool, Range1d, TapTool
+from bokeh.models import ColumnDataSource, HoverTool, TapTool
 from bokeh.plotting import figure
 from jupyter_bokeh import BokehModel
 
-from explorer.ui.format import escape, format_count
+from explorer.ui.format import format_count, format_number
+from explorer.ui.naming import criterion_label, layer_labels
 from explorer.ui.views._sync import serialized
 
 KEPT, PRUNED, CURRENT, FINETUNED = "#1a73e8", "#bdc1c6", "#d93025", "#188038"
 _TOOLS = "pan,wheel_zoom,box_zoom,reset,save"
 _SMALL = {"height": 300, "width": 430}
+_BESIDE_CARDS = {"height": 300, "width": 375}  # plots (a) and (b) share the left column with the controls
 
 
-def _status(pruned: list[bool]) -> list[str]:
-    return ["pruned" if p else "kept" for p in pruned]
+def quiet_toolbar(*figures: Any) -> None:
+    """Hide each figure's toolbar until the pointer is over the figure (less clutter on a projector)."""
+    for fig in figures:
+        fig.toolbar.autohide = True
+
+
+def _status(pruned: list[bool], t: Any) -> list[str]:
+    kept, removed = t("plot.kept"), t("plot.pruned")
+    return [removed if p else kept for p in pruned]
 
 
 def _colors(pruned: list[bool]) -> list[str]:
@@ -40,8 +49,13 @@ def _colors(pruned: list[bool]) -> list[str]:
 
 
 def _finite(values: list[float]) -> list[float]:
-    # scores not computed yet are NaN: bokeh draws no bar and the hover shows NaN
+    # scores not computed yet are NaN: bokeh draws no bar (the hover shows the "f_" column instead)
     return [float(v) for v in values]
+
+
+def _texts(values: list[float], missing: str) -> list[str]:
+    """Scores as the hover shows them: a number, or ``missing`` for one not computed yet."""
+    return [format_number(float(v)) if math.isfinite(float(v)) else missing for v in values]
 
 
 class FilterPlotsView(w.VBox):
@@ -49,8 +63,10 @@ class FilterPlotsView(w.VBox):
 
     def __init__(self, state: Any, **kwargs: Any):
         self._state = state
+        self._t = t = state.t
         names = [c["name"] for c in state.criteria]
         self._names = names
+        self._labels = layer_labels(state.groups, t, counts=False)
         empty = {
             "x": [],
             "channel": [],
@@ -61,17 +77,20 @@ class FilterPlotsView(w.VBox):
             "color": [],
             "status": [],
             **{f"s_{n}": [] for n in names},
+            **{f"f_{n}": [] for n in names},
         }
         self._source = ColumnDataSource(empty)
-        tips = [("filter", "@channel"), ("rank", "@rank"), ("status", "@status")] + [
-            (n, f"@s_{n}{{0.0000}}") for n in names
-        ]
+        tips = [
+            (t("plot.filter_tip"), "@channel"),
+            (t("plot.rank_tip"), "@rank"),
+            (t("plot.status_tip"), "@status"),
+        ] + [(criterion_label(n, t), f"@f_{n}") for n in names]
         self._bars = figure(
-            title="Filters by score",
-            x_axis_label="rank (1 = removed first)",
-            y_axis_label="score",
+            title=t("filters.plot.title"),
+            x_axis_label=t("filters.plot.x"),
+            y_axis_label=t("filters.plot.y"),
             tools=_TOOLS,
-            **_SMALL,
+            **_BESIDE_CARDS,
         )
         self._bars.vbar(
             x="x", top="score", width=0.8, source=self._source, color="color", legend_field="status"
@@ -79,35 +98,45 @@ class FilterPlotsView(w.VBox):
         self._bars.add_tools(HoverTool(tooltips=tips), TapTool())
         self._bars.legend.location = "top_left"
         self._bars.xgrid.visible = False
-        self._scatter = figure(title="Two criteria", x_axis_label="", y_axis_label="", tools=_TOOLS, **_SMALL)
+        self._scatter = figure(
+            title=t("filters.scatter.title"), x_axis_label="", y_axis_label="", tools=_TOOLS, **_BESIDE_CARDS
+        )
         self._scatter.scatter(
             x="cx", y="cy", size=8, source=self._source, color="color", legend_field="status", alpha=0.8
         )
         self._scatter.add_tools(HoverTool(tooltips=tips), TapTool())
         self._scatter.legend.location = "top_left"
+        quiet_toolbar(self._bars, self._scatter)
         self._source.selected.on_change("indices", self._tapped)
         state.observe(self._update, names="scores")
         self._update()  # before BokehModel: data set later reaches only views already rendered
         self._plot = BokehModel(row(self._bars, self._scatter), combine_events=True)
         self._group = w.Dropdown(
-            options=[g["name"] for g in state.groups],
-            description="Layer",
-            style={"description_width": "50px"},
+            options=[(label, name) for name, label in layer_labels(state.groups, t).items()],
+            description=t("filters.layer"),
+            style={"description_width": "initial"},
+            layout=w.Layout(width="270px"),
         )
         w.link((state, "selected_group"), (self._group, "value"))
-        self._x = w.Dropdown(options=names, description="x", layout=w.Layout(width="170px"))
-        self._y = w.Dropdown(options=names, description="y", layout=w.Layout(width="170px"))
+        options = [(criterion_label(n, t), n) for n in names]
+        narrow = {"description_width": "initial"}
+        self._x = w.Dropdown(options=options, description="x", style=narrow, layout=w.Layout(width="210px"))
+        self._y = w.Dropdown(options=options, description="y", style=narrow, layout=w.Layout(width="210px"))
         self._x.observe(self._compare_chosen, names="value")
         self._y.observe(self._compare_chosen, names="value")
         self._syncing = False
+        compare = w.HTML(f"&nbsp;{t('filters.compare')}")
+        compare_help = w.HTML(f"<div style='color:#5f6368;font-size:90%'>{t('filters.compare_help')}</div>")
+        #: what compares two criteria (the lesson shows it with the criteria): the dropdowns and plot (b)
+        self.compare_parts = [compare, compare_help, self._x, self._y, self._scatter]
         super().__init__(
             [
-                w.HBox([self._group, w.HTML("&nbsp;Compare:"), self._x, self._y]),
-                w.HTML(
-                    "<div style='color:#5f6368;font-size:90%'>Left: the layer's filters, lowest score first; "
-                    "grey ones are pruned. Click a bar (or a point) to prune or restore that filter by hand. "
-                    "Right: do two criteria agree? Spearman ρ near 1 means they rank filters alike.</div>"
+                w.HBox(
+                    [self._group, compare, self._x, self._y],
+                    layout=w.Layout(flex_flow="row wrap", align_items="center"),
                 ),
+                w.HTML(f"<div style='color:#5f6368;font-size:90%'>{t('filters.help')}</div>"),
+                compare_help,
                 self._plot,
             ],
             **kwargs,
@@ -167,17 +196,24 @@ class FilterPlotsView(w.VBox):
             "cx": _finite([values[x_name][i] for i in order]),
             "cy": _finite([values[y_name][i] for i in order]),
             "color": _colors(pruned),
-            "status": _status(pruned),
+            "status": _status(pruned, self._t),
             **{f"s_{n}": _finite([values[n][i] for i in order]) for n in self._names},
+            **{f"f_{n}": _texts([values[n][i] for i in order], "—") for n in self._names},
         }
         self._source.data = data
-        self._bars.title.text = f"{s['group']}: {len(order)} filters by {s['criterion']} score"
-        self._bars.yaxis.axis_label = f"{s['criterion']} score (unitless)"
+        t = self._t
+        layer = self._labels.get(s["group"], s["group"])
+        self._bars.title.text = t(
+            "filters.plot.title_for", layer=layer, count=len(order), criterion=s["criterion"]
+        )
+        self._bars.yaxis.axis_label = t("filters.plot.score", criterion=s["criterion"])
         rho = s["rho"]
-        rho_text = f"{rho:.2f}" if isinstance(rho, float) and math.isfinite(rho) else "n/a"
-        self._scatter.title.text = f"{s['group']}: {x_name} vs {y_name}, Spearman ρ = {rho_text}"
-        self._scatter.xaxis.axis_label = f"{x_name} score (unitless)"
-        self._scatter.yaxis.axis_label = f"{y_name} score (unitless)"
+        rho_text = f"{rho:.2f}" if isinstance(rho, float) and math.isfinite(rho) else t("filters.no_rho")
+        self._scatter.title.text = t(
+            "filters.scatter.title_for", layer=layer, x=x_name, y=y_name, rho=rho_text
+        )
+        self._scatter.xaxis.axis_label = t("filters.plot.score", criterion=x_name)
+        self._scatter.yaxis.axis_label = t("filters.plot.score", criterion=y_name)
 
 
 class OverviewView(w.VBox):
@@ -185,58 +221,65 @@ class OverviewView(w.VBox):
 
     def __init__(self, state: Any, **kwargs: Any):
         self._state = state
-        names = [g["name"] for g in state.groups]
-        self._source = ColumnDataSource(
-            {"group": [], "kept": [], "total": [], "macs": [], "share": [], "base_share": [], "label": []}
-        )
+        t = state.t
+        self._labels = layer_labels(state.groups, t, counts=False)
+        names = [self._labels[g["name"]] for g in state.groups]
+        columns = ("group", "layer", "kept", "total", "macs", "share", "base_share", "label")
+        self._source = ColumnDataSource({c: [] for c in columns})
+        layer, original = t("plot.layer_tip"), t("plot.original")
         self._channels = figure(
-            title="Channels kept per layer",
+            title=t("overview.channels.title"),
             x_range=names,
-            x_axis_label="layer",
-            y_axis_label="channels",
+            x_axis_label=layer,
+            y_axis_label=t("overview.channels.y"),
             tools="save,reset",
             **_SMALL,
         )
         self._channels.vbar(
-            x="group", top="total", width=0.8, source=self._source, color=PRUNED, legend_label="original"
+            x="layer", top="total", width=0.8, source=self._source, color=PRUNED, legend_label=original
         )
         self._channels.vbar(
-            x="group", top="kept", width=0.5, source=self._source, color=KEPT, legend_label="kept"
+            x="layer", top="kept", width=0.5, source=self._source, color=KEPT, legend_label=t("plot.kept")
         )
         self._channels.add_tools(
-            HoverTool(tooltips=[("layer", "@group"), ("kept", "@kept of @total")]), TapTool()
+            HoverTool(tooltips=[(layer, "@layer (@group)"), (t("plot.kept"), t("overview.kept_tip"))]),
+            TapTool(),
         )
         self._macs = figure(
-            title="Share of the network's MACs",
+            title=t("overview.macs.title"),
             x_range=names,
-            x_axis_label="layer",
-            y_axis_label="share of MACs (%)",
+            x_axis_label=layer,
+            y_axis_label=t("overview.macs.y"),
             tools="save,reset",
             **_SMALL,
         )
         self._macs.vbar(
-            x="group", top="base_share", width=0.8, source=self._source, color=PRUNED, legend_label="original"
+            x="layer", top="base_share", width=0.8, source=self._source, color=PRUNED, legend_label=original
         )
         self._macs.vbar(
-            x="group", top="share", width=0.5, source=self._source, color=KEPT, legend_label="now"
+            x="layer", top="share", width=0.5, source=self._source, color=KEPT, legend_label=t("plot.now")
         )
         self._macs.add_tools(
-            HoverTool(tooltips=[("layer", "@group"), ("MACs", "@label"), ("share", "@share%")])
+            HoverTool(
+                tooltips=[
+                    (layer, "@layer (@group)"),
+                    (t("overview.macs_tip"), "@label"),
+                    (t("overview.share_tip"), "@share%"),
+                ]
+            )
         )
         for fig in (self._channels, self._macs):
-            fig.xaxis.major_label_orientation = 0.8
+            fig.xaxis.major_label_orientation = 0.8 if len(names) > 5 else 0.0
             fig.legend.location = "top_left"
             fig.xgrid.visible = False
+        quiet_toolbar(self._channels, self._macs)
         self._source.selected.on_change("indices", self._tapped)
         state.observe(self._update, names="layers")
         self._update()
         self._plot = BokehModel(row(self._channels, self._macs), combine_events=True)
         super().__init__(
             [
-                w.HTML(
-                    "<div style='color:#5f6368;font-size:90%'>Where the compute is: pruning a layer that "
-                    "holds a large share of the MACs saves the most. Click a layer's bar to inspect it.</div>"
-                ),
+                w.HTML(f"<div style='color:#5f6368;font-size:90%'>{t('overview.help')}</div>"),
                 self._plot,
             ],
             **kwargs,
@@ -260,6 +303,7 @@ class OverviewView(w.VBox):
             return
         self._source.data = {
             "group": list(layers["group"]),
+            "layer": [self._labels.get(g, g) for g in layers["group"]],
             "kept": list(layers["kept"]),
             "total": list(layers["total"]),
             "macs": list(layers["macs"]),
@@ -287,11 +331,12 @@ class TrajectoryView(w.VBox):
                 "marker": [],
             }
         )
+        self._t = t = state.t
         self._links = ColumnDataSource({"macs": [], "before": [], "after": []})
         self._fig = figure(
-            title="Every plan you tried",
-            x_axis_label="MACs per image (millions)",
-            y_axis_label="top-1 accuracy (%)",
+            title=t("trajectory.title"),
+            x_axis_label=t("trajectory.x"),
+            y_axis_label=t("plot.accuracy_axis"),
             tools=_TOOLS,
             height=300,
             width=520,
@@ -311,20 +356,21 @@ class TrajectoryView(w.VBox):
         )
         self._fig.add_tools(
             HoverTool(
-                tooltips=[("plan", "@label"), ("MACs", "@macs{0.000} M"), ("accuracy", "@accuracy{0.0} %")]
+                tooltips=[
+                    (t("trajectory.plan_tip"), "@label"),
+                    (t("overview.macs_tip"), "@macs{0.000} M"),
+                    (t("plot.accuracy_short_tip"), "@accuracy{0.0} %"),
+                ]
             )
         )
         self._fig.legend.location = "bottom_right"
+        quiet_toolbar(self._fig)
         state.observe(self._update, names="trajectory")
         self._update()
         self._plot = BokehModel(self._fig, combine_events=True)
         super().__init__(
             [
-                w.HTML(
-                    "<div style='color:#5f6368;font-size:90%'>Each point is a plan you evaluated: the best "
-                    "plans sit top-left (accurate and cheap). The red point is the current plan; a star is "
-                    "a plan after fine-tuning, joined by a green line to the same plan before it.</div>"
-                ),
+                w.HTML(f"<div style='color:#5f6368;font-size:90%'>{t('trajectory.help')}</div>"),
                 self._plot,
             ],
             **kwargs,
@@ -343,6 +389,8 @@ class TrajectoryView(w.VBox):
     def _update(self, _change: Any = None) -> None:
         points = self._state.trajectory
         tuned = [p.get("kind") == "finetuned" for p in points]
+        after, current = self._t("trajectory.after_finetuning"), self._t("trajectory.current")
+        earlier = self._t("trajectory.earlier")
         self._source.data = {
             "macs": [p["macs"] / 1e6 for p in points],
             "accuracy": [100 * p["accuracy"] for p in points],
@@ -357,7 +405,7 @@ class TrajectoryView(w.VBox):
                 for p, t in zip(points, tuned, strict=True)
             ],
             "status": [
-                "after fine-tuning" if t else "current plan" if p["current"] else "earlier plan"
+                after if t else current if p["current"] else earlier
                 for p, t in zip(points, tuned, strict=True)
             ],
             "marker": ["star" if t else "circle" for t in tuned],
@@ -368,82 +416,3 @@ class TrajectoryView(w.VBox):
             "before": [100 * p["before"] for p in links],
             "after": [100 * p["accuracy"] for p in links],
         }
-
-
-class GalleryView(w.VBox):
-    """(e) the selected layer's filters as small images and their feature maps for one validation image."""
-
-    def __init__(self, state: Any, **kwargs: Any):
-        self._state = state
-        self._weights_image = ColumnDataSource({"image": [], "x": [], "y": [], "dw": [], "dh": []})
-        self._maps_image = ColumnDataSource({"image": [], "x": [], "y": [], "dw": [], "dh": []})
-        self._weights_tiles = ColumnDataSource({"x": [], "y": [], "channel": [], "status": []})
-        self._maps_tiles = ColumnDataSource({"x": [], "y": [], "channel": [], "status": []})
-        self._weights_fig = self._image_figure("Filters (weights)", self._weights_image, self._weights_tiles)
-        self._maps_fig = self._image_figure("Feature maps", self._maps_image, self._maps_tiles)
-        self._note = w.HTML()
-        state.observe(self._update, names="gallery")
-        self._update()
-        self._plot = BokehModel(row(self._weights_fig, self._maps_fig), combine_events=True)
-        super().__init__([self._note, self._plot], **kwargs)
-
-    @staticmethod
-    def _image_figure(title: str, image: ColumnDataSource, tiles: ColumnDataSource) -> Any:
-        fig = figure(
-            title=title,
-            x_range=Range1d(0, 1),
-            y_range=Range1d(0, 1),
-            x_axis_label="pixels",
-            y_axis_label="pixels",
-            tools="save,reset,wheel_zoom,pan",
-            match_aspect=True,
-            height=330,
-            width=330,
-        )
-        fig.image_rgba(image="image", x="x", y="y", dw="dw", dh="dh", source=image)
-        dots = fig.scatter(x="x", y="y", source=tiles, size=6, alpha=0.0)
-        fig.add_tools(HoverTool(renderers=[dots], tooltips=[("channel", "@channel"), ("status", "@status")]))
-        fig.grid.visible = False
-        return fig
-
-    @property
-    def sources(self) -> dict[str, ColumnDataSource]:
-        return {"weights": self._weights_image, "maps": self._maps_image}
-
-    def _show(self, fig: Any, image: Any, tiles: ColumnDataSource, source: ColumnDataSource, xs, ys) -> None:
-        g = self._state.gallery
-        if image is None:
-            source.data = {"image": [], "x": [], "y": [], "dw": [], "dh": []}
-            tiles.data = {"x": [], "y": [], "channel": [], "status": []}
-            return
-        height, width = image.shape
-        source.data = {"image": [image], "x": [0], "y": [0], "dw": [width], "dh": [height]}
-        tiles.data = {
-            "x": list(xs),
-            "y": list(ys),
-            "channel": list(g.channel),
-            "status": ["pruned" if p else "kept" for p in g.pruned],
-        }
-        fig.x_range.start, fig.x_range.end = 0, width
-        fig.y_range.start, fig.y_range.end = 0, height
-
-    @serialized
-    def _update(self, _change: Any = None) -> None:
-        g = self._state.gallery
-        if g is None:
-            return
-        self._show(
-            self._weights_fig, g.weights, self._weights_tiles, self._weights_image, g.tiles_x, g.tiles_y
-        )
-        self._show(self._maps_fig, g.maps, self._maps_tiles, self._maps_image, g.map_tiles_x, g.map_tiles_y)
-        kind = "RGB" if g.rgb else "mean over inputs"
-        self._weights_fig.title.text = f"{g.group} filters ({kind})"
-        self._maps_fig.title.text = f"{g.group} outputs, one '{g.image_label}'"
-        self._note.value = (
-            "<div style='color:#5f6368;font-size:90%'>Each tile is one filter (left: its weights, "
-            + ("in colour" if g.rgb else "averaged over its input channels, red &gt; 0 &gt; blue")
-            + ") and what it detects in one validation image (right). Pruned channels are dark, framed in "
-            "red."
-            + ("" if g.weights is not None else f" {escape(g.group)} is not a convolution: no filter images.")
-            + "</div>"
-        )

@@ -16,10 +16,13 @@ from bokeh.plotting import figure
 from jupyter_bokeh import BokehModel
 
 from explorer.ui.format import escape, format_count, format_percent, format_points
+from explorer.ui.naming import criterion_label, layer_labels
 from explorer.ui.views._sync import serialized
 from explorer.ui.views.controls import JobStatus, JobView, _help, disable_while_busy
+from explorer.ui.views.plots import quiet_toolbar
 
 _TOOLS = "pan,wheel_zoom,box_zoom,reset,save"
+_POINTS = ("x", "y", "group", "label", "ratio", "accuracy", "loss", "color")
 _TABLE = "border-collapse:collapse;margin:4px 0"
 _CELL = "padding:2px 10px;border-bottom:1px solid #e0e0e0;text-align:{}"
 
@@ -49,48 +52,48 @@ class SensitivityView(w.VBox):
 
     def __init__(self, state: Any, **kwargs: Any):
         self._state = state
+        self._t = t = state.t
         self._criterion = w.Dropdown(
-            options=[(c["name"], c["name"]) for c in state.criteria],
-            description="Rank by",
-            tooltip="the criterion that picks the filters removed at each step (default: the active one)",
-            style={"description_width": "60px"},
-            layout=w.Layout(width="200px"),
+            options=[(criterion_label(c["name"], t), c["name"]) for c in state.criteria],
+            description=t("scan.rank_by"),
+            tooltip=t("scan.rank_by.hint"),
+            style={"description_width": "initial"},
+            layout=w.Layout(width="360px"),
         )
         w.link((state.jobs, "scan_criterion"), (self._criterion, "value"))
+        self._labels = layer_labels(state.groups, t, counts=False)
         self._run = w.Button(
-            description="Run sensitivity scan",
+            description=t("scan.run"),
             icon="play",
             button_style="primary",
-            tooltip="prune each layer alone at 10 %, 20 % … 90 % and measure the accuracy",
-            layout=w.Layout(width="190px"),
+            tooltip=t("scan.run.hint"),
+            layout=w.Layout(width="auto"),
         )
         self._run.on_click(lambda _b: state.jobs.run_sensitivity(self._criterion.value))
         disable_while_busy(state, self._run)
         self._status = JobStatus(state, "sensitivity")
-        self._lines = ColumnDataSource({"xs": [], "ys": [], "group": [], "color": []})
-        self._points = ColumnDataSource(
-            {"x": [], "y": [], "group": [], "ratio": [], "accuracy": [], "loss": [], "color": []}
-        )
+        self._lines = ColumnDataSource({"xs": [], "ys": [], "group": [], "label": [], "color": []})
+        self._points = ColumnDataSource({k: [] for k in _POINTS})
         self._fig = figure(
-            title="Sensitivity to pruning, one layer at a time",
-            x_axis_label="filters pruned away (%)",
-            y_axis_label="validation accuracy (%)",
+            title=t("scan.plot.title"),
+            x_axis_label=t("scan.plot.x"),
+            y_axis_label=t("scan.plot.y"),
             tools=_TOOLS,
             height=340,
             width=720,
         )
         self._fig.multi_line(
-            xs="xs", ys="ys", color="color", source=self._lines, line_width=2, legend_field="group"
+            xs="xs", ys="ys", color="color", source=self._lines, line_width=2, legend_field="label"
         )
         dots = self._fig.scatter(x="x", y="y", color="color", source=self._points, size=7)
         self._fig.add_tools(
             HoverTool(
                 renderers=[dots],
                 tooltips=[
-                    ("layer", "@group"),
-                    ("pruned", "@ratio{0} %"),
-                    ("accuracy", "@accuracy{0.0} %"),
-                    ("loss", "@loss{0.000}"),
+                    (t("plot.layer_tip"), "@label"),
+                    (t("scan.plot.pruned_tip"), "@ratio{0} %"),
+                    (t("plot.accuracy_short_tip"), "@accuracy{0.0} %"),
+                    (t("scan.plot.loss_tip"), "@loss{0.000}"),
                 ],
             )
         )
@@ -99,22 +102,16 @@ class SensitivityView(w.VBox):
         )
         self._fig.add_layout(self._baseline)
         self._fig.add_layout(self._fig.legend[0], "right")
-        self._fig.legend.title = "layer"
+        self._fig.legend.title = t("plot.layer_tip")
+        quiet_toolbar(self._fig)
         self._note = w.HTML()
         state.jobs.observe(self._update, names="sensitivity")
         self._update()  # before BokehModel (see plots.py)
         self._plot = BokehModel(self._fig, combine_events=True)
         super().__init__(
             [
-                w.HTML("<h4 style='margin:4px 0'>Sensitivity: which layers can lose filters?</h4>"),
-                _help(
-                    "The scan prunes <b>one layer at a time</b> (10 %, 20 % … 90 % of its filters, the "
-                    "lowest scores first) while every other layer stays intact, and measures the accuracy "
-                    "each time, as in Fig. 2 of Li et al. 2017, <a href='https://arxiv.org/abs/1608.08710' "
-                    "target='_blank'>Pruning Filters for Efficient ConvNets</a>. A flat curve means the "
-                    "layer is robust: prune it hard. A curve that drops early marks a sensitive layer: "
-                    "spare it. Hover a point for its numbers."
-                ),
+                w.HTML(f"<h4 style='margin:4px 0'>{t('scan.title')}</h4>"),
+                _help(t("scan.help")),
                 w.HBox([self._criterion, self._run]),
                 JobView(state, jobs=("sensitivity",)),
                 self._status,
@@ -145,8 +142,8 @@ class SensitivityView(w.VBox):
     def _update(self, _change: Any = None) -> None:
         s = self._state.jobs.sensitivity
         if not s:
-            self._lines.data = {"xs": [], "ys": [], "group": [], "color": []}
-            self._points.data = {k: [] for k in ("x", "y", "group", "ratio", "accuracy", "loss", "color")}
+            self._lines.data = {"xs": [], "ys": [], "group": [], "label": [], "color": []}
+            self._points.data = {k: [] for k in _POINTS}
             self._baseline.visible = False
             self._note.value = ""
             return
@@ -157,6 +154,7 @@ class SensitivityView(w.VBox):
             "xs": [[100 * r for r in curves[g]["ratio"]] for g in groups],
             "ys": [[100 * a for a in curves[g]["accuracy"]] for g in groups],
             "group": list(groups),
+            "label": [self._labels.get(g, g) for g in groups],
             "color": [colors[g] for g in groups],
         }
         rows = s["rows"]
@@ -164,6 +162,7 @@ class SensitivityView(w.VBox):
             "x": [100 * r["ratio"] for r in rows],
             "y": [100 * r["accuracy"] for r in rows],
             "group": [r["group"] for r in rows],
+            "label": [self._labels.get(r["group"], r["group"]) for r in rows],
             "ratio": [100 * r["ratio"] for r in rows],
             "accuracy": [100 * r["accuracy"] for r in rows],
             "loss": [r["loss"] for r in rows],
@@ -171,19 +170,16 @@ class SensitivityView(w.VBox):
         }
         self._baseline.location = 100 * s["baseline_accuracy"]
         self._baseline.visible = True
-        self._fig.title.text = (
-            f"Sensitivity to pruning, one layer at a time (criterion: {s['criterion']}; dashed: unpruned)"
+        t = self._t
+        self._fig.title.text = t("scan.plot.title_done", criterion=s["criterion"])
+        stale = " " + t("scan.stale") if s.get("stale") else ""
+        note = t(
+            "scan.note",
+            accuracy=format_percent(s["baseline_accuracy"]),
+            count=len(rows),
+            criterion=escape(s["criterion"]),
         )
-        stale = (
-            " <b>Measured before the last fine-tuning</b>: run it again for the new weights."
-            if s.get("stale")
-            else ""
-        )
-        self._note.value = (
-            f"<div style='color:#5f6368;font-size:90%'>Unpruned accuracy "
-            f"{format_percent(s['baseline_accuracy'])}; {len(rows)} evaluations, ranked by "
-            f"{escape(s['criterion'])}.{stale}</div>"
-        )
+        self._note.value = f"<div style='color:#5f6368;font-size:90%'>{note}{stale}</div>"
 
 
 class PlanView(w.VBox):
@@ -191,26 +187,28 @@ class PlanView(w.VBox):
 
     def __init__(self, state: Any, **kwargs: Any):
         self._state = state
+        self._t = t = state.t
+        style, layout = {"description_width": "130px"}, w.Layout(width="400px")
         self._epsilon = w.FloatSlider(
             value=1.0,
             min=0.0,
             max=10.0,
             step=0.5,
             readout_format=".1f",
-            description="ε (points)",
-            tooltip="accuracy drop allowed per layer, in percentage points",
-            style={"description_width": "110px"},
-            layout=w.Layout(width="360px"),
+            description=t("plans.epsilon"),
+            tooltip=t("plans.epsilon.hint"),
+            style=style,
+            layout=layout,
         )
         self._reduction = w.IntSlider(
             value=30,
             min=5,
             max=90,
             step=5,
-            description="MACs cut (%)",
-            tooltip="the share of the MACs to remove",
-            style={"description_width": "110px"},
-            layout=w.Layout(width="360px"),
+            description=t("plans.reduction"),
+            tooltip=t("plans.reduction.hint"),
+            style=style,
+            layout=layout,
         )
         self._ratio = w.FloatSlider(
             value=0.5,
@@ -218,15 +216,15 @@ class PlanView(w.VBox):
             max=0.9,
             step=0.05,
             readout_format=".0%",
-            description="Global ratio",
-            tooltip="the share of all filters to remove, lowest normalised scores first",
-            style={"description_width": "110px"},
-            layout=w.Layout(width="360px"),
+            description=t("plans.ratio"),
+            tooltip=t("plans.ratio.hint"),
+            style=style,
+            layout=layout,
         )
-        width = w.Layout(width="200px")
-        self._li = w.Button(description="Apply Li et al. plan", icon="check", layout=width)
-        self._target = w.Button(description="Apply MACs target", icon="bullseye", layout=width)
-        self._global = w.Button(description="Apply global ratio", icon="globe", layout=width)
+        width = w.Layout(width="220px")
+        self._li = w.Button(description=t("plans.li"), icon="check", layout=width)
+        self._target = w.Button(description=t("plans.target"), icon="bullseye", layout=width)
+        self._global = w.Button(description=t("plans.global"), icon="globe", layout=width)
         self._li.on_click(lambda _b: state.jobs.apply_suggestion("li", epsilon=self._epsilon.value / 100))
         self._target.on_click(
             lambda _b: state.jobs.apply_suggestion("target", reduction=self._reduction.value / 100)
@@ -237,15 +235,8 @@ class PlanView(w.VBox):
         self._result = w.HTML()
         super().__init__(
             [
-                w.HTML("<h4 style='margin:4px 0'>Suggested plans</h4>"),
-                _help(
-                    "Each button replaces the current plan and moves the sliders above (Undo goes back). "
-                    "<b>Li et al.</b>: in every layer, the largest ratio whose accuracy drop in the scan is "
-                    "at most ε points. <b>MACs target</b>: repeatedly cut where the scan predicts the least "
-                    "accuracy lost per MAC saved, until the target is met; the prediction adds up the "
-                    "single-layer drops, so compare it with the real, evaluated figure. <b>Global</b>: one "
-                    "ratio over all layers. The first two run the scan first if there is none."
-                ),
+                w.HTML(f"<h4 style='margin:4px 0'>{t('plans.title')}</h4>"),
+                _help(t("plans.help")),
                 w.HBox([self._epsilon, self._li]),
                 w.HBox([self._reduction, self._target]),
                 w.HBox([self._ratio, self._global]),
@@ -276,22 +267,25 @@ class PlanView(w.VBox):
         if not s:
             self._result.value = ""
             return
-        ratios = ", ".join(f"{escape(g)} {100 * r:.0f} %" for g, r in s["ratios"].items())
-        title = {
-            "li": f"Li et al. plan, ε = {100 * s['epsilon']:.1f} points, ranked by {escape(s['criterion'])}",
-            "target": f"Plan for {100 * s['reduction']:.0f} % fewer MACs, ranked by {escape(s['criterion'])}",
-            "global": f"Global plan, {100 * s['ratio']:.0f} % of all filters, ranked by "
-            f"{escape(s['criterion'])}",
-        }[s["kind"]]
-        parts = [f"<b>{title}</b>", f"Sliders moved to: {ratios or 'nothing pruned'}."]
+        t = self._t
+        labels = layer_labels(self._state.groups, t, counts=False)
+        ratios = ", ".join(f"{escape(labels.get(g, g))} {100 * r:.0f} %" for g, r in s["ratios"].items())
+        criterion = escape(s["criterion"])
+        if s["kind"] == "li":
+            title = t("plans.done.li", epsilon=f"{100 * s['epsilon']:.1f}", criterion=criterion)
+        elif s["kind"] == "target":
+            title = t("plans.done.target", reduction=f"{100 * s['reduction']:.0f}", criterion=criterion)
+        else:
+            title = t("plans.done.global", ratio=f"{100 * s['ratio']:.0f}", criterion=criterion)
+        parts = [f"<b>{title}</b>", t("plans.moved", ratios=ratios or t("plans.nothing"))]
         base_acc, base_macs = s["baseline_accuracy"], s["baseline_macs"]
         real_acc, real_macs = s.get("real_accuracy"), s.get("real_macs")
-        measuring = "measuring…"
+        measuring = t("plans.measuring")
 
         def acc_cell(value: float | None) -> str:
             if value is None:
                 return measuring
-            return f"{format_percent(value)} ({format_points(value - base_acc)})"
+            return f"{format_percent(value)} ({format_points(value - base_acc, t('unit.points'))})"
 
         def macs_cell(value: int | None) -> str:
             if value is None:
@@ -301,24 +295,24 @@ class PlanView(w.VBox):
         if s["kind"] == "target":
             parts.append(
                 html_table(
-                    ["", "predicted (from the scan)", "real (evaluated)"],
+                    ["", t("plans.predicted"), t("plans.real")],
                     [
-                        ["top-1 accuracy", acc_cell(s["predicted_accuracy"]), acc_cell(real_acc)],
-                        ["MACs per image", macs_cell(s["predicted_macs"]), macs_cell(real_macs)],
+                        [t("plot.accuracy_tip"), acc_cell(s["predicted_accuracy"]), acc_cell(real_acc)],
+                        [t("plans.macs_row"), macs_cell(s["predicted_macs"]), macs_cell(real_macs)],
                     ],
                 )
             )
             target = s.get("target_macs")
             if target is not None and s["predicted_macs"] is not None and s["predicted_macs"] > target:
-                parts.append(
-                    "The scan's ratios cannot reach the target: this is as far as they go "
-                    f"(target {format_count(target)} MACs)."
-                )
+                parts.append(t("plans.unreachable", target=format_count(target)))
         else:
             parts.append(
                 html_table(
-                    ["", "evaluated"],
-                    [["top-1 accuracy", acc_cell(real_acc)], ["MACs per image", macs_cell(real_macs)]],
+                    ["", t("plans.evaluated")],
+                    [
+                        [t("plot.accuracy_tip"), acc_cell(real_acc)],
+                        [t("plans.macs_row"), macs_cell(real_macs)],
+                    ],
                 )
             )
         self._result.value = "<br>".join(parts)

@@ -7,6 +7,7 @@ from typing import Any
 import ipywidgets as w
 
 from explorer.ui.format import escape, format_number, format_terms
+from explorer.ui.naming import criterion_hint, criterion_label, layer_labels
 from explorer.ui.views._sync import serialized
 
 _SYMBOL = {"sum_abs": "Σ|W|", "sqrt_sum_sq": "√(Σ W²)", "sum_dist": "Σ_j ‖W_c − W_j‖₂", "abs": "|γ|"}
@@ -17,13 +18,14 @@ class WhyView(w.VBox):
 
     def __init__(self, state: Any, **kwargs: Any):
         self._state = state
+        self._t = t = state.t
         self._filter = w.BoundedIntText(
-            value=0, min=0, max=0, description="Filter #", layout=w.Layout(width="180px")
+            value=0, min=0, max=0, description=t("why.filter"), layout=w.Layout(width="180px")
         )
         self._filter.observe(self._filter_typed, names="value")
         self._html = w.HTML()
         super().__init__(
-            [w.HTML("<h4 style='margin:4px 0'>Why this filter?</h4>"), self._filter, self._html], **kwargs
+            [w.HTML(f"<h4 style='margin:4px 0'>{t('why.title')}</h4>"), self._filter, self._html], **kwargs
         )
         self._updating = False
         state.observe(self._update, names="why")
@@ -49,35 +51,40 @@ class WhyView(w.VBox):
             self._filter.value = y["channel"]
         finally:
             self._updating = False
-        kind = y["kind"]
-        lines = [f"<b>{escape(y['criterion'])}</b>: <code>{escape(y['formula'])}</code>"]
+        kind, t = y["kind"], self._t
+        name = criterion_label(y["criterion"], t)
+        lines = [
+            f"<b title='{escape(y['criterion'])}'>{escape(name)}</b>: <code>{escape(y['formula'])}</code>"
+        ]
+        layer = layer_labels(self._state.groups, t, counts=False).get(y["group"], y["group"])
+        where = t("why.for_filter", channel=y["channel"], layer=escape(layer))
         if kind in _SYMBOL:
-            terms = format_terms(y["terms"], y["n_terms"])
+            terms = format_terms(y["terms"], y["n_terms"], more=t("why.terms"))
             inner = f"√({terms})" if kind == "sqrt_sum_sq" else terms
             if kind == "abs":
                 inner = f"|{format_number(y['terms'][0])}|"
-            lines.append(
-                f"For filter {y['channel']} of {escape(y['group'])}: {_SYMBOL[kind]} = {escape(inner)} = "
-                f"<b>{format_number(y['layer_value'])}</b>"
-            )
+            value = f"<b>{format_number(y['layer_value'])}</b>"
+            lines.append(f"{where}: {_SYMBOL[kind]} = {escape(inner)} = {value}")
         else:
-            lines.append(
-                f"For filter {y['channel']} of {escape(y['group'])}: this score is measured on calibration "
-                "data (or at random), so it has no weights to add up; its value is below."
-            )
+            lines.append(f"{where}: {t('why.measured')}")
         members = y.get("members", {})
         if len(members) > 1:
             parts = ", ".join(f"{escape(k)}: {format_number(v)}" for k, v in members.items())
-            lines.append(f"Layers of the group ({escape(y['reduction'])}): {parts}")
-        lines.append(f"Group score: <b>{format_number(y['score'])}</b>")
-        ratio_text = f"{100 * y['ratio']:.0f} %"
+            lines.append(t("why.members", reduction=escape(y["reduction"]), parts=parts))
+        lines.append(t("why.group_score", score=f"<b>{format_number(y['score'])}</b>"))
+        yes, no = t("why.yes"), t("why.no")
         lines.append(
-            f"Rank <b>{y['rank']}</b> of {y['count']} (1 = removed first). Pruned at this ratio "
-            f"({ratio_text}): <b>{'yes' if y['pruned_by_ratio'] else 'no'}</b>; pruned in the current plan: "
-            f"<b>{'yes' if y['pruned'] else 'no'}</b>."
+            t(
+                "why.rank",
+                rank=f"<b>{y['rank']}</b>",
+                count=y["count"],
+                ratio=f"{100 * y['ratio']:.0f} %",
+                by_ratio=f"<b>{yes if y['pruned_by_ratio'] else no}</b>",
+                in_plan=f"<b>{yes if y['pruned'] else no}</b>",
+            )
         )
         lines.append(
-            f"<span style='color:#5f6368'>{escape(y['description'])} "
+            f"<span style='color:#5f6368'>{escape(criterion_hint(y['criterion'], t, y['description']))} "
             f"<a href='{escape(y['url'])}' target='_blank'>{escape(y['title'])}</a></span>"
         )
         self._html.value = "<br>".join(lines)

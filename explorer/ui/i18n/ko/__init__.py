@@ -1,0 +1,10 @@
+"""The Korean (한국어) catalogue: one dict of every text, gathered from its parts (the explorer's texts, and
+the criteria and glossary in plain words)."""
+
+from __future__ import annotations
+
+from explorer.ui.i18n.ko import explorer, lesson, words
+
+TEXTS: dict[str, str] = {**explorer.TEXTS, **words.TEXTS, **lesson.TEXTS}
+
+__all__ = ["TEXTS"]
