@@ -70,8 +70,8 @@ def test_slider_storm_applies_only_the_newest_value(state: ExplorerState, sessio
 def test_a_slider_move_computes_the_layer_cuts_once(
     state: ExplorerState, session: PruningSession, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from explorer import exploration as session_module  # where the session computes layer cuts
     from explorer import inspection
-    from explorer import session as session_module
 
     calls = []
     for module in (inspection, session_module):  # the snapshot's, and session.cost()'s, layer_macs()'s...
