@@ -16,12 +16,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import partial
 
 import torch
 from torch import nn
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils.flop_counter import flop_registry
 
+from explorer.attention import running_heads
 from explorer.layers import CONVS, is_depthwise
 from explorer.masks import LayerCuts
 
@@ -45,7 +47,7 @@ class Cost:
 @dataclass(frozen=True)
 class _OpRecord:
     module: str | None  # owner of the weight, None for weights that belong to no module
-    kind: str  # "conv", "mm" or "fixed"
+    kind: str  # "conv", "mm", "fixed", or "heads" (an attention matmul, one block per head)
     c_out: int
     c_in: int  # per group for convs
     groups: int
@@ -59,6 +61,8 @@ class _OpRecorder(TorchDispatchMode):
         self.weight_owner = weight_owner
         self.batch = batch
         self.records: list[_OpRecord] = []
+        # (attention layer, heads, projection rows per head) while one runs: its matmuls scale with heads
+        self.attention: tuple[str, int, int] | None = None
 
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
@@ -85,9 +89,12 @@ class _OpRecorder(TorchDispatchMode):
             self.records.append(_OpRecord(owner, "mm", b.shape[1], a.shape[1], 1, rows))
         elif packet in flop_registry:
             flops = flop_registry[packet](*args, **kwargs, out_val=out)
-            self.records.append(
-                _OpRecord(None, "fixed", 0, 0, 1, 0, fixed_macs=int(flops) // 2 // self.batch)
-            )
+            macs = int(flops) // 2 // self.batch
+            if self.attention is not None:
+                layer, heads, rows = self.attention
+                self.records.append(_OpRecord(layer, "heads", heads, rows, 1, 0, fixed_macs=macs))
+            else:
+                self.records.append(_OpRecord(None, "fixed", 0, 0, 1, 0, fixed_macs=macs))
         return out
 
 
@@ -106,11 +113,22 @@ class CostModel:
             for param in module.parameters(recurse=False):
                 owner.setdefault(param.data_ptr(), name)
         recorder = _OpRecorder(owner, batch=example_input.shape[0])
-        with torch.no_grad(), recorder:
-            model(example_input)
+        handles = []
+        for name, module in self.modules.items():
+            if isinstance(module, nn.MultiheadAttention):
+                shape = (name, module.num_heads, 3 * module.head_dim)
+                handles.append(module.register_forward_pre_hook(partial(_enter, recorder, shape)))
+                handles.append(module.register_forward_hook(partial(_leave, recorder)))
+        try:
+            # attention runs as an exported HeadAttention does, so that its matmuls are seen and counted
+            with torch.no_grad(), running_heads(model), recorder:
+                model(example_input)
+        finally:
+            for handle in handles:
+                handle.remove()
         self.records = recorder.records
         self._param_sizes = {
-            name: [(p.shape, p.numel()) for p in module.parameters(recurse=False)]
+            name: [(attr, p.shape, p.numel()) for attr, p in module.named_parameters(recurse=False)]
             for name, module in self.modules.items()
         }
 
@@ -137,20 +155,37 @@ class CostModel:
             module = self.modules[name]
             removed_out = len(cuts.out.get(name, ()))
             removed_in = len(cuts.inp.get(name, ()))
-            if not removed_out and not removed_in:
-                total += sum(n for _, n in sizes)
-                continue
-            for shape, numel in sizes:
-                total += _pruned_numel(module, shape, numel, removed_out, removed_in, cuts, name)
+            for attr, shape, numel in sizes:
+                full = f"{name}.{attr}" if name else attr
+                if full in cuts.params:
+                    # a bare parameter (layer scale, class token...): cut along its channel dimension only
+                    dim = cuts.param_dims[full]
+                    total += numel // shape[dim] * (shape[dim] - len(cuts.params[full]))
+                elif removed_out or removed_in:
+                    total += _pruned_numel(module, shape, numel, removed_out, removed_in, cuts, name)
+                else:
+                    total += numel
         return total
 
     def count(self, cuts: LayerCuts) -> Cost:
         return Cost(self.count_macs(cuts), self.count_params(cuts))
 
 
+def _enter(recorder: _OpRecorder, layer: tuple[str, int, int], *_args) -> None:
+    recorder.attention = layer
+
+
+def _leave(recorder: _OpRecorder, *_args) -> None:
+    recorder.attention = None
+
+
 def _op_macs(rec: _OpRecord, cuts: LayerCuts) -> int:
     if rec.kind == "fixed":
         return rec.fixed_macs
+    if rec.kind == "heads":
+        # an attention matmul: one block per head (c_out heads, c_in projection rows per head)
+        kept = rec.c_out - len(cuts.out.get(rec.module, ())) // rec.c_in
+        return rec.fixed_macs // rec.c_out * kept
     if rec.kind == "conv" and rec.groups > 1 and rec.c_in == 1 and rec.groups == rec.c_out:
         # depthwise: one input channel per output channel, so both sides shrink together
         kept = rec.c_out - len(cuts.out.get(rec.module, set()) | cuts.inp.get(rec.module, set()))

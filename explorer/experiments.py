@@ -87,7 +87,12 @@ def training_split(host: TrainingHost) -> DataSplit:
     """The host's training split, or a clear refusal (fine-tuning never falls back to validation data)."""
     train = host.data.train
     if train is None or train.labels.numel() == 0:
-        raise ExplorerError(f"the data source {host.data.name!r} has no training split to fine-tune on")
+        raise ExplorerError(
+            f"the data source {host.data.name!r} has no training split to fine-tune on, and the validation "
+            "data is never trained on (its accuracy would no longer mean anything): open the session with "
+            "PruningSession(model, data=..., train_data=...), train_data being a Dataset, a DataLoader, an "
+            "(inputs, labels) pair or an image folder of training samples"
+        )
     return train
 
 

@@ -23,7 +23,7 @@ from torch import nn
 
 from explorer._autograd import autograd_enabled
 from explorer.checkpoints import load_checkpoint_state_dict
-from explorer.errors import CheckpointError
+from explorer.errors import CheckpointError, ModelError
 from explorer.graph import build_groups, export_pruned
 from explorer.models import load_model
 from explorer.plan import Plan
@@ -72,6 +72,8 @@ def save_pruned(
         module = session.export()
         plan_dict = dict(session.plan)
         plan_dict["model"] = session.model_name
+        # lets load_pruned(path, model=...) rebuild a model that is not in the zoo without an example input
+        plan_dict["input_shape"] = [int(v) for v in session.example_input.shape[1:]]
     else:
         if plan is None:
             raise ValueError("saving an exported module needs its plan")
@@ -162,11 +164,14 @@ def load_pruned(
 
     Args:
         path: the folder written by ``save_pruned``.
-        model: the original (unpruned) architecture, needed when the plan's model is not a zoo name.
-        example_input: an input batch for tracing; defaults to zeros of the zoo model's input shape.
+        model: the original (unpruned) architecture, needed when the plan's model is not a zoo name (your
+            own module, e.g. ``load_pruned(path, model=MyNet())``); its weights do not matter.
+        example_input: an input batch for tracing; defaults to zeros of the input shape saved with the plan
+            (or of the zoo model's input shape).
 
     Raises:
-        CheckpointError: missing files, or weights that do not fit the rebuilt architecture.
+        CheckpointError: missing files, a plan of a model that is not in the zoo without ``model=``, or
+            weights that do not fit the rebuilt architecture.
     """
     folder = Path(path)
     try:
@@ -174,12 +179,23 @@ def load_pruned(
     except (OSError, json.JSONDecodeError) as error:
         raise CheckpointError(f"cannot read {folder / PLAN_FILE}: {error}") from error
     plan = Plan.from_dict(plan_dict)
+    shape = plan_dict.get("input_shape")
+    if example_input is None and isinstance(shape, list) and all(isinstance(v, int) for v in shape):
+        example_input = torch.zeros(1, *shape)
     if model is None:
-        if not plan.model:
-            raise CheckpointError("the plan names no zoo model: pass the original architecture as model=")
+        try:
+            spec = get_model_spec(plan.model) if plan.model else None
+        except ModelError:
+            spec = None
+        if spec is None:
+            raise CheckpointError(
+                f"the plan was saved from {plan.model or 'a model'!r}, which is not a zoo model: pass the "
+                "original (unpruned) architecture, e.g. load_pruned(path, model=MyNet()); its weights do "
+                "not matter"
+            )
         model = load_model(plan.model, pretrained=False)
         if example_input is None:
-            example_input = torch.zeros(1, *get_model_spec(plan.model).input_shape)
+            example_input = torch.zeros(1, *spec.input_shape)
     if example_input is None:
         raise CheckpointError("pass example_input= (one input batch) to rebuild a custom model")
     smaller = export_pruned(model, example_input, plan.pruned(), build_groups(model, example_input))

@@ -4,48 +4,24 @@ A removed channel is emulated by zeroing it twice: at the output of every layer 
 group removes (conv, BN, depthwise conv...) and at the input of every layer whose input channels it removes
 (the consumers). Zeroing a consumer's input channel is exactly what removing that input channel does to the
 consumer's result, whatever happens between producer and consumer (a bias, a sigmoid gate), so the masked
-model computes what the exported model computes.
+model computes what the exported model computes. Two layers need more than zeros: a LayerNorm is recomputed
+over its kept channels, and an attention layer with removed heads is recomputed with a gate of 0 on them
+(``explorer.attention``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 
 import torch
 from torch import nn
 
-from explorer.graph import GroupGraph
+from explorer.attention import masked_heads_hook
+from explorer.graph.groups import LayerCuts, compute_layer_cuts
 from explorer.layers import channel_dim
 
-
-@dataclass
-class LayerCuts:
-    """Per layer, the output and input channel indices that a plan removes."""
-
-    out: dict[str, set[int]] = field(default_factory=dict)
-    inp: dict[str, set[int]] = field(default_factory=dict)
-
-    def add(self, module: str, side: str, idxs: Sequence[int]) -> None:
-        if not idxs:
-            return
-        target = self.out if side == "out" else self.inp
-        target.setdefault(module, set()).update(idxs)
-
-    def modules(self) -> set[str]:
-        return set(self.out) | set(self.inp)
-
-
-def compute_layer_cuts(graph: GroupGraph, pruned: Mapping[str, Sequence[int]]) -> LayerCuts:
-    """Translate ``group name → removed root channels`` into removed channels per layer."""
-    cuts = LayerCuts()
-    for name, idxs in pruned.items():
-        if len(idxs) == 0:
-            continue
-        for module, side, layer_idxs in graph[name].layer_cuts(idxs):
-            cuts.add(module, side, layer_idxs)
-    return cuts
+__all__ = ["LayerCuts", "apply_masks", "compute_layer_cuts"]
 
 
 class _ChannelZeroer:
@@ -89,6 +65,39 @@ def _input_hook(removed: set[int], dim: int):
     return hook
 
 
+def _layer_norm_hook(module: nn.LayerNorm, removed: set[int], dim: int):
+    """Replace a LayerNorm's output by the norm over its kept channels only, zero on the removed ones.
+
+    Removing channels from a LayerNorm changes the mean and variance it normalises by; zeroing them does not
+    (the zeros still count), so masking alone would not compute what the exported model computes. Computed in
+    float32, as autocast runs LayerNorm.
+    """
+    removed_idxs = sorted(removed)
+
+    def hook(_module, inputs, output):
+        if not inputs or not isinstance(inputs[0], torch.Tensor) or not isinstance(output, torch.Tensor):
+            return output
+        x = inputs[0].float()
+        axis = dim % x.dim()
+        shape = [1] * x.dim()
+        shape[axis] = x.shape[axis]
+        keep = torch.ones(x.shape[axis], dtype=x.dtype, device=x.device)
+        keep[removed_idxs] = 0
+        keep = keep.view(shape)
+        kept = x.shape[axis] - len(removed_idxs)
+        mean = (x * keep).sum(axis, keepdim=True) / kept
+        centred = (x - mean) * keep
+        var = (centred * centred).sum(axis, keepdim=True) / kept
+        y = centred * torch.rsqrt(var + module.eps)
+        if module.weight is not None:
+            y = y * module.weight.float().view(shape)
+        if module.bias is not None:
+            y = y + module.bias.float().view(shape)
+        return (y * keep).to(output.dtype)
+
+    return hook
+
+
 @contextmanager
 def apply_masks(model: nn.Module, cuts: LayerCuts) -> Iterator[nn.Module]:
     """Install the masks of ``cuts`` on ``model`` for the duration of the ``with`` block.
@@ -96,12 +105,24 @@ def apply_masks(model: nn.Module, cuts: LayerCuts) -> Iterator[nn.Module]:
     The hooks are removed on exit, even after an error; the weights are never touched.
     """
     modules = dict(model.named_modules())
+    # an attention layer calls its output projection functionally: the head hook on the layer masks both
+    inside_attention = {f"{n}.out_proj" for n, m in modules.items() if isinstance(m, nn.MultiheadAttention)}
     handles = []
     try:
         for name, removed in cuts.out.items():
             module = modules[name]
-            handles.append(module.register_forward_hook(_output_hook(removed, channel_dim(module))))
+            if isinstance(module, nn.MultiheadAttention):
+                heads = {(r % module.embed_dim) // module.head_dim for r in removed}
+                handles.append(module.register_forward_hook(masked_heads_hook(heads), with_kwargs=True))
+                continue
+            if isinstance(module, nn.LayerNorm):
+                hook = _layer_norm_hook(module, removed | cuts.inp.get(name, set()), channel_dim(module))
+            else:
+                hook = _output_hook(removed, channel_dim(module))
+            handles.append(module.register_forward_hook(hook))
         for name, removed in cuts.inp.items():
+            if name in inside_attention:
+                continue
             module = modules[name]
             handles.append(module.register_forward_pre_hook(_input_hook(removed, channel_dim(module))))
         yield model

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from explorer.data import DataBundle, DataSplit, load_data
+from explorer.data import DataBundle, DataSplit, load_data, load_train_split, stratified_indices
 from explorer.errors import DataError, ExplorerError, ModelError
 from explorer.models import load_model
 from explorer.zoo import ModelSpec, get_model_spec
@@ -22,23 +22,48 @@ def open_model(
 
 
 def open_data(
-    data, spec: ModelSpec | None, num_samples: int | None, *, seed: int, root, calib_samples: int
+    data,
+    spec: ModelSpec | None,
+    num_samples: int | None,
+    *,
+    seed: int,
+    root,
+    calib_samples: int,
+    train_data=None,
 ) -> DataBundle:
-    """``data`` as a ``DataBundle``: any source ``load_data`` accepts; by default the zoo model's dataset."""
+    """``data`` as a ``DataBundle``: any source ``load_data`` accepts; by default the zoo model's dataset.
+
+    ``train_data`` (any such source) becomes the training subset, and the calibration subset is then drawn
+    from it too, so that neither fine-tuning nor the data-driven criteria ever see the validation samples.
+    """
     if isinstance(data, DataBundle):
-        return data
-    source = data if data is not None else (spec.dataset if spec is not None else None)
-    if source is None:
-        raise ExplorerError("a custom model needs data: pass data=... (a dataset, loader or name)")
-    return load_data(
-        source,
-        num_samples,
+        bundle = data
+    else:
+        source = data if data is not None else (spec.dataset if spec is not None else None)
+        if source is None:
+            raise ExplorerError("a custom model needs data: pass data=... (a dataset, loader or name)")
+        bundle = load_data(
+            source,
+            num_samples,
+            seed=seed,
+            root=root,
+            calib_samples=calib_samples,
+            input_shape=spec.input_shape if spec is not None else None,
+            num_classes=spec.num_classes if spec is not None else None,
+        )
+    if train_data is None:
+        return bundle
+    train = load_train_split(
+        train_data,
         seed=seed,
         root=root,
-        calib_samples=calib_samples,
-        input_shape=spec.input_shape if spec is not None else None,
+        input_shape=tuple(bundle.val.inputs.shape[1:]),
         num_classes=spec.num_classes if spec is not None else None,
     )
+    labels = train.labels.numpy()
+    pos = torch.from_numpy(stratified_indices(labels, min(calib_samples, len(labels)), seed + 1_000_003))
+    calib = DataSplit(train.inputs[pos], train.labels[pos])
+    return DataBundle(bundle.name, bundle.classes, bundle.val, calib, train)
 
 
 def check_model_accepts(model: nn.Module, split: DataSplit) -> int:

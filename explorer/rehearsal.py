@@ -24,6 +24,10 @@ def _mb(value: int) -> float:
     return round(value / 2**20, 1)
 
 
+def _peak_mb() -> float:
+    return _mb(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
+
+
 def rehearse(
     session: PruningSession, moves: int = 16, finetune_steps: int = 20, seed: int = 0
 ) -> dict[str, Any]:
@@ -31,8 +35,9 @@ def rehearse(
     steps: list[dict[str, Any]] = []
 
     def step(name: str, start: float) -> None:
+        seconds = round(time.perf_counter() - start, 2)
         steps.append(
-            {"step": name, "seconds": round(time.perf_counter() - start, 2), "rss_mb": _mb(current_rss())}
+            {"step": name, "seconds": seconds, "rss_mb": _mb(current_rss()), "peak_rss_mb": _peak_mb()}
         )
 
     start = time.perf_counter()
@@ -90,7 +95,7 @@ def rehearse(
         "finetuned_accuracy": tuned,
         "undo_accuracy": after_undo,
         "export_max_error": error,
-        "peak_rss_mb": _mb(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024),
+        "peak_rss_mb": _peak_mb(),
     }
 
 
@@ -98,7 +103,8 @@ def format_rehearsal(result: dict[str, Any]) -> str:
     r = result
     lines = [f"{r['model']}, {r['samples']} samples, {r['precision']}, limit {r['memory_limit_mb']} MB"]
     lines += [
-        f"  {s['step']:<48} {s['seconds']:>7.2f} s   RSS {s['rss_mb']:>7.1f} MB" for s in result["steps"]
+        f"  {s['step']:<48} {s['seconds']:>7.2f} s   RSS {s['rss_mb']:>7.1f} MB, peak {s['peak_rss_mb']:.1f}"
+        for s in result["steps"]
     ]
     lines.append(
         f"  slider move to exact value: p50 {result['move_p50_ms']} ms, max {result['move_max_ms']} ms"

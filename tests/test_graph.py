@@ -7,7 +7,7 @@ from torch import nn
 from toy_models import NoConvNet, PlainNet, ResidualNet, seeded
 
 from explorer.errors import ModelError
-from explorer.graph import build_groups, export_pruned
+from explorer.graph import GroupGraph, Member, PruningGroup, build_groups, export_pruned
 from explorer.masks import apply_masks, compute_layer_cuts
 
 
@@ -124,3 +124,47 @@ def test_untraceable_even_by_fx_gives_mask_only_groups(monkeypatch):
     ]
     with pytest.raises(ModelError, match="cannot be exported"):
         export_pruned(Branchy(), torch.randn(2, 1, 8, 8), {"features.3": (0,)}, graph)
+
+
+class _GroupedNet(nn.Module):
+    """conv → BN → grouped conv (3 groups) → BN → conv: ResNeXt's bottleneck in miniature."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv_a = nn.Conv2d(3, 12, 1)
+        self.bn_a = nn.BatchNorm2d(12)
+        self.conv_b = nn.Conv2d(12, 6, 3, padding=1, groups=3)  # 4 inputs, 2 outputs per group
+        self.bn_b = nn.BatchNorm2d(6)
+        self.conv_c = nn.Conv2d(6, 5, 1)
+        self.fc = nn.Linear(5, 2)
+
+    def forward(self, x):
+        x = F.relu(self.bn_a(self.conv_a(x)))
+        x = F.relu(self.bn_b(self.conv_b(x)))
+        return self.fc(self.conv_c(x).mean((2, 3)))
+
+
+def test_a_grouped_conv_is_pruned_by_position_in_every_group():
+    model = seeded(_GroupedNet())
+    x = torch.randn(3, 3, 6, 6)
+    graph = build_groups(model, x)
+    assert [g.name for g in graph.prunable] == ["conv_a", "conv_b", "conv_c"]
+    inputs, outputs = graph["conv_a"], graph["conv_b"]
+    assert (inputs.num_channels, outputs.num_channels) == (4, 2)  # positions within a conv group
+    # unit 1 of conv_a is input channel 1 of each of the three groups
+    assert graph["conv_a"].layer_cuts([1])[0] == ("conv_a", "out", [1, 5, 9])
+    plan = {"conv_a": (1, 2), "conv_b": (0,)}
+    exported = export_pruned(model, x, plan, graph)
+    assert exported.conv_b.groups == 3
+    assert exported.conv_b.weight.shape == (3, 2, 3, 3)
+    with torch.no_grad(), apply_masks(model, compute_layer_cuts(graph, plan)):
+        masked = model(x)
+    assert torch.allclose(masked, exported(x), atol=1e-5)
+
+
+def test_removal_refuses_uneven_cuts_of_a_grouped_conv():
+    model = seeded(_GroupedNet())
+    x = torch.randn(2, 3, 6, 6)
+    uneven = PruningGroup("conv_a", 12, [Member("conv_b", "in", (0,), (0,))])
+    with pytest.raises(ModelError, match="same number"):
+        export_pruned(model, x, {"conv_a": (0,)}, GroupGraph([uneven], traced=True))

@@ -11,6 +11,7 @@ from torch import nn
 from toy_models import seeded
 
 import explorer.graph.discovery
+import explorer.masks
 from explorer.criteria.statistics import collect_activation_gradients
 from explorer.errors import ExplorerError
 from explorer.graph import GroupGraph, Member, PruningGroup, build_groups, export_pruned
@@ -23,7 +24,7 @@ from explorer.layers import (
     is_depthwise,
     out_channels,
 )
-from explorer.masks import LayerCuts, apply_masks, compute_layer_cuts
+from explorer.masks import LayerCuts, _output_hook, apply_masks, compute_layer_cuts
 
 
 def test_channel_dim_is_last_for_linear_and_layernorm_and_one_otherwise():
@@ -153,3 +154,59 @@ def test_export_removes_batchnorm1d_and_3d_channels_exactly(monkeypatch, dims, f
     assert exported[1].running_mean.shape == (2,)
     assert exported[4].weight.shape == (3,)
     assert torch.allclose(masked, exported(x), atol=1e-5)
+
+
+class ChannelNormNet(nn.Module):
+    """A ConvNeXt stream in miniature: conv → LayerNorm2d (over channels) → depthwise conv, and a residual
+    branch with a channels-last LayerNorm between two linears, scaled by a bare ``layer_scale`` parameter."""
+
+    def __init__(self, width: int = 6):
+        super().__init__()
+        from torchvision.models.convnext import LayerNorm2d
+
+        self.stem = nn.Conv2d(1, width, 3, padding=1)
+        self.stem_norm = LayerNorm2d(width)
+        self.dw = nn.Conv2d(width, width, 3, padding=1, groups=width)
+        self.norm = nn.LayerNorm(width)
+        self.up = nn.Linear(width, 2 * width)
+        self.down = nn.Linear(2 * width, width)
+        self.layer_scale = nn.Parameter(torch.ones(width, 1, 1))
+        self.head = nn.Linear(width, 3)
+
+    def forward(self, x):
+        x = self.stem_norm(self.stem(x))
+        y = self.norm(self.dw(x).permute(0, 2, 3, 1))
+        y = self.down(F.gelu(self.up(y))).permute(0, 3, 1, 2)
+        x = x + self.layer_scale * y
+        return self.head(x.mean((2, 3)))
+
+
+def test_channel_dim_of_convnext_layernorm2d_is_one():
+    from torchvision.models.convnext import LayerNorm2d
+
+    assert channel_dim(LayerNorm2d(4)) == 1
+
+
+def test_masking_a_layernorm_normalises_over_the_kept_channels_as_removal_does(monkeypatch):
+    model = seeded(ChannelNormNet(), 1)
+    x = torch.randn(3, 1, 6, 6, generator=torch.Generator().manual_seed(0))
+    graph = build_groups(model, x)
+    stream = graph["down"]  # the stream group is named after the layer torch-pruning reached first
+    assert stream.prunable, stream.reason
+    assert {"stem_norm", "dw", "norm", "down"} <= {m.module for m in stream.members if m.side == "out"}
+    assert [(p.module, p.dim) for p in stream.params] == [("layer_scale", 0)]
+    plan = {"down": [1, 4]}
+    exported = export_pruned(model, x, plan, graph)
+    assert exported.stem_norm.normalized_shape == (4,)
+    assert exported.layer_scale.shape == (4, 1, 1)
+    cuts = compute_layer_cuts(graph, plan)
+    with torch.no_grad():
+        with apply_masks(model, cuts):
+            masked = model(x)
+        physical = exported(x)
+    assert torch.allclose(masked, physical, atol=1e-5)
+    # zeroing the removed channels alone still counts them in the mean and variance: not what removal does
+    monkeypatch.setattr(explorer.masks, "_layer_norm_hook", lambda _m, cut, dim: _output_hook(cut, dim))
+    with torch.no_grad(), apply_masks(model, cuts):
+        zeroed = model(x)
+    assert not torch.allclose(zeroed, physical, atol=1e-3)

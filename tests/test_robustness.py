@@ -223,7 +223,7 @@ def test_frozen_parameters_hide_no_group(frozen):
 
 
 class MixedNet(nn.Module):
-    """A grouped conv and a GroupNorm, which the engine cannot prune, beside an ordinary conv."""
+    """A grouped conv (pruned by position in its groups) and a GroupNorm (refused), beside ordinary convs."""
 
     def __init__(self):
         super().__init__()
@@ -248,9 +248,9 @@ class MixedNet(nn.Module):
 def test_layers_the_engine_cannot_prune_are_left_out_with_the_reason_shown():
     s = PruningSession(seeded(MixedNet()), data=toy_data())
     reasons = {g.name: g.reason for g in s.all_groups if not g.prunable}
-    assert [g.name for g in s.groups] == ["conv4"]
-    assert "grouped convolution" in reasons["grouped"]
-    assert "grouped convolution" in reasons["conv1"]  # its channels feed the grouped conv
+    # the grouped conv's input and output channels are pruned by their position in its two groups
+    assert [g.name for g in s.groups] == ["conv1", "grouped", "conv4"]
+    assert s.group("conv1").num_channels == s.group("grouped").num_channels == 4
     assert "GroupNorm" in reasons["conv3"]
     assert "classifier" in reasons["fc"]
     assert s.summary()["refused_groups"] == reasons

@@ -111,6 +111,19 @@ def test_groups_are_offered_and_every_refusal_is_explained(arch):
     assert convs <= listed, f"convs in no group: {sorted(convs - listed)[:5]}"
 
 
+def test_every_group_but_the_classifier_is_offered(arch):
+    """Grouped convs, channel LayerNorms, squeeze-excitation and concatenations all prune; only the classifier
+    is refused. ShuffleNet's channel shuffle cannot be traced by torch-pruning 1.6.1: the torch.fx fallback
+    offers the convs inside its branches (chains into convs) and refuses the rest, with the reason."""
+    refused = [g.name for g in arch.graph.groups if not g.prunable]
+    if not arch.graph.traced:
+        assert arch.name == "shufflenet_v2_x1_0"
+        assert len(arch.graph.prunable) >= 17
+        return
+    classifier = [n for n, m in arch.model.named_modules() if isinstance(m, (nn.Conv2d, nn.Linear))][-1]
+    assert refused == [classifier], {g.name: g.reason for g in arch.graph.groups if not g.prunable}
+
+
 def _groups_for(arch: Arch, criterion: str) -> list[str]:
     if criterion != "bn_scale":
         return [g.name for g in arch.graph.prunable]

@@ -101,3 +101,79 @@ class NoConvNet(nn.Module):
 
     def forward(self, x):
         return self.fc(x.flatten(1))
+
+
+class LambdaLayer(nn.Module):
+    """The wrapper most CIFAR ResNet code uses for its "option A" shortcut (akamaster's ``LambdaLayer``)."""
+
+    def __init__(self, fn):
+        super().__init__()
+        self.fn = fn
+
+    def forward(self, x):
+        return self.fn(x)
+
+
+class LambdaPadResNet(nn.Module):
+    """Two stages (4 → 8 channels) joined by a zero-padding shortcut written as a lambda, as people do."""
+
+    def __init__(self, num_classes: int = 5):
+        super().__init__()
+        self.stem = nn.Conv2d(1, 4, 3, padding=1, bias=False)
+        self.stem_bn = nn.BatchNorm2d(4)
+        self.conv1 = nn.Conv2d(4, 8, 3, stride=2, padding=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(8)
+        self.conv2 = nn.Conv2d(8, 8, 3, padding=1, bias=False)
+        self.bn2 = nn.BatchNorm2d(8)
+        self.shortcut = LambdaLayer(lambda x: F.pad(x[:, :, ::2, ::2], (0, 0, 0, 0, 2, 2), "constant", 0))
+        self.head = nn.Linear(8, num_classes)
+
+    def forward(self, x):
+        x = F.relu(self.stem_bn(self.stem(x)))
+        y = F.relu(self.bn1(self.conv1(x)))
+        y = F.relu(self.bn2(self.conv2(y)) + self.shortcut(x))
+        return self.head(y.mean((2, 3)))
+
+
+class GhostSENet(nn.Module):
+    """A GhostNet-style block: a conv's output concatenated with a depthwise conv of it, then
+    squeeze-excitation. Channels ``i`` and ``12 + i`` of the concatenation both come from channel ``i`` of
+    ``primary``, so they can only be removed together."""
+
+    def __init__(self, num_classes: int = 5):
+        super().__init__()
+        self.stem = nn.Sequential(nn.Conv2d(3, 16, 3, padding=1), nn.BatchNorm2d(16), nn.ReLU())
+        self.primary = nn.Sequential(nn.Conv2d(16, 12, 1), nn.BatchNorm2d(12), nn.ReLU())
+        self.cheap = nn.Sequential(nn.Conv2d(12, 12, 3, padding=1, groups=12), nn.BatchNorm2d(12), nn.ReLU())
+        self.reduce = nn.Conv2d(24, 6, 1)
+        self.expand = nn.Conv2d(6, 24, 1)
+        self.mix = nn.Conv2d(24, 20, 1)
+        self.head = nn.Linear(20, num_classes)
+
+    def forward(self, x):
+        a = self.primary(self.stem(x))
+        y = torch.cat([a, self.cheap(a)], 1)
+        y = y * torch.sigmoid(self.expand(F.relu(self.reduce(y.mean((2, 3), keepdim=True)))))
+        return self.head(self.mix(y).mean((2, 3)))
+
+
+class TinyViT(nn.Module):
+    """Patches → tokens → one pre-norm encoder block (self-attention with 4 heads, MLP) → class token."""
+
+    def __init__(self, width: int = 16, heads: int = 4, num_classes: int = 5):
+        super().__init__()
+        self.patch = nn.Conv2d(1, width, 2, stride=2)
+        self.cls = nn.Parameter(torch.zeros(1, 1, width))
+        self.norm1 = nn.LayerNorm(width)
+        self.attention = nn.MultiheadAttention(width, heads, batch_first=True)
+        self.norm2 = nn.LayerNorm(width)
+        self.mlp = nn.Sequential(nn.Linear(width, 2 * width), nn.GELU(), nn.Linear(2 * width, width))
+        self.head = nn.Linear(width, num_classes)
+
+    def forward(self, x):
+        tokens = self.patch(x).flatten(2).transpose(1, 2)
+        tokens = torch.cat([self.cls.expand(tokens.shape[0], -1, -1), tokens], dim=1)
+        y = self.norm1(tokens)
+        tokens = tokens + self.attention(y, y, y, need_weights=False)[0]
+        tokens = tokens + self.mlp(self.norm2(tokens))
+        return self.head(tokens[:, 0])

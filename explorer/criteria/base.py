@@ -153,6 +153,9 @@ def weight_layers(request: ScoringRequest, group: PruningGroup) -> list[Member]:
 def channel_params(module: nn.Module, side: str) -> list[tuple[str, int]]:
     """``(attribute, dimension)`` of every parameter of ``module`` indexed by the member's channel indices."""
     if side == "out":
+        if isinstance(module, nn.MultiheadAttention):  # a head's query, key and value rows
+            names = ("in_proj_weight", "in_proj_bias")
+            return [(a, 0) for a in names if getattr(module, a, None) is not None]
         if isinstance(module, (*CHANNEL_LAYERS, *BATCH_NORMS)):
             return [(a, 0) for a in ("weight", "bias") if getattr(module, a, None) is not None]
         if isinstance(module, nn.PReLU) and module.num_parameters > 1:

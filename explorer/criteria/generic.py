@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import zlib
 
+from explorer.attention import head_filters
 from explorer.criteria.base import (
     Scorer,
     ScoringRequest,
@@ -59,6 +60,11 @@ def score_weights(request: ScoringRequest) -> Scored:
     out: dict[str, GroupScores] = {}
     for done, group in enumerate(request.groups):
         request.check_stop(f"before group {group.name}")
+        if group.unit == "head":  # a head's "filter": its query, key, value rows and output columns
+            filters = head_filters(request.modules[group.name])
+            out[group.name] = reduce_members(group, {group.name: request.fn(filters)}, request.reduction)
+            request.report(done + 1, len(request.groups))
+            continue
         members = {
             m.module: to_root(request.fn(request.modules[m.module].weight), m, group.num_channels)
             for m in weight_layers(request, group)

@@ -47,23 +47,47 @@ from explorer.criteria.base import (
     to_root,
 )
 from explorer.criteria.group_scores import GroupScores
-from explorer.criteria.statistics import collect_activation_gradients, collect_weight_gradients
+from explorer.criteria.statistics import (
+    collect_activation_gradients,
+    collect_head_gradients,
+    collect_weight_gradients,
+)
 
 
 def score_activation_gradients(request: ScoringRequest) -> tuple[dict[str, GroupScores], dict[str, str]]:
-    """``fn(products [N, C])`` on the "out" members where a channel's mask acts last, reduced over them."""
+    """``fn(products [N, C])`` on the "out" members where a channel's mask acts last, reduced over them;
+    for a group of attention heads, ``fn(products [N, H])`` on the heads' outputs."""
+    channel_groups = [g.name for g in request.groups if g.unit != "head"]
+    head_layers = [g.name for g in request.groups if g.unit == "head"]
     stats = collect_activation_gradients(
         request.model,
         request.graph,
-        [g.name for g in request.groups],
+        channel_groups,
         request.calib,
         request.loss_fn,
         request.batch_size,
         request.should_stop,
         criterion=request.criterion,
     )
+    heads = (
+        collect_head_gradients(
+            request.model,
+            head_layers,
+            request.calib,
+            request.loss_fn,
+            request.batch_size,
+            request.should_stop,
+            criterion=request.criterion,
+        )
+        if head_layers
+        else {}
+    )
     out: dict[str, GroupScores] = {}
     for done, group in enumerate(request.groups):
+        if group.unit == "head":
+            out[group.name] = reduce_members(group, {group.name: request.fn(heads[group.name])}, "mean")
+            request.report(done + 1, len(request.groups))
+            continue
         outs = [m for m in group.members if m.side == "out"]
         out_names = {m.module for m in outs}
         # Zeroing a conv's output that goes straight into a BN does not remove the channel (BN adds β back);

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from explorer.data._registry import SourceOptions, list_sources, register_source
 from explorer.data.files import load_cifar10_csv, read_idx
-from explorer.data.loading import MAX_DEFAULT_TRAIN, MAX_DEFAULT_VAL, load_data
+from explorer.data.loading import MAX_DEFAULT_TRAIN, MAX_DEFAULT_VAL, load_data, load_train_split
 from explorer.data.named import DIGITS_SPLIT_SEED, DIGITS_VAL_FRACTION
 from explorer.data.sampling import stratified_indices
 from explorer.data.splits import (
@@ -54,6 +54,7 @@ __all__ = [
     "list_sources",
     "load_cifar10_csv",
     "load_data",
+    "load_train_split",
     "read_idx",
     "register_source",
     "stratified_indices",

@@ -150,3 +150,34 @@ def load_data(
         top = max(int(pool.labels.max()) + 1, num_classes or 0)
         classes = [str(i) for i in range(top)]
     return DataBundle(name=name, classes=list(classes), val=val, calib=calib, train=train)
+
+
+@torch.inference_mode(False)
+def load_train_split(
+    source: object,
+    *,
+    seed: int = 0,
+    root: str | os.PathLike | None = None,
+    download: bool = False,
+    train_samples: int | None = None,
+    input_shape: tuple[int, int, int] | None = None,
+    num_classes: int | None = None,
+) -> DataSplit:
+    """The training subset of a source given for training only (``PruningSession(train_data=...)``).
+
+    A source with a train split (``"cifar10"``...) gives that split; any other (a ``Dataset``, a
+    ``DataLoader``, an ``(inputs, labels)`` pair, an image folder) is training data as a whole. A stratified,
+    seeded subset of up to ``train_samples`` samples (default: all, at most 5000) is kept.
+
+    Raises:
+        DataError: as ``load_data``, for the training data.
+    """
+    pools = _resolve(source, root, download, input_shape)
+    pool = pools.train if pools.train is not None and len(pools.train.labels) else pools.test
+    if len(pool.labels) == 0:
+        raise DataError(f"the training data {pools.name!r} is empty")
+    n_train = min(train_samples if train_samples is not None else MAX_DEFAULT_TRAIN, len(pool.labels))
+    pos = stratified_indices(pool.labels, n_train, seed + 2_000_003)
+    train = DataSplit(pool.fetch(pos), torch.from_numpy(pool.labels[pos]))
+    _check(train, f"{pools.name} training data", input_shape, num_classes)
+    return train

@@ -1,36 +1,48 @@
 """Prunable channel groups and physical channel removal.
 
-This is the only package that imports torch-pruning (pinned to 1.6.1). It is used for two things only:
+This is the only package that imports torch-pruning (pinned to 1.6.1), and only for its dependency graph:
+which channels are coupled (a conv's outputs, its BatchNorm, the next layers' inputs, residual partners,
+depthwise convs, concatenations). ``discovery`` reads the groups from that graph (``fallback`` finds simpler
+groups with torch.fx when torch-pruning cannot trace a model); ``removal`` cuts the layers itself, from the
+same ``LayerCuts`` that masking and cost counting read.
 
-* finding which channels are coupled (a conv's outputs, its BatchNorm, the next layers' inputs, residual
-  partners, depthwise convs, concatenations), through torch-pruning's dependency graph (``discovery``;
-  ``fallback`` finds simpler groups with torch.fx when torch-pruning cannot trace a model);
-* physically removing channels when a plan is exported (``removal``).
-
-``groups`` holds the data types every other module reads: ``Member``, ``PruningGroup`` and ``GroupGraph``.
+``groups`` holds the data types every other module reads: ``Member``, ``PruningGroup``, ``GroupGraph`` and
+``LayerCuts``.
 
 Importance scores are computed elsewhere (``explorer.criteria``), because torch-pruning's importance
 classes depart from the papers (see ``../shared/DESIGN.md``).
 
-Every group is named after its leading ("root") module. A group is *prunable by default* when all of these
-hold:
+Every group is named after its leading ("root") module and is pruned by units (``explorer.graph.units``).
+A group is *prunable by default* when all of these hold:
 
 * its channels reach at least one consumer layer (so the classifier output, whose channels are the model's
   outputs, never is);
-* every layer whose output channels it removes has exactly the group's channel count (torch-pruning 1.6.1
-  merges the residual streams of a parameter-free "option A" ResNet shortcut, which zero-pads channels, into
-  one invalid group; such groups are refused with that reason);
-* it contains no grouped convolution other than depthwise ones and no layer that normalises *across*
-  channels (LayerNorm over the channel dimension, GroupNorm), since masking a channel there is not the same
-  as removing it;
+* every conv or linear whose output channels it removes contributes all of them (a zero-padding shortcut
+  written inline with ``F.pad`` breaks this; as a module, ``ChannelPad`` or a lambda wrapper, it is
+  recognised and its two sides join two separate groups);
+* every member layer is of a type the engine can mask, count and cut: not a GroupNorm (it normalises
+  across channels); a LayerNorm over one known dimension is masked by normalising over the kept channels
+  only (``explorer.masks``), as removal computes; a grouped convolution is cut by position in its groups,
+  so a group feeding one must hold all of its channels;
+* no member holding only this group's channels can be emptied by keeping a single unit;
 * masking it gives the same outputs as exporting it (checked when the session is built).
 """
 
 from __future__ import annotations
 
 from explorer.graph.discovery import build_groups
-from explorer.graph.groups import GroupGraph, Member, PruningGroup
-from explorer.graph.removal import export_pruned
+from explorer.graph.groups import GroupGraph, LayerCuts, Member, PruningGroup, compute_layer_cuts
+from explorer.graph.removal import apply_cuts, export_pruned
 from explorer.layers import CHANNEL_LAYERS
 
-__all__ = ["CHANNEL_LAYERS", "GroupGraph", "Member", "PruningGroup", "build_groups", "export_pruned"]
+__all__ = [
+    "CHANNEL_LAYERS",
+    "GroupGraph",
+    "LayerCuts",
+    "Member",
+    "PruningGroup",
+    "apply_cuts",
+    "build_groups",
+    "compute_layer_cuts",
+    "export_pruned",
+]

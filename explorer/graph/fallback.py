@@ -42,11 +42,13 @@ _CHANNELWISE_METHODS = {"relu", "sigmoid", "contiguous"}
 
 
 def _chain_members(root: str, node: fx.Node, modules: Mapping[str, nn.Module]) -> list[Member] | None:
-    """Follow ``node``'s channels through channel-wise ops to the convs that consume them.
+    """Follow ``node``'s channels through channel-wise ops to the layers that consume them: convs after a
+    conv, linear layers after a linear layer (a transformer's MLP: linear → GELU → dropout → linear).
 
     Returns ``None`` when they reach anything else (an add, a concatenation, a reshape...).
     """
-    channels = modules[root].out_channels
+    linear = isinstance(modules[root], nn.Linear)
+    channels = modules[root].out_features if linear else modules[root].out_channels
     identity = tuple(range(channels))
     members = [Member(root, "out", identity, identity)]
     frontier = list(node.users)
@@ -57,7 +59,11 @@ def _chain_members(root: str, node: fx.Node, modules: Mapping[str, nn.Module]) -
             continue
         seen.add(user)
         target = modules.get(str(user.target)) if user.op == "call_module" else None
-        if target is not None and is_depthwise(target) and target.in_channels == channels:
+        if linear and isinstance(target, nn.Linear) and target.in_features == channels:
+            members.append(Member(str(user.target), "in", identity, identity))
+        elif linear and isinstance(target, (*BATCH_NORMS, *CONVS)):
+            return None  # a linear's features are the last dimension, a conv's or BN's the second
+        elif target is not None and is_depthwise(target) and target.in_channels == channels:
             members.append(Member(str(user.target), "out", identity, identity))
             frontier.extend(user.users)
         elif target is not None and isinstance(target, CONVS) and target.groups == 1:
@@ -128,7 +134,7 @@ def fallback_groups(model: nn.Module, example_input: torch.Tensor, convs: list[s
             f"The model could not be traced ({why}), not even by torch.fx. Every conv is treated as an "
             "independent group: coupled layers are not pruned with it and export is unavailable."
         )
-        warnings.warn(message, stacklevel=3)
+        warnings.warn(message, stacklevel=4)
         followers = _direct_norm_followers(model, example_input)
         groups = []
         for name in convs:
@@ -139,13 +145,23 @@ def fallback_groups(model: nn.Module, example_input: torch.Tensor, convs: list[s
         return GroupGraph(groups, traced=False, warnings=[message], exportable=False)
     message = (
         f"torch-pruning could not trace the model ({why}). Falling back to independent per-conv groups: "
-        "only convs whose channels flow through BN, activations or depthwise convs into convs are offered."
+        "only convs whose channels flow through BN, activations or depthwise convs into convs, and linear "
+        "layers whose features flow through activations into linear layers, are offered."
     )
-    warnings.warn(message, stacklevel=3)
+    warnings.warn(message, stacklevel=4)
     groups = []
     for node in graph.nodes:
         name = str(node.target)
-        if node.op != "call_module" or name not in convs or is_depthwise(modules[name]):
+        if node.op != "call_module":
+            continue
+        if isinstance(modules.get(name), nn.Linear):
+            # a linear layer is offered when its features reach linear layers only; otherwise it is not
+            # listed (a classifier, or features that go on into what the fallback cannot follow)
+            members = _chain_members(name, node, modules)
+            if members is not None:
+                groups.append(PruningGroup(name, modules[name].out_features, members))
+            continue
+        if name not in convs or is_depthwise(modules[name]):
             continue
         members = _chain_members(name, node, modules)
         if members is None:

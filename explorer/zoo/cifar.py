@@ -16,6 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from explorer.channel_pad import ChannelPad
 from explorer.zoo._registry import register_model
 from explorer.zoo.specs import WeightsSource
 
@@ -70,12 +71,13 @@ class CifarVGG(nn.Module):
         return self.classifier(torch.flatten(self.features(x), 1))
 
 
-class PadShortcut(nn.Module):
+class PadShortcut(ChannelPad):
     """He et al.'s parameter-free "option A" shortcut: subsample spatially, zero-pad the new channels.
 
     The input is subsampled with ``x[:, :, ::stride, ::stride]``; ``pad_front`` zero channels are added
     before it and ``pad_back`` after it (the public checkpoints pad half on each side). A module rather than
-    a lambda, so that models can be deep-copied and pickled, and so that graph code can recognise it.
+    a lambda, so that models can be deep-copied and pickled; it is an ``explorer.channel_pad.ChannelPad``,
+    which the engine prunes on each side separately (its input and output belong to different streams).
 
     Args:
         in_channels: channels of the input.
@@ -84,21 +86,7 @@ class PadShortcut(nn.Module):
     """
 
     def __init__(self, in_channels: int, out_channels: int, stride: int = 2):
-        super().__init__()
-        if out_channels < in_channels:
-            raise ValueError(f"PadShortcut cannot shrink {in_channels} channels to {out_channels}")
-        self.in_channels = in_channels
-        self.out_channels = out_channels
-        self.stride = stride
-        self.pad_front = (out_channels - in_channels) // 2
-        self.pad_back = out_channels - in_channels - self.pad_front
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """``[N, in, H, W]`` → ``[N, out, ceil(H/stride), ceil(W/stride)]``."""
-        return F.pad(x[:, :, :: self.stride, :: self.stride], (0, 0, 0, 0, self.pad_front, self.pad_back))
-
-    def extra_repr(self) -> str:
-        return f"{self.in_channels}, {self.out_channels}, stride={self.stride}"
+        super().__init__(in_channels, out_channels, stride)
 
 
 class BasicBlock(nn.Module):

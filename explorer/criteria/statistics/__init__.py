@@ -20,6 +20,7 @@ from __future__ import annotations
 from explorer.criteria.statistics.activations import ActivationGradients, collect_activation_gradients
 from explorer.criteria.statistics.calibration import LossFn, calibration_tensors, evaluation_mode
 from explorer.criteria.statistics.fisher import collect_fisher_diagonal
+from explorer.criteria.statistics.heads import collect_head_gradients
 from explorer.criteria.statistics.per_sample import layer_formulas_apply
 from explorer.criteria.statistics.post_relu import ActivationStatistics, collect_post_relu_statistics
 from explorer.criteria.statistics.weight_gradients import collect_weight_gradients
@@ -34,6 +35,7 @@ __all__ = [
     "calibration_tensors",
     "collect_activation_gradients",
     "collect_fisher_diagonal",
+    "collect_head_gradients",
     "collect_post_relu_statistics",
     "collect_weight_gradients",
     "evaluation_mode",

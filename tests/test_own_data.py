@@ -1,0 +1,68 @@
+"""A practitioner's own model and data end to end: validation data, training data, save and load."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch.utils.data import DataLoader, TensorDataset
+from toy_models import LambdaPadResNet, PlainNet, seeded
+
+import explorer.experiments
+from explorer import PruningSession, load_pruned, save_pruned
+from explorer.errors import CheckpointError, DataError, ExplorerError
+
+
+def _data(n: int, seed: int, shape=(1, 8, 8)) -> TensorDataset:
+    generator = torch.Generator().manual_seed(seed)
+    return TensorDataset(torch.randn(n, *shape, generator=generator), torch.arange(n) % 5)
+
+
+def test_fine_tuning_uses_the_training_data_given_and_never_the_validation_data(monkeypatch):
+    val, train = _data(40, 0), _data(120, 1)
+    s = PruningSession(seeded(PlainNet()), data=val, train_data=DataLoader(train, batch_size=16))
+    assert s.data.train.labels.shape == (120,)
+    # the calibration subset (data-driven criteria) comes from the training data too
+    val_rows = {tuple(x.flatten().tolist()) for x in s.data.val.inputs}
+    assert not any(tuple(x.flatten().tolist()) in val_rows for x in s.data.calib.inputs)
+    seen = []
+    real = explorer.experiments.finetune_masked
+
+    def spy(model, cuts, train_split, val_split, steps, **kwargs):
+        seen.append(train_split)
+        return real(model, cuts, train_split, val_split, steps, **kwargs)
+
+    monkeypatch.setattr(explorer.experiments, "finetune_masked", spy)
+    s.set_global_ratio(0.3)
+    result = s.finetune(steps=4, eval_every=0)
+    assert not result.cancelled
+    assert seen[0] is s.data.train
+    assert "fine-tuned" in s.weights.label
+
+
+def test_without_training_data_fine_tuning_is_refused_with_the_way_out():
+    s = PruningSession(seeded(PlainNet()), data=_data(40, 0))
+    assert s.data.train is None
+    s.set_global_ratio(0.3)
+    for run in (lambda: s.finetune(steps=2), lambda: s.compare_schedules(steps=2)):
+        with pytest.raises(ExplorerError, match=r"train_data=") as info:
+            run()
+        assert "validation" in str(info.value)
+    assert s.weights.is_original
+
+
+def test_training_data_of_another_shape_is_refused_naming_both():
+    with pytest.raises(DataError, match=r"\(3, 8, 8\).*\(1, 8, 8\)"):
+        PruningSession(seeded(PlainNet()), data=_data(40, 0), train_data=_data(40, 1, (3, 8, 8)))
+
+
+def test_a_pruned_custom_model_is_saved_and_loaded_back_with_model(tmp_path):
+    s = PruningSession(seeded(LambdaPadResNet()), data=_data(40, 0))
+    s.set_global_ratio(0.4)
+    folder = save_pruned(s, tmp_path / "saved")
+    rebuilt = load_pruned(folder, model=LambdaPadResNet())  # the input shape is read from the plan
+    x = s.data.val.inputs[:8]
+    with torch.no_grad():
+        assert torch.allclose(rebuilt(x), s.masked_outputs(x), atol=1e-5)
+    with pytest.raises(CheckpointError, match=r"'LambdaPadResNet'.*model=") as info:
+        load_pruned(folder)
+    assert "unknown model" not in str(info.value)
