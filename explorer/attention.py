@@ -27,11 +27,14 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from explorer.window_attention import is_window_attention, window_attention
+
 __all__ = [
     "HeadAttention",
     "attention_layers",
     "head_attention",
     "head_filters",
+    "is_attention",
     "masked_heads_hook",
     "running_heads",
 ]
@@ -222,25 +225,39 @@ class HeadAttention(nn.Module):
 def head_filters(layer: nn.Module) -> torch.Tensor:
     """``[H, 4·d·E]``: each head's query, key and value rows and its output-projection columns, flattened.
 
-    What the weight criteria rank a head by (its ℓ1 norm is the sum of |w| over every weight it owns).
+    What the weight criteria rank a head by (its ℓ1 norm is the sum of |w| over every weight it owns). For
+    an ``nn.MultiheadAttention`` and for Swin's window attention (``qkv`` and ``proj``).
     """
-    weight = layer.in_proj_weight.detach()
-    heads, head_dim = layer.num_heads, layer.head_dim
-    inner = heads * head_dim
+    if is_window_attention(layer):
+        weight, out_weight = layer.qkv.weight.detach(), layer.proj.weight.detach()
+        heads = layer.relative_position_bias_table.shape[1]
+    else:
+        weight, out_weight = layer.in_proj_weight.detach(), layer.out_proj.weight.detach()
+        heads = layer.num_heads
+    head_dim = weight.shape[0] // 3 // heads
     rows = weight.view(3, heads, head_dim, -1).permute(1, 0, 2, 3).reshape(heads, -1)
-    cols = layer.out_proj.weight.detach()[:, :inner].reshape(-1, heads, head_dim).permute(1, 2, 0)
+    cols = out_weight.reshape(out_weight.shape[0], heads, head_dim).permute(1, 2, 0)
     return torch.cat([rows, cols.reshape(heads, -1)], dim=1)
 
 
+def is_attention(module: nn.Module) -> bool:
+    """Whether the explorer can prune ``module``'s heads (an ``nn.MultiheadAttention`` or Swin V1's)."""
+    return isinstance(module, nn.MultiheadAttention) or is_window_attention(module)
+
+
 def attention_layers(model: nn.Module, example_input: torch.Tensor) -> dict[str, str | None]:
-    """Every ``nn.MultiheadAttention`` of ``model`` → ``None`` if its heads can be pruned, else why not."""
-    layers = {n: m for n, m in model.named_modules() if isinstance(m, nn.MultiheadAttention)}
+    """Every ``nn.MultiheadAttention`` and Swin window attention of ``model`` → ``None`` if its heads can
+    be pruned, else why not."""
+    layers = {n: m for n, m in model.named_modules() if is_attention(m)}
     if not layers:
         return {}
     calls: dict[str, bool] = {}
 
     def record(name):
         def hook(_module, args, kwargs):
+            if is_window_attention(_module):  # always self-attention within each window
+                calls[name] = True
+                return
             names = ("query", "key", "value")
             bound = dict(zip(names, args, strict=False)) | {k: v for k, v in kwargs.items() if k in names}
             calls[name] = calls.get(name, True) and bound.get("key") is bound["query"] is bound.get("value")
@@ -260,6 +277,8 @@ def attention_layers(model: nn.Module, example_input: torch.Tensor) -> dict[str,
             verdicts[name] = "the forward pass never calls it"
         elif not calls[name]:
             verdicts[name] = "it is not self-attention (its query, key and value differ)"
+        elif is_window_attention(layer):
+            verdicts[name] = None
         elif not layer._qkv_same_embed_dim or layer.bias_k is not None or layer.add_zero_attn:
             verdicts[name] = "separate key/value sizes, bias_k/bias_v or add_zero_attn are not supported"
         else:
@@ -277,6 +296,9 @@ def running_heads(model: nn.Module) -> Iterator[list[str]]:
         if isinstance(module, nn.MultiheadAttention):
             compute = masked_heads_hook(())
             module.forward = lambda *args, _m=module, _c=compute, **kwargs: _c(_m, args, kwargs, None)
+            swapped.append((name, module))
+        elif is_window_attention(module):
+            module.forward = lambda x, _m=module: window_attention(_m, x)
             swapped.append((name, module))
     try:
         yield [name for name, _ in swapped]

@@ -26,6 +26,7 @@ from torch.utils.flop_counter import flop_registry
 from explorer.attention import running_heads
 from explorer.layers import CONVS, is_depthwise
 from explorer.masks import LayerCuts
+from explorer.window_attention import is_window_attention
 
 _aten = torch.ops.aten
 _CONV_OPS = {_aten.convolution, _aten._convolution}
@@ -115,8 +116,13 @@ class CostModel:
         recorder = _OpRecorder(owner, batch=example_input.shape[0])
         handles = []
         for name, module in self.modules.items():
-            if isinstance(module, nn.MultiheadAttention):
-                shape = (name, module.num_heads, 3 * module.head_dim)
+            if isinstance(module, nn.MultiheadAttention) or is_window_attention(module):
+                # the key its head cuts are listed under, its heads, and its projection rows per head
+                if isinstance(module, nn.MultiheadAttention):
+                    shape = (name, module.num_heads, 3 * module.head_dim)
+                else:
+                    heads = module.relative_position_bias_table.shape[1]
+                    shape = (f"{name}.qkv", heads, module.qkv.out_features // heads)
                 handles.append(module.register_forward_pre_hook(partial(_enter, recorder, shape)))
                 handles.append(module.register_forward_hook(partial(_leave, recorder)))
         try:

@@ -20,6 +20,7 @@ from torch import nn
 from explorer.attention import masked_heads_hook
 from explorer.graph.groups import LayerCuts, compute_layer_cuts
 from explorer.layers import channel_dim
+from explorer.window_attention import is_window_attention, masked_window_heads_hook
 
 __all__ = ["LayerCuts", "apply_masks", "compute_layer_cuts"]
 
@@ -105,8 +106,10 @@ def apply_masks(model: nn.Module, cuts: LayerCuts) -> Iterator[nn.Module]:
     The hooks are removed on exit, even after an error; the weights are never touched.
     """
     modules = dict(model.named_modules())
-    # an attention layer calls its output projection functionally: the head hook on the layer masks both
+    # attention layers use their projections functionally: a head hook on the layer itself masks them all
     inside_attention = {f"{n}.out_proj" for n, m in modules.items() if isinstance(m, nn.MultiheadAttention)}
+    windows = {f"{n}.qkv": n for n, m in modules.items() if is_window_attention(m)}
+    inside_attention |= set(windows) | {f"{n}.proj" for n in windows.values()}
     handles = []
     try:
         for name, removed in cuts.out.items():
@@ -114,6 +117,12 @@ def apply_masks(model: nn.Module, cuts: LayerCuts) -> Iterator[nn.Module]:
             if isinstance(module, nn.MultiheadAttention):
                 heads = {(r % module.embed_dim) // module.head_dim for r in removed}
                 handles.append(module.register_forward_hook(masked_heads_hook(heads), with_kwargs=True))
+                continue
+            if name in windows:
+                layer = modules[windows[name]]
+                head_dim = layer.qkv.out_features // 3 // layer.relative_position_bias_table.shape[1]
+                heads = {(r % (layer.qkv.out_features // 3)) // head_dim for r in removed}
+                handles.append(layer.register_forward_hook(masked_window_heads_hook(heads)))
                 continue
             if isinstance(module, nn.LayerNorm):
                 hook = _layer_norm_hook(module, removed | cuts.inp.get(name, set()), channel_dim(module))

@@ -102,3 +102,35 @@ def test_attention_that_is_not_self_attention_is_refused_with_the_reason():
     graph = build_groups(seeded(CrossAttention()), X)
     assert not graph["attention"].prunable
     assert "not self-attention" in graph["attention"].reason
+
+
+def _tiny_swin() -> nn.Module:
+    from torchvision.models.swin_transformer import SwinTransformer
+
+    model = SwinTransformer([2, 2], 16, [2], [2], [4, 4], num_classes=5)  # one stage: plain, then shifted
+    return seeded(model, 2)
+
+
+def test_swin_window_attention_heads_are_groups_and_exact():
+    from explorer.window_attention import window_attention
+
+    model = _tiny_swin()
+    x = torch.randn(3, 3, 32, 32, generator=torch.Generator().manual_seed(1))
+    layer = model.features[1][1].attn  # the shifted one
+    tokens = torch.randn(2, 8, 8, 16)
+    with torch.no_grad():
+        assert torch.equal(window_attention(layer, tokens), layer(tokens))  # the same computation
+    graph = build_groups(model, x)
+    # the residual stream runs through the window partitions, which the dependency graph cannot follow
+    assert not graph["features.0.0"].prunable
+    heads = [g for g in graph.prunable if g.unit == "head"]
+    assert [(g.name, g.num_channels) for g in heads] == [("features.1.0.attn", 2), ("features.1.1.attn", 2)]
+    table = "features.1.1.attn.relative_position_bias_table"
+    assert [(p.module, p.dim) for p in heads[1].params] == [(table, 1)]
+    check_plan(model, x, graph, {"features.1.0.attn": (0,), "features.1.1.attn": (1,)}, graph_for_export=True)
+    scores = compute_group_scores("taylor", model, graph, groups=[g.name for g in heads], calib=_split(x))
+    assert all(s.score.shape == (2,) and bool(s.score.isfinite().all()) for s in scores.values())
+
+
+def _split(x: torch.Tensor):
+    return type("Split", (), {"inputs": x, "labels": torch.arange(x.shape[0]) % 5})()

@@ -30,8 +30,10 @@ def random_plan(graph, rng: random.Random, max_ratio: float = 0.9) -> dict[str, 
     return plan
 
 
-def check_plan(model, x, graph, plan) -> None:
-    exported = export_pruned(model, x, plan)
+def check_plan(model, x, graph, plan, *, graph_for_export: bool = False) -> None:
+    """Masked == exported outputs and analytic == counted cost; the export finds the groups again itself
+    unless ``graph_for_export`` (for models whose grouping warns, e.g. falls back)."""
+    exported = export_pruned(model, x, plan, graph if graph_for_export else None)
     cuts = compute_layer_cuts(graph, plan)
     with torch.no_grad(), apply_masks(model, cuts):
         masked = model(x)

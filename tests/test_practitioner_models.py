@@ -97,17 +97,20 @@ def test_cifar_resnets_offer_their_residual_streams(name):
     assert all(plan[g.name] for g in streams)
 
 
-def test_swin_t_opens_within_its_budget_with_its_mlp_groups():
+def test_swin_t_opens_within_its_budget_with_its_mlp_and_head_groups():
     """Swin-T at 224 px: torch-pruning cannot follow its attention (functional weights, window reshapes), so
-    the session falls back to torch.fx under its budget and offers the 12 MLP hidden groups, exactly."""
+    the session falls back to torch.fx under its budget and offers the 12 MLP hidden groups, plus one group
+    of heads per window attention layer; a 30 % plan over all of them is exact."""
     model = seeded(torchvision.models.get_model("swin_t", weights=None).eval())
     generator = torch.Generator().manual_seed(0)
     data = (torch.randn(8, 3, 224, 224, generator=generator), torch.arange(8))
     with pytest.warns(UserWarning, match="in its own code"):
         s = PruningSession(model, data=data, memory_limit="6G")
     assert any("torch-pruning could not trace" in w for w in s.warnings)
-    blocks = ((1, 2), (3, 2), (5, 6), (7, 2))
-    assert [g.name for g in s.groups] == [f"features.{i}.{j}.mlp.0" for i, n in blocks for j in range(n)]
+    blocks = [f"features.{i}.{j}" for i, n in ((1, 2), (3, 2), (5, 6), (7, 2)) for j in range(n)]
+    assert [g.name for g in s.groups if g.unit == "channel"] == [f"{b}.mlp.0" for b in blocks]
+    assert [g.name for g in s.groups if g.unit == "head"] == [f"{b}.attn" for b in blocks]
+    assert [s.group(f"{b}.attn").num_channels for b in blocks] == [3] * 2 + [6] * 2 + [12] * 6 + [24] * 2
     check_thirty_percent_plan(s.model, s.data.val.inputs[:2], s.graph)
 
 

@@ -34,6 +34,7 @@ from explorer.layers import (
     CONVS,
     is_depthwise,
 )
+from explorer.window_attention import is_window_attention
 
 
 class _ChannelPadPruner(tp.pruner.BasePruningFunc):
@@ -282,14 +283,27 @@ def head_groups(model: nn.Module, example_input: torch.Tensor) -> list[PruningGr
     groups = []
     for name, why in attention_layers(model, example_input).items():
         layer = modules[name]
-        width, head_dim = layer.embed_dim, layer.head_dim
-        rows = tuple(range(3 * width))
-        cols = tuple(range(width))
+        window = is_window_attention(layer)
+        heads = layer.relative_position_bias_table.shape[1] if window else layer.num_heads
+        width = layer.qkv.out_features // 3 if window else layer.embed_dim
+        head_dim = width // heads
+        rows, cols = tuple(range(3 * width)), tuple(range(width))
+        # Swin's projections are modules of the layer; nn.MultiheadAttention holds its in_proj_weight itself
         members = [
-            Member(name, "out", rows, tuple((r % width) // head_dim for r in rows)),
-            Member(f"{name}.out_proj", "in", cols, tuple(c // head_dim for c in cols)),
+            Member(
+                f"{name}.qkv" if window else name, "out", rows, tuple((r % width) // head_dim for r in rows)
+            ),
+            Member(
+                f"{name}.proj" if window else f"{name}.out_proj",
+                "in",
+                cols,
+                tuple(c // head_dim for c in cols),
+            ),
         ]
-        group = PruningGroup(name, layer.num_heads, members, unit="head")
+        group = PruningGroup(name, heads, members, unit="head")
+        if window:  # one column of relative position biases per head
+            table = tuple(range(heads))
+            group.params = [Member(f"{name}.relative_position_bias_table", "out", table, table, dim=1)]
         if why is not None:
             group.prunable = False
             group.reason = f"its heads are not offered: {why}"

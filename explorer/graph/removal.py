@@ -23,6 +23,7 @@ from explorer.errors import ModelError
 from explorer.graph.discovery import build_groups
 from explorer.graph.groups import GroupGraph, LayerCuts, compute_layer_cuts
 from explorer.layers import BATCH_NORMS, CONVS, is_depthwise, layer_norm_channels
+from explorer.window_attention import HeadWindowAttention, is_window_attention
 
 
 def _keep(total: int, removed: set[int], what: str) -> list[int]:
@@ -167,16 +168,22 @@ def apply_cuts(model: nn.Module, cuts: LayerCuts) -> None:
             channels in different groups, or a layer type has no removal rule.
     """
     for name in cuts.modules():
-        # an attention layer losing heads becomes a HeadAttention, which can hold fewer heads than its width
+        # an attention layer losing heads becomes a HeadAttention (HeadWindowAttention for Swin), which can
+        # hold fewer heads than its width
         module = model.get_submodule(name)
+        parent_name, _, attr = name.rpartition(".")
         if isinstance(module, nn.MultiheadAttention):
-            parent, _, attr = name.rpartition(".")
-            setattr(model.get_submodule(parent), attr, HeadAttention.from_attention(module))
+            setattr(model.get_submodule(parent_name), attr, HeadAttention.from_attention(module))
+        elif attr == "qkv" and is_window_attention(parent := model.get_submodule(parent_name)):
+            parent.__class__ = HeadWindowAttention
     modules = dict(model.named_modules())
     for name in sorted(cuts.modules()):
         _cut_module(modules[name], cuts.out.get(name, set()), cuts.inp.get(name, set()), name)
     for name, removed in cuts.params.items():
         _cut_param(model, name, cuts.param_dims[name], removed)
+    for module in model.modules():
+        if isinstance(module, HeadWindowAttention):
+            module.num_heads = module.relative_position_bias_table.shape[1]
 
 
 @autograd_enabled()

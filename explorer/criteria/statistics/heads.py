@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from explorer.attention import head_attention
+from explorer.attention import head_attention, head_filters
 from explorer.criteria.statistics.calibration import (
     LossFn,
     calibration_batches,
@@ -24,6 +24,7 @@ from explorer.criteria.statistics.calibration import (
     device_of,
     evaluation_mode,
 )
+from explorer.window_attention import is_window_attention, window_attention
 
 
 def collect_head_gradients(
@@ -65,9 +66,20 @@ def collect_head_gradients(
 
         return forward
 
+    def window_gated(name: str, module: nn.Module):
+        def forward(x):
+            heads = module.relative_position_bias_table.shape[1]
+            gate = torch.ones(x.shape[0], heads, dtype=x.dtype, device=x.device, requires_grad=True)
+            size = x.shape[1] * x.shape[2] * module.qkv.out_features // 3 // heads  # tokens × head size
+            gates[name] = (gate, size)
+            return window_attention(module, x, gate)
+
+        return forward
+
     try:
         for name in layers:
-            modules[name].forward = gated(name, modules[name])
+            module = modules[name]
+            module.forward = (window_gated if is_window_attention(module) else gated)(name, module)
         with evaluation_mode(model):
             for x, y in calibration_batches(inputs, labels, batch_size, device, should_stop):
                 gates.clear()
@@ -80,7 +92,7 @@ def collect_head_gradients(
                     chunks[name].append((value.double() / size).detach().cpu())
                 for name in layers:
                     if name not in gates:  # not called on this input: it cannot change the loss
-                        heads = modules[name].num_heads
+                        heads = head_filters(modules[name]).shape[0]
                         chunks[name].append(torch.zeros(x.shape[0], heads, dtype=torch.float64))
     finally:
         for name in layers:
