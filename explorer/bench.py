@@ -18,12 +18,12 @@ from __future__ import annotations
 import os
 import platform
 import random
-import resource
 import time
 
 import torch
 
 from explorer.latency import measure_latency
+from explorer.memory import peak_rss
 from explorer.session import PruningSession
 
 DEFAULT_MODELS = {"digits_cnn": None, "resnet20_cifar": 1000}
@@ -95,7 +95,7 @@ def bench_model(
         **{k: v for k, v in headline.items() if k not in ("precision", "kind")},
         "moves_by_kind": rows,
         "cache_mb": round(session.evaluator.cache.used / 2**20, 1),
-        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "peak_rss_mb": round(peak_rss() / 2**20, 1),
         "latency_original_ms": round(original_ms, 2),
         "latency_exported_ms": round(exported_ms, 2),
         "export_speedup": round(original_ms / exported_ms, 2),

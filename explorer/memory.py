@@ -77,6 +77,23 @@ def current_rss() -> int:
     return int(fields[1]) * os.sysconf("SC_PAGE_SIZE")
 
 
+def peak_rss() -> int:
+    """This process's peak resident memory in bytes since it started its program (``VmHWM``).
+
+    Not ``getrusage().ru_maxrss``: Linux carries that across ``execve``, so a process started by a large
+    parent (a test runner, a notebook server) reports the parent's size as its own peak.
+    """
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
 @functools.cache
 def _malloc_trim():
     name = ctypes.util.find_library("c")
@@ -129,5 +146,6 @@ __all__ = [
     "current_rss",
     "memory_limit",
     "parse_size",
+    "peak_rss",
     "release_freed_memory",
 ]

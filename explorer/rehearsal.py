@@ -10,11 +10,10 @@ each step and its peak, and whether Reset gave the original network back.
 from __future__ import annotations
 
 import random
-import resource
 import time
 from typing import Any
 
-from explorer.memory import current_rss
+from explorer.memory import current_rss, peak_rss
 from explorer.session import PruningSession
 
 CRITERIA = ("fpgm", "taylor", "hessian")
@@ -25,7 +24,7 @@ def _mb(value: int) -> float:
 
 
 def _peak_mb() -> float:
-    return _mb(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
+    return _mb(peak_rss())
 
 
 def rehearse(

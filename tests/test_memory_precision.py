@@ -127,3 +127,17 @@ def test_launch_options_travel_through_the_environment():
         "precision": "fp32",
         "memory_limit": "2G",
     }
+
+
+def test_the_peak_is_the_process_own_not_its_parent(tmp_path):
+    import subprocess
+    import sys
+
+    # a parent grows to 3 GB, then starts a child (about 0.9 GB with torch): its peak is its own
+    code = (
+        "import subprocess, sys; big = bytearray(3 * 2**30); big[::4096] = b'x' * len(big[::4096]); "
+        "print(subprocess.run([sys.executable, '-c', 'from explorer.memory import peak_rss; "
+        "print(peak_rss())'], capture_output=True, text=True).stdout)"
+    )
+    child_peak = int(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout)
+    assert 0 < child_peak < 2 * 2**30

@@ -12,8 +12,7 @@ import pytest
 from explorer.rehearsal import format_rehearsal, rehearse
 from explorer.session import PruningSession
 
-RSS_BOUND_MB = 1500  # the kernel's share on a 2 GB pod, after every step of the flow
-PEAK_RSS_BOUND_MB = 2048  # the limit itself: a transient peak must still fit the pod
+RSS_BOUND_MB = 1500  # the kernel's share on a 2 GB pod
 
 
 def test_rehearsal_runs_every_step_and_reset_gives_the_original_network():
@@ -62,7 +61,6 @@ def test_the_resnet20_class_flow_fits_a_2_gb_pod(shared_data, tmp_path):
     result = json.loads(done.stdout)
     assert result["original_accuracy"] >= 0.9
     assert result["reset_is_original"]
-    # measured here: 1.40-1.44 GB peak in most runs; once, on a loaded machine, a transient 2.0 GB peak that
-    # was not reproduced (see the README): the steady state is held to 1.5 GB, the transient to the limit
-    assert max(step["rss_mb"] for step in result["steps"]) <= RSS_BOUND_MB, format_rehearsal(result)
-    assert result["peak_rss_mb"] <= PEAK_RSS_BOUND_MB, format_rehearsal(result)
+    # the peak is the process's own (VmHWM): ru_maxrss would report this large test process's size, which
+    # Linux carries into the child across exec (that once read as a 2.47 GB "peak")
+    assert result["peak_rss_mb"] <= RSS_BOUND_MB, format_rehearsal(result)
