@@ -16,6 +16,16 @@ from explorer.criteria import compute_group_scores
 from explorer.errors import ModelError
 from explorer.graph import build_groups, export_pruned
 
+
+@pytest.fixture(scope="module", autouse=True)
+def _one_torch_thread():
+    """One intra-op thread: on these two shared cores, OpenMP's spin-waiting made such tests 2-3x slower."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 X = torch.randn(6, 1, 8, 8, generator=torch.Generator().manual_seed(0))
 
 

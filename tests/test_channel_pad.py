@@ -14,6 +14,16 @@ from explorer.channel_pad import ChannelPad
 from explorer.graph import build_groups, export_pruned
 from explorer.zoo import create_model
 
+
+@pytest.fixture(scope="module", autouse=True)
+def _one_torch_thread():
+    """One intra-op thread: on these two shared cores, OpenMP's spin-waiting made such tests 2-3x slower."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 STREAMS = {"conv1", "layer2.0.conv2", "layer3.0.conv2"}
 
 

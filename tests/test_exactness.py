@@ -15,6 +15,15 @@ from explorer.masks import apply_masks, compute_layer_cuts
 from explorer.zoo import create_model, get_model_spec, list_models
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _one_torch_thread():
+    """One intra-op thread: on these two shared cores, OpenMP's spin-waiting made such tests 2-3x slower."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 def counted(model: torch.nn.Module, x: torch.Tensor) -> tuple[int, int]:
     """MACs per sample from FlopCounterMode (FLOPs / 2) and the parameter count."""
     with FlopCounterMode(display=False) as counter, torch.no_grad():

@@ -12,6 +12,15 @@ from explorer import PruningSession, load_pruned, save_pruned
 from explorer.errors import CheckpointError, DataError, ExplorerError
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _one_torch_thread():
+    """One intra-op thread: on these two shared cores, OpenMP's spin-waiting made such tests 2-3x slower."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 def _data(n: int, seed: int, shape=(1, 8, 8)) -> TensorDataset:
     generator = torch.Generator().manual_seed(seed)
     return TensorDataset(torch.randn(n, *shape, generator=generator), torch.arange(n) % 5)

@@ -12,7 +12,8 @@ same ``LayerCuts`` that masking and cost counting read.
 Importance scores are computed elsewhere (``explorer.criteria``), because torch-pruning's importance
 classes depart from the papers (see ``../shared/DESIGN.md``).
 
-Every group is named after its leading ("root") module and is pruned by units (``explorer.graph.units``).
+Every group is named after its leading ("root") module and is pruned by units (``explorer.graph.units``):
+channels, or, for the one group of each self-attention layer (``explorer.attention``), heads.
 A group is *prunable by default* when all of these hold:
 
 * its channels reach at least one consumer layer (so the classifier output, whose channels are the model's

@@ -75,16 +75,6 @@ class PruningGroup:
         roots = set(pruned)
         return [(m.module, m.side, m.indices_for(roots)) for m in self.members]
 
-    def root_rows(self) -> list[int]:
-        """For each unit, the first root-layer output channel that belongs to it."""
-        root = next((m for m in self.members if m.module == self.name and m.side == "out"), None)
-        if root is None:
-            return list(range(self.num_channels))
-        first: dict[int, int] = {}
-        for i, r in sorted(zip(root.idxs, root.root_idxs, strict=True)):
-            first.setdefault(r, i)
-        return [first.get(u, u) for u in range(self.num_channels)]
-
 
 @dataclass
 class GroupGraph:
