@@ -157,6 +157,20 @@ def _zero_filters(
                 module.weight[[int(i) for i, r in zip(layer, roots, strict=True) if int(r) in removed]] = 0
 
 
+def _fit_copy(
+    model: nn.Module, train: DataSplit, steps: int, hooks: Callable[[nn.Module], dict], **options
+) -> tuple[nn.Module, list[float]]:
+    """Train a copy of ``model`` (``hooks(copy)`` gives ``fit``'s ``penalty`` / ``after_step`` for it);
+    returns the frozen copy and the losses."""
+    trained = copy.deepcopy(model)
+    for p in trained.parameters():
+        p.requires_grad_(True)
+    losses = fit(trained, train, steps, **hooks(trained), **options)
+    for p in trained.parameters():
+        p.requires_grad_(False)
+    return trained, losses
+
+
 def soft_filter_pruning(
     model: nn.Module,
     groups: Sequence[PruningGroup],
@@ -192,19 +206,15 @@ def soft_filter_pruning(
         _zero_filters(trained, groups, chosen)
 
     _zero_filters(work, groups, selections[0])
-    holder: dict[str, nn.Module] = {}
 
-    def after_step(done: int) -> None:
-        if done % period == 0 and done < steps:
-            reselect(holder["model"])
+    def hooks(trained: nn.Module) -> dict:
+        def after_step(done: int) -> None:
+            if done % period == 0 and done < steps:
+                reselect(trained)
 
-    trained = copy.deepcopy(work)
-    for p in trained.parameters():
-        p.requires_grad_(True)
-    holder["model"] = trained
-    losses = fit(trained, train, steps, after_step=after_step, **options)
-    for p in trained.parameters():
-        p.requires_grad_(False)
+        return {"after_step": after_step}
+
+    trained, losses = _fit_copy(work, train, steps, hooks, **options)
     final = _select(filter_norms(trained, groups), counts)
     selections.append(final)
     norms_after = _detached(filter_norms(trained, groups))
@@ -246,19 +256,15 @@ def group_lasso(
     norms_before = _detached(gate_norms(model, groups))
     first = _select(norms_before, counts)
     before = masked_accuracy(model, cuts_of(first), val)
-    holder: dict[str, nn.Module] = {}
 
-    def penalty() -> torch.Tensor:
-        terms = lasso_norms(holder["model"], groups).values()
-        return lam * sum(norm.sum() for layers in terms for norm in layers)
+    def hooks(trained: nn.Module) -> dict:
+        def penalty() -> torch.Tensor:
+            terms = lasso_norms(trained, groups).values()
+            return lam * sum(norm.sum() for layers in terms for norm in layers)
 
-    trained = copy.deepcopy(model)
-    for p in trained.parameters():
-        p.requires_grad_(True)
-    holder["model"] = trained
-    losses = fit(trained, train, steps, penalty=penalty, **options)
-    for p in trained.parameters():
-        p.requires_grad_(False)
+        return {"penalty": penalty}
+
+    trained, losses = _fit_copy(model, train, steps, hooks, **options)
     norms_after = _detached(gate_norms(trained, groups))
     final = _select(norms_after, counts)
     after = masked_accuracy(trained, cuts_of(final), val)

@@ -24,7 +24,7 @@ from torch import nn
 
 from explorer.criteria._exceptions import ScoringCancelled
 from explorer.criteria.group_scores import GroupScores
-from explorer.criteria.statistics import LossFn
+from explorer.criteria.statistics import LossFn, collect_weight_gradients
 from explorer.graph import GroupGraph, Member, PruningGroup
 from explorer.layers import BATCH_NORMS, CHANNEL_LAYERS, CONVS
 
@@ -74,6 +74,19 @@ class ScoringRequest:
     reduction: str
     loss_fn: LossFn
     batch_size: int
+
+    def weight_gradients(self, names: Sequence[str]) -> dict[str, torch.Tensor]:
+        """∂(mean calibration loss)/∂ each named parameter, over the whole calibration split (see
+        ``collect_weight_gradients``)."""
+        return collect_weight_gradients(
+            self.model,
+            list(names),
+            self.calib,
+            self.loss_fn,
+            self.batch_size,
+            self.should_stop,
+            criterion=self.criterion,
+        )
 
     def check_stop(self, what: str) -> None:
         """Raise ``ScoringCancelled`` if ``should_stop()`` turned true."""

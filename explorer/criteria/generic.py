@@ -47,7 +47,6 @@ from explorer.criteria.group_scores import GroupScores
 from explorer.criteria.statistics import (
     collect_fisher_diagonal,
     collect_post_relu_statistics,
-    collect_weight_gradients,
 )
 from explorer.errors import ExplorerError
 from explorer.layers import BATCH_NORMS
@@ -129,15 +128,7 @@ def score_weight_gradients(request: ScoringRequest) -> Scored:
     """
     layers = {g.name: weight_layers(request, g) for g in request.groups}
     names = list(dict.fromkeys(f"{m.module}.weight" for members in layers.values() for m in members))
-    grads = collect_weight_gradients(
-        request.model,
-        names,
-        request.calib,
-        request.loss_fn,
-        request.batch_size,
-        request.should_stop,
-        criterion=request.criterion,
-    )
+    grads = request.weight_gradients(names)
     out: dict[str, GroupScores] = {}
     for done, group in enumerate(request.groups):
         request.check_stop(f"before group {group.name}")

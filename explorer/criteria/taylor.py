@@ -50,7 +50,6 @@ from explorer.criteria.group_scores import GroupScores
 from explorer.criteria.statistics import (
     collect_activation_gradients,
     collect_head_gradients,
-    collect_weight_gradients,
 )
 
 
@@ -104,15 +103,7 @@ def score_activation_gradients(request: ScoringRequest) -> tuple[dict[str, Group
 def score_group_weight_gradients(request: ScoringRequest) -> tuple[dict[str, GroupScores], dict[str, str]]:
     """``fn(signed sums [M, C])`` of g·w over every member's channel slices, for the group and per member."""
     names = channel_param_names(request, request.groups)
-    grads = collect_weight_gradients(
-        request.model,
-        names,
-        request.calib,
-        request.loss_fn,
-        request.batch_size,
-        request.should_stop,
-        criterion=request.criterion,
-    )
+    grads = request.weight_gradients(names)
     weights = {n: p.detach().double().cpu() for n, p in request.model.named_parameters() if n in grads}
     out: dict[str, GroupScores] = {}
     for done, group in enumerate(request.groups):
