@@ -213,27 +213,39 @@ def chromium() -> str:
     return path
 
 
-@pytest.fixture(scope="module")
-def server(chromium: str) -> Iterator[str]:
-    """``pruning-explorer app`` on a free localhost port, in its own process group; yields its URL."""
+@contextlib.contextmanager
+def running_app(
+    app_args: list[str], log_name: str, env: dict[str, str] | None = None, *, stop_probe_kernel: bool = True
+) -> Iterator[tuple[str, subprocess.Popen]]:
+    """``pruning-explorer app APP_ARGS`` on a free localhost port, in its own process group, its output in
+    ``test-artifacts/LOG_NAME``; yields ``(url, process)`` once it answers, and stops it (kernels too)."""
     ARTIFACTS.mkdir(exist_ok=True)
     port = _free_port()
     cli = shutil.which("pruning-explorer")
     command = [cli] if cli else [sys.executable, "-m", "explorer.cli"]
-    # the free explorer (the landing page is otherwise the guided lesson, which unlocks the sliders later)
-    command += ["app", "--port", str(port), "--no-browser", "--model", "digits_cnn", "--explore"]
-    env = dict(os.environ, BOKEH_RESOURCES="inline")
-    log = ARTIFACTS / "voila-server.log"
+    command += ["app", "--port", str(port), "--no-browser", *app_args]
+    log = ARTIFACTS / log_name
     with log.open("w") as handle:
         process = subprocess.Popen(
             command, env=env, stdout=handle, stderr=subprocess.STDOUT, cwd=REPO, start_new_session=True
         )
     try:
         url = f"http://127.0.0.1:{port}/"
-        _shutdown_probe_kernel(url, _wait_for_http(url, process, log))
-        yield url
+        page = _wait_for_http(url, process, log)
+        if stop_probe_kernel:
+            _shutdown_probe_kernel(url, page)
+        yield url, process
     finally:
         _stop_server(process)
+
+
+@pytest.fixture(scope="module")
+def server(chromium: str) -> Iterator[str]:
+    """The app on digits_cnn, in the free explorer (the landing page is otherwise the guided lesson, which
+    unlocks the sliders later); yields its URL."""
+    env = dict(os.environ, BOKEH_RESOURCES="inline")
+    with running_app(["--model", "digits_cnn", "--explore"], "voila-server.log", env) as (url, _process):
+        yield url
 
 
 @pytest.fixture(scope="module")

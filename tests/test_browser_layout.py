@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -26,12 +24,9 @@ from test_browser import (
     LOAD_TIMEOUT,
     REPO,
     Visit,
-    _free_port,
     _route_offline,
-    _shutdown_probe_kernel,
-    _stop_server,
-    _wait_for_http,
     chromium,  # noqa: F401  (a fixture, used by name)
+    running_app,
 )
 
 pytestmark = [pytest.mark.browser, pytest.mark.filterwarnings("ignore:the embedded weights")]
@@ -81,24 +76,6 @@ BOXES = """
 """
 
 
-def _serve(model: str, data: str | None, env: dict[str, str]) -> Iterator[str]:
-    ARTIFACTS.mkdir(exist_ok=True)
-    port = _free_port()
-    command = [sys.executable, "-m", "explorer.cli", "app", "--port", str(port), "--no-browser"]
-    command += ["--model", model, "--pool-size", "0", "--explore"] + (["--data", data] if data else [])
-    log = ARTIFACTS / f"voila-layout-{model}.log"
-    with log.open("w") as handle:
-        process = subprocess.Popen(
-            command, env=env, stdout=handle, stderr=subprocess.STDOUT, cwd=REPO, start_new_session=True
-        )
-    try:
-        url = f"http://127.0.0.1:{port}/"
-        _shutdown_probe_kernel(url, _wait_for_http(url, process, log))
-        yield url
-    finally:
-        _stop_server(process)
-
-
 @pytest.fixture(scope="module", params=["digits_cnn", "resnet20_cifar"])
 def served(request: pytest.FixtureRequest, chromium: str, tmp_path_factory: pytest.TempPathFactory) -> Any:  # noqa: F811
     """``(model, url)`` of a running app; ResNet-20 on its real weights and 100 real CIFAR-10 images."""
@@ -113,10 +90,9 @@ def served(request: pytest.FixtureRequest, chromium: str, tmp_path_factory: pyte
         install_weights(model, shared / "pretrained" / "resnet20-12fca82f.th", cache_dir=cache)
         env["PRUNING_EXPLORER_CACHE"] = str(cache)
         data = f"cifar10_csv:{shared / 'cifar10-first100' / 'cifar10_test.csv'}"
-    server = _serve(model, data, env)
-    url = next(server)
-    yield model, url
-    next(server, None)
+    args = ["--model", model, "--pool-size", "0", "--explore"] + (["--data", data] if data else [])
+    with running_app(args, f"voila-layout-{model}.log", env) as (url, _process):
+        yield model, url
 
 
 @pytest.fixture(scope="module")

@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,13 +19,10 @@ from test_browser import (
     ARTIFACTS,
     CHROMIUM_ARGS,
     LOAD_TIMEOUT,
-    REPO,
     _descendants,
-    _free_port,
     _missing,
-    _stop_server,
-    _wait_for_http,
     find_chromium,
+    running_app,
 )
 
 pytestmark = [pytest.mark.browser, pytest.mark.filterwarnings("ignore:the embedded weights")]
@@ -66,26 +61,13 @@ def _wait_for_kernels(server_pid: int, count: int, timeout: float = 120.0) -> di
 
 @pytest.fixture(scope="module")
 def served() -> Iterator[tuple[str, subprocess.Popen]]:
-    """``pruning-explorer app`` (one preheated kernel), its probe kernel stopped; yields (url, process)."""
-    chromium = find_chromium()
-    if chromium is None:
+    """``pruning-explorer app`` (one preheated kernel); yields (url, process). The readiness request took
+    the preheated kernel, and the pool fills again."""
+    if find_chromium() is None:
         _missing("Chromium not found (/usr/bin/chromium or `chromium` on PATH): apt-get install chromium")
-    ARTIFACTS.mkdir(exist_ok=True)
-    port = _free_port()
-    cli = shutil.which("pruning-explorer")
-    command = [cli] if cli else [sys.executable, "-m", "explorer.cli"]
-    command += ["app", "--port", str(port), "--no-browser", "--model", "digits_cnn", "--memory-limit", "2G"]
-    log = ARTIFACTS / "voila-reload-server.log"
-    with log.open("w") as handle:
-        process = subprocess.Popen(
-            command, stdout=handle, stderr=subprocess.STDOUT, cwd=REPO, start_new_session=True
-        )
-    try:
-        url = f"http://127.0.0.1:{port}/"
-        _wait_for_http(url, process, log)  # this request took the preheated kernel: the pool fills again
-        yield url, process
-    finally:
-        _stop_server(process)
+    args = ["--model", "digits_cnn", "--memory-limit", "2G"]
+    with running_app(args, "voila-reload-server.log", stop_probe_kernel=False) as served:
+        yield served
 
 
 def test_preheated_visit_and_reload_leave_one_kernel_per_visitor(served) -> None:
