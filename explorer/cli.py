@@ -90,6 +90,7 @@ def _cmd_rehearse(args: argparse.Namespace) -> int:
     session = PruningSession(
         args.model,
         data=args.data,
+        train_data=args.train_data,
         num_samples=args.samples,
         memory_limit=args.memory_limit,
         precision=args.precision,
@@ -116,9 +117,19 @@ def _cmd_app(args: argparse.Namespace) -> int:
     lang = args.lang or LaunchOptions.from_env().lang  # --lang, else $PRUNING_EXPLORER_LANG, else English
     explore = args.explore or LaunchOptions.from_env().explore
     options = LaunchOptions(
-        args.model, args.data, args.samples, args.precision, args.memory_limit, lang, explore
+        model=args.model,
+        data=args.data,
+        samples=args.samples,
+        precision=args.precision,
+        memory_limit=args.memory_limit,
+        lang=lang,
+        explore=explore,
+        train_data=args.train_data,
     )
     return serve_app(args.port, options, open_browser=not args.no_browser, pool_size=args.pool_size)
+
+
+TRAIN_DATA_HELP = "fine-tuning data: a data source, or held-out (the samples of --data outside validation)"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -129,6 +140,11 @@ def build_parser() -> argparse.ArgumentParser:
     app.add_argument("--port", type=int, default=8866)
     app.add_argument("--model", default="digits_cnn")
     app.add_argument("--data", default=None, help="any data source load_data accepts, e.g. a CIFAR-10 CSV")
+    app.add_argument(
+        "--train-data",
+        default=None,
+        help=TRAIN_DATA_HELP,
+    )
     app.add_argument("--samples", type=int, default=None, help="validation subset size")
     app.add_argument("--precision", default="auto", choices=["auto", "bf16", "fp32"])
     app.add_argument("--memory-limit", default=None, help="per-kernel memory limit, e.g. 2G")
@@ -145,6 +161,11 @@ def build_parser() -> argparse.ArgumentParser:
     rehearse = sub.add_parser("rehearse", help="run a class demo's whole flow and measure time and memory")
     rehearse.add_argument("--model", default="digits_cnn")
     rehearse.add_argument("--data", default=None)
+    rehearse.add_argument(
+        "--train-data",
+        default=None,
+        help=TRAIN_DATA_HELP,
+    )
     rehearse.add_argument("--samples", type=int, default=None)
     rehearse.add_argument(
         "--memory-limit", default=None, help="e.g. 2G (default: the cgroup's or the machine's)"

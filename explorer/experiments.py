@@ -91,7 +91,8 @@ def training_split(host: TrainingHost) -> DataSplit:
             f"the data source {host.data.name!r} has no training split to fine-tune on, and the validation "
             "data is never trained on (its accuracy would no longer mean anything): open the session with "
             "PruningSession(model, data=..., train_data=...), train_data being a Dataset, a DataLoader, an "
-            "(inputs, labels) pair or an image folder of training samples"
+            '(inputs, labels) pair or an image folder of training samples, or "held-out" to train on the '
+            "source's samples left out of the validation subset (pruning-explorer app --train-data held-out)"
         )
     return train
 

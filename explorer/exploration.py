@@ -48,8 +48,9 @@ class ExplorationSession:
         data: any source ``explorer.load_data`` accepts, or a ready ``DataBundle``; defaults to the zoo
             model's own dataset.
         train_data: a source of training data (a ``Dataset``, ``DataLoader``, ``(inputs, labels)`` pair,
-            image folder or dataset name) for fine-tuning and the calibration subset; without it, a source
-            that has no train split cannot be fine-tuned on (validation data is never trained on).
+            image folder or dataset name) for fine-tuning and the calibration subset, or ``"held-out"``: the
+            samples of ``data`` not in the validation subset. Without it, a source that has no train split
+            cannot be fine-tuned on (validation data is never trained on).
         num_samples: size of the validation subset (``None``: the whole split, at most 1000 samples).
         checkpoint: optional state_dict file, loaded with ``weights_only=True``.
         pretrained: load the zoo model's trained weights (embedded for ``digits_cnn``; cached otherwise).

@@ -1,5 +1,5 @@
-"""What ``pruning-explorer app`` tells the kernels it starts: model, data, samples, precision, memory limit,
-language.
+"""What ``pruning-explorer app`` tells the kernels it starts: model, data, training data, samples, precision,
+memory limit, language.
 
 Voilà starts a fresh kernel for every visitor (or preheats one ahead of time), so options reach the kernel
 through environment variables set on the server. ``LaunchOptions.from_env()`` reads them back in the kernel.
@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 MODEL_ENV = "PRUNING_EXPLORER_MODEL"
 DATA_ENV = "PRUNING_EXPLORER_DATA"
+TRAIN_DATA_ENV = "PRUNING_EXPLORER_TRAIN_DATA"
 SAMPLES_ENV = "PRUNING_EXPLORER_SAMPLES"
 PRECISION_ENV = "PRUNING_EXPLORER_PRECISION"
 MEMORY_ENV = "PRUNING_EXPLORER_MEMORY_LIMIT"  # also read by explorer.memory
@@ -33,6 +34,8 @@ class LaunchOptions:
         memory_limit: the kernel's memory limit, e.g. ``"2G"`` (``None``: the cgroup's or the machine's).
         lang: the page's language, ``"en"`` or ``"ko"``.
         explore: open the free explorer instead of the guided lesson.
+        train_data: the fine-tuning data: a source as for ``data``, or ``"held-out"`` (the samples of
+            ``data`` not in the validation subset); ``None``: the source's own train split, if it has one.
     """
 
     model: str = DEFAULT_MODEL
@@ -42,12 +45,14 @@ class LaunchOptions:
     memory_limit: str | None = None
     lang: str = "en"
     explore: bool = False
+    train_data: str | None = None
 
     def to_env(self) -> dict[str, str]:
         """The environment variables that carry these options (unset options are left out)."""
         pairs = {
             MODEL_ENV: self.model,
             DATA_ENV: self.data,
+            TRAIN_DATA_ENV: self.train_data,
             SAMPLES_ENV: None if self.samples is None else str(self.samples),
             PRECISION_ENV: self.precision,
             MEMORY_ENV: self.memory_limit,
@@ -63,6 +68,7 @@ class LaunchOptions:
         return cls(
             model=env.get(MODEL_ENV) or DEFAULT_MODEL,
             data=env.get(DATA_ENV) or None,
+            train_data=env.get(TRAIN_DATA_ENV) or None,
             samples=int(samples) if samples else None,
             precision=env.get(PRECISION_ENV) or "auto",
             memory_limit=env.get(MEMORY_ENV) or None,
@@ -74,6 +80,7 @@ class LaunchOptions:
         """Keyword arguments for ``PruningSession`` (besides the model)."""
         return {
             "data": self.data,
+            "train_data": self.train_data,
             "num_samples": self.samples,
             "precision": self.precision,
             "memory_limit": self.memory_limit,

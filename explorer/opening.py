@@ -10,6 +10,9 @@ from explorer.errors import DataError, ExplorerError, ModelError
 from explorer.models import load_model
 from explorer.zoo import ModelSpec, get_model_spec
 
+#: ``train_data`` value: train on the data source's samples that are not in the validation subset.
+HELD_OUT = "held-out"
+
 
 def open_model(
     model: str | nn.Module, checkpoint=None, *, pretrained: bool = True
@@ -35,8 +38,13 @@ def open_data(
 
     ``train_data`` (any such source) becomes the training subset, and the calibration subset is then drawn
     from it too, so that neither fine-tuning nor the data-driven criteria ever see the validation samples.
+    ``train_data="held-out"`` (``HELD_OUT``) trains on the samples of ``data`` left out of the validation
+    subset, for a source without a train split such as a CSV of test images.
     """
+    held_out = isinstance(train_data, str) and train_data == HELD_OUT
     if isinstance(data, DataBundle):
+        if held_out:
+            raise ExplorerError('train_data="held-out" needs a data source, not a ready DataBundle')
         bundle = data
     else:
         source = data if data is not None else (spec.dataset if spec is not None else None)
@@ -50,8 +58,9 @@ def open_data(
             calib_samples=calib_samples,
             input_shape=spec.input_shape if spec is not None else None,
             num_classes=spec.num_classes if spec is not None else None,
+            held_out_train=held_out,
         )
-    if train_data is None:
+    if train_data is None or held_out:
         return bundle
     train = load_train_split(
         train_data,
@@ -86,4 +95,4 @@ def check_model_accepts(model: nn.Module, split: DataSplit) -> int:
     return int(out.shape[1])
 
 
-__all__ = ["check_model_accepts", "open_data", "open_model"]
+__all__ = ["HELD_OUT", "check_model_accepts", "open_data", "open_model"]

@@ -214,6 +214,24 @@ def test_calibration_overlap_rule_for_small_sources():
     assert len(set(calib) & val) == 6  # then val tops it up
 
 
+def test_held_out_training_uses_exactly_the_samples_left_out_of_validation():
+    source = _indexed_dataset([i % 3 for i in range(30)])
+    bundle = load_data(source, 20, calib_samples=16, held_out_train=True)
+    val, train, calib = set(_positions(bundle.val)), _positions(bundle.train), _positions(bundle.calib)
+    assert len(train) == len(set(train)) == 10
+    assert set(train) == set(range(30)) - val  # every left-out sample, none of validation
+    assert set(calib) <= set(train)  # calibration comes from them too: no overlap with validation any more
+    assert len(calib) == 10
+    plain = load_data(source, 20, calib_samples=16)
+    assert plain.train is None  # without the option a CSV-like source has nothing to train on
+    np.testing.assert_array_equal(plain.val.inputs.numpy(), bundle.val.inputs.numpy())  # same validation
+
+
+def test_held_out_training_needs_samples_outside_validation():
+    bundle = load_data(_indexed_dataset([i % 3 for i in range(30)]), None, held_out_train=True)
+    assert bundle.train is None  # the whole source is validation: nothing is left to train on
+
+
 def test_a_pair_of_tensors_is_a_source():
     x, y = torch.randn(30, 2, 5, 5), torch.arange(30) % 3
     bundle = load_data((x, y), 9, calib_samples=3)

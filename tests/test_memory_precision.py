@@ -118,11 +118,14 @@ def test_bf16_metrics_stay_close_to_fp32_on_the_pretrained_resnet20(shared_data,
 
 
 def test_launch_options_travel_through_the_environment():
-    options = LaunchOptions("resnet20_cifar", "cifar10_csv:/data/c.csv", 100, "fp32", "2G")
+    options = LaunchOptions(
+        "resnet20_cifar", "cifar10_csv:/data/c.csv", 100, "fp32", "2G", train_data="held-out"
+    )
     assert LaunchOptions.from_env(options.to_env()) == options
     assert LaunchOptions.from_env({}) == LaunchOptions()
     assert options.session_options() == {
         "data": "cifar10_csv:/data/c.csv",
+        "train_data": "held-out",
         "num_samples": 100,
         "precision": "fp32",
         "memory_limit": "2G",

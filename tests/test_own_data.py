@@ -59,6 +59,29 @@ def test_without_training_data_fine_tuning_is_refused_with_the_way_out():
     assert s.weights.is_original
 
 
+def test_held_out_training_data_never_touches_validation(monkeypatch):
+    """``train_data="held-out"``: fine-tuning sees exactly the source's samples that validation left out."""
+    source = _data(40, 0)
+    s = PruningSession(seeded(PlainNet()), data=source, num_samples=24, train_data="held-out")
+    rows = {tuple(x.flatten().tolist()) for x in source.tensors[0]}
+    val = {tuple(x.flatten().tolist()) for x in s.data.val.inputs}
+    train = {tuple(x.flatten().tolist()) for x in s.data.train.inputs}
+    assert len(val) == 24
+    assert len(train) == 16
+    assert train == rows - val
+    seen = []
+    real = explorer.experiments.finetune_masked
+    monkeypatch.setattr(
+        explorer.experiments, "finetune_masked", lambda *a, **k: seen.append(a[2]) or real(*a, **k)
+    )
+    s.set_global_ratio(0.3)
+    s.finetune(steps=2, eval_every=0)
+    assert seen == [s.data.train]
+    assert "fine-tuned" in s.weights.label
+    with pytest.raises(ExplorerError, match="held-out"):
+        PruningSession(seeded(PlainNet()), data=s.data, train_data="held-out")
+
+
 def test_training_data_of_another_shape_is_refused_naming_both():
     with pytest.raises(DataError, match=r"\(3, 8, 8\).*\(1, 8, 8\)"):
         PruningSession(seeded(PlainNet()), data=_data(40, 0), train_data=_data(40, 1, (3, 8, 8)))

@@ -8,7 +8,9 @@ normalised for the model and int64 ``[N]`` labels:
   is one, else from the test-split samples not in ``val``. Overlap rule for small sources: when fewer than
   ``calib_samples`` samples are left outside ``val``, ``calib`` takes them all and is topped up with ``val``
   samples, so ``calib`` then overlaps ``val``. It never holds a sample twice.
-- ``train``: the train split (digits: the fixed 80 %), or ``None`` when the source has none available locally.
+- ``train``: the train split (digits: the fixed 80 %), or ``None`` when the source has none available locally;
+  with ``held_out_train=True``, a source without a train split trains on the samples not in ``val`` (and
+  ``calib`` is drawn from them).
 
 Every subset is stratified (each class keeps its share, to within one sample) and seeded: the same source
 and seed give identical tensors. Normalisation constants live in ``NORMALIZATION``.

@@ -80,6 +80,7 @@ def load_data(
     train_samples: int | None = None,
     input_shape: tuple[int, int, int] | None = None,
     num_classes: int | None = None,
+    held_out_train: bool = False,
 ) -> DataBundle:
     """Build the validation, calibration and training subsets of a data source.
 
@@ -101,6 +102,10 @@ def load_data(
         train_samples: training subset size; ``None`` keeps the whole train split, up to 5000 samples.
         input_shape: ``(C, H, W)`` the model expects; checked when given (and used to resize image folders).
         num_classes: number of model outputs; labels are checked to lie in ``[0, num_classes)``.
+        held_out_train: for a source without a train split (a CSV, one image folder...), train on the
+            samples that are not in the validation subset (at most ``train_samples``); the calibration
+            subset is then drawn from them too and never overlaps validation. No effect on a source with a
+            train split.
 
     Returns:
         The ``DataBundle``.
@@ -125,11 +130,27 @@ def load_data(
     val = DataSplit(pool.fetch(val_pos), torch.from_numpy(pool.labels[val_pos]))
     _check(val, f"{name} data", input_shape, num_classes)
 
-    # calibration: from the train split when there is one, else from what val left over, else overlap val
+    # training: the train split; else, when asked, the samples validation left over; else none
+    n_train = train_samples if train_samples is not None else MAX_DEFAULT_TRAIN
+    train = None
+    if train_pool is not None and len(train_pool.labels):
+        pos = stratified_indices(train_pool.labels, n_train, seed + 2_000_003)
+        train = DataSplit(train_pool.fetch(pos), torch.from_numpy(train_pool.labels[pos]))
+        _check(train, f"{name} training data", input_shape, num_classes)
+    elif held_out_train and total > n_val:
+        pos = stratified_indices(pool.labels, n_train, seed + 2_000_003, exclude=val_pos)
+        train = DataSplit(pool.fetch(pos), torch.from_numpy(pool.labels[pos]))
+        _check(train, f"{name} held-out training data", input_shape, num_classes)
+
+    # calibration: from the train split, else from the held-out training data, else from what val left
+    # over, else overlapping val
     calib_seed = seed + 1_000_003
     if train_pool is not None and len(train_pool.labels):
         pos = stratified_indices(train_pool.labels, calib_samples, calib_seed)
         calib = DataSplit(train_pool.fetch(pos), torch.from_numpy(train_pool.labels[pos]))
+    elif train is not None:
+        pos = torch.from_numpy(stratified_indices(train.labels.numpy(), calib_samples, calib_seed))
+        calib = DataSplit(train.inputs[pos], train.labels[pos])
     else:
         pos = stratified_indices(pool.labels, calib_samples, calib_seed, exclude=val_pos)
         missing = min(calib_samples, total) - len(pos)
@@ -138,13 +159,6 @@ def load_data(
             pos = np.concatenate([pos, extra])
         calib = DataSplit(pool.fetch(pos), torch.from_numpy(pool.labels[pos]))
     _check(calib, f"{name} calibration data", input_shape, num_classes)
-
-    train = None
-    if train_pool is not None and len(train_pool.labels):
-        n_train = train_samples if train_samples is not None else MAX_DEFAULT_TRAIN
-        pos = stratified_indices(train_pool.labels, n_train, seed + 2_000_003)
-        train = DataSplit(train_pool.fetch(pos), torch.from_numpy(train_pool.labels[pos]))
-        _check(train, f"{name} training data", input_shape, num_classes)
 
     if classes is None:
         top = max(int(pool.labels.max()) + 1, num_classes or 0)
