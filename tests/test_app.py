@@ -199,6 +199,26 @@ def test_snapped_slider_echo_keeps_hand_picked_filters(app: ExplorerApp, session
     assert len(session.pruned[group]) == 4
 
 
+def test_a_late_snapped_echo_of_an_older_plan_is_not_a_move(
+    app: ExplorerApp, session: PruningSession
+) -> None:
+    """A busy page sends back its snap of an off-grid ratio after newer ratios were published (seen in
+    Chromium on ResNet-20: the global slider's plan lost a layer to the echo of the previous global plan)."""
+    state = app.state
+    group = session.groups[0].name
+    state.toggle_filter(group, 7)  # 1/16 = 0.0625: off the slider's grid (snapped to 0.05)
+    assert state.wait_idle(30)
+    state.toggle_filter(group, 3)  # 2/16 = 0.125: off-grid too, published after the first
+    assert state.wait_idle(30)
+    slider = app.views["controls"].sliders[group]
+    slider.value = 0.05 + 1e-9  # the late snap of the first ratio
+    assert state.wait_idle(30)
+    assert sorted(session.pruned[group]) == [3, 7]
+    slider.value = 0.25  # a real move is still one
+    assert state.wait_idle(30)
+    assert len(session.pruned[group]) == 4
+
+
 def test_errors_show_in_the_red_box(app: ExplorerApp, session: PruningSession) -> None:
     state = app.state
     state.toggle_filter(state.selected_group, 999)

@@ -133,6 +133,8 @@ def visit(setup: dict[str, Any], chromium: str) -> Iterator[ClassVisit]:  # noqa
             result = ClassVisit(page=page, load_ms=float("nan"))
             result.rss_mb, result.server_pid, result.kernel = {}, process.pid, next(iter(waiting))
             context.route("**/*", _route_offline(result))
+            page.on("console", lambda m: result.console.append({"type": m.type, "text": m.text}))
+            page.on("pageerror", lambda e: result.console.append({"type": "pageerror", "text": str(e)}))
             try:
                 page.goto(url, wait_until="commit", timeout=LOAD_TIMEOUT * 1000)
                 ready = page.wait_for_function(SLIDERS, timeout=LOAD_TIMEOUT * 1000, polling="raf")
@@ -142,6 +144,7 @@ def visit(setup: dict[str, Any], chromium: str) -> Iterator[ClassVisit]:  # noqa
                 yield result
             finally:
                 ARTIFACTS.mkdir(exist_ok=True)
+                (ARTIFACTS / "browser-class-console.json").write_text(json.dumps(result.console, indent=1))
                 (ARTIFACTS / "browser-class.json").write_text(
                     json.dumps({**result.timings, "kernel_rss_mb": result.rss_mb}, indent=2)
                 )
@@ -182,7 +185,7 @@ def test_the_page_opens_at_resnet20s_real_accuracy(visit: ClassVisit, setup: dic
     _wait_for_values(page, _shown(reference, group), group)
     visit.timings["page_request_to_exact_accuracy_ms"] = round(page.evaluate("() => performance.now()"))
     assert _card(page, "Top-1 accuracy")["value"] == format_accuracy(base.accuracy)
-    assert "original" in _weights_label(page)
+    assert "Live weights: original" in _weights_label(page)
     _rss(visit, "open")
     _screenshot(page, "class-01-open")
 
@@ -292,7 +295,7 @@ def test_fine_tune_then_reset_is_the_original_and_undo_the_fine_tuned(
     reference.reset()
     _wait_for_values(page, _shown(reference, first), first)
     assert _card(page, "Top-1 accuracy")["value"] == original
-    _wait_for_weights(page, "original")
+    _wait_for_weights(page, "Live weights: original")
 
     page.get_by_role("button", name="Undo").click()
     _wait_for_weights(page, "fine-tuned under plan #")

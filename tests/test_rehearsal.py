@@ -29,7 +29,8 @@ def test_rehearsal_runs_every_step_and_reset_gives_the_original_network():
 
 @pytest.mark.slow
 def test_the_resnet20_class_flow_fits_a_2_gb_pod(shared_data, tmp_path):
-    """Pretrained ResNet-20 on the real CIFAR images, in a fresh process (as a Voilà kernel would be)."""
+    """Pretrained ResNet-20 on the real CIFAR images (50 to validate, the other 50 to fine-tune on), in a
+    fresh process, as a Voilà kernel would be."""
     env = dict(os.environ, PRUNING_EXPLORER_CACHE=str(tmp_path))
     install = (
         "import sys; from explorer.zoo.pretrained import install_weights; "
@@ -50,6 +51,10 @@ def test_the_resnet20_class_flow_fits_a_2_gb_pod(shared_data, tmp_path):
         "resnet20_cifar",
         "--data",
         f"cifar10_csv:{csv}",
+        "--samples",
+        "50",
+        "--train-data",
+        "held-out",  # fine-tune on the 50 images left out of validation
         "--memory-limit",
         "2G",
         "--json",
@@ -61,6 +66,8 @@ def test_the_resnet20_class_flow_fits_a_2_gb_pod(shared_data, tmp_path):
     result = json.loads(done.stdout)
     assert result["original_accuracy"] >= 0.9
     assert result["reset_is_original"]
+    assert result["undo_accuracy"] == result["finetuned_accuracy"]  # Undo walks back through the fine-tuning
+    assert any(step["step"].startswith("fine-tune") for step in result["steps"])
     # the peak is the process's own (VmHWM): ru_maxrss would report this large test process's size, which
     # Linux carries into the child across exec (that once read as a 2.47 GB "peak")
     assert result["peak_rss_mb"] <= RSS_BOUND_MB, format_rehearsal(result)

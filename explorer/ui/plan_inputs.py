@@ -7,12 +7,15 @@ plan change. A move of the global slider replaces the per-group ones. Toggles, u
 
 Echoes are filtered here, and only here: when the state publishes the session's ratios the sliders move,
 and the browser may snap an off-grid ratio (hand-picked filters, the global plan) to the slider's step and
-send it back; neither is the user's move.
+send it back; neither is the user's move. A snapped echo can arrive late, after newer ratios were published
+(a busy kernel, a slow page): it is recognised against every off-grid ratio published in the last
+``ECHO_WINDOW`` seconds, not only the latest, or it would overwrite the newer plan.
 """
 
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -22,6 +25,8 @@ from explorer.ui.worker import Worker
 RATIO_MIN, RATIO_MAX, RATIO_STEP = 0.0, 0.9, 0.05
 _TOLERANCE = 1e-9
 _SNAP_TOLERANCE = 1e-6
+#: Seconds during which a snapped echo of a published off-grid ratio is still recognised as one.
+ECHO_WINDOW = 10.0
 
 
 def on_grid(ratio: float) -> float:
@@ -65,6 +70,7 @@ class PlanInputs:
         self._lock = threading.RLock()
         self._shown: dict[str, float] = {}
         self._dirty: set[str] = set()  # groups whose slider moved since the last apply
+        self._off_grid: dict[str, list[tuple[float, float]]] = {}  # group → (time, ratio) published off-grid
         self._global = False  # the global slider moved since the last apply
         self._showing_global = False  # the state itself sets global_ratio: not a user's move
 
@@ -73,8 +79,9 @@ class PlanInputs:
         """A slider of ``group`` shows ``ratio``. Returns False (and does nothing) for an echo."""
         with self._lock:
             shown = self._shown.get(group, 0.0)
-            snapped = abs(ratio - on_grid(shown)) < _SNAP_TOLERANCE and abs(ratio - shown) > _TOLERANCE
-            if snapped or (abs(ratio - shown) < _TOLERANCE and group not in self._dirty):
+            if self._is_snapped_echo(group, ratio) or (
+                abs(ratio - shown) < _TOLERANCE and group not in self._dirty
+            ):
                 return False
             self._dirty.add(group)
             self._shown = {**self._shown, group: ratio}
@@ -100,7 +107,21 @@ class PlanInputs:
             self._shown = {
                 g: self._shown[g] if g in self._dirty and g in self._shown else r for g, r in ratios.items()
             }
+            now = time.monotonic()
+            for group, ratio in self._shown.items():
+                if abs(ratio - on_grid(ratio)) > _TOLERANCE:
+                    recent = [(t, r) for t, r in self._off_grid.get(group, []) if now - t < ECHO_WINDOW]
+                    self._off_grid[group] = [*recent, (now, ratio)]
             self._publish_ratios(self._shown)
+
+    def _is_snapped_echo(self, group: str, ratio: float) -> bool:
+        """Whether ``ratio`` is the browser's snap of an off-grid ratio published for ``group`` lately."""
+        now = time.monotonic()
+        published = [r for t, r in self._off_grid.get(group, []) if now - t < ECHO_WINDOW]
+        published.append(self._shown.get(group, 0.0))
+        return any(
+            abs(ratio - on_grid(r)) < _SNAP_TOLERANCE and abs(ratio - r) > _TOLERANCE for r in published
+        )
 
     def show_global(self, ratio: float) -> None:
         """Show ``ratio`` on the global slider, as the state's value rather than a user's move."""
@@ -128,7 +149,7 @@ class PlanInputs:
         with self._lock:
             self._dirty.clear()
             self._global = False
-            self._shown = {}
+            self._shown, self._off_grid = {}, {}
             self._publish_ratios({})
         self.show_global(0.0)
 
@@ -199,4 +220,4 @@ class PlanInputs:
             (self._changed if changed else self._unchanged)()
 
 
-__all__ = ["RATIO_MAX", "RATIO_MIN", "RATIO_STEP", "PlanInputs", "on_grid"]
+__all__ = ["ECHO_WINDOW", "RATIO_MAX", "RATIO_MIN", "RATIO_STEP", "PlanInputs", "on_grid"]
