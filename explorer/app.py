@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import shlex
 import threading
 import time
@@ -241,7 +242,7 @@ def build_app(
     data: Any = None,
     *,
     session: Any = None,
-    background: bool = True,
+    background: bool | None = None,
     debounce: float | None = None,
     lang: str | None = None,
     explore: bool | None = None,
@@ -255,8 +256,10 @@ def build_app(
             ``"digits_cnn"``.
         data: anything ``PruningSession`` accepts as data (default: the zoo model's dataset).
         session: a ready ``PruningSession`` to explore instead of building one.
-        background: build the session in a thread and show "Loading model…" meanwhile (the default);
-            ``False`` builds it before returning.
+        background: build the session in a thread and show "Loading model…" meanwhile; ``False`` builds
+            it before returning. Default: in a thread, except in a kernel Voilà preheats (``VOILA_PREHEAT``):
+            there the page is rendered before anyone visits, and a build still running when the visitor's
+            page fetches the widgets loses some of them ("widget model not found", seen in Chromium).
         debounce: seconds of slider quiet before a change is applied (default 0.06).
         lang: the page's language, ``"en"`` or ``"ko"`` (default: ``pruning-explorer app --lang``, i.e.
             ``$PRUNING_EXPLORER_LANG``, else English); the page has a switch too.
@@ -308,6 +311,8 @@ def build_app(
         if isinstance(model, str) and (data is None or isinstance(data, str)):
             state.loader.current = (model, data)
         app = ExplorerApp(state, explore=explore)
+        if background is None:
+            background = os.environ.get("VOILA_PREHEAT", "False") != "True"
         app.start(builder, background=background)
         return app
     except Exception as error:

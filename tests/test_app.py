@@ -231,6 +231,21 @@ def test_errors_show_in_the_red_box(app: ExplorerApp, session: PruningSession) -
     assert app.error_view.layout.display == "none"
 
 
+def test_a_preheated_voila_kernel_builds_the_whole_app_before_the_cell_ends(monkeypatch) -> None:
+    """Voilà renders a preheated kernel's page ahead of the visit; widgets still being created when the
+    visitor's page fetches them went missing ("widget model not found" in Chromium, a blank app)."""
+    created = []
+    monkeypatch.setattr(ExplorerApp, "start", lambda self, builder, background: created.append(background))
+    monkeypatch.setenv("VOILA_PREHEAT", "True")
+    build_app()
+    monkeypatch.setenv("VOILA_PREHEAT", "False")  # what Voilà sets in a kernel started for one visit
+    build_app()
+    monkeypatch.delenv("VOILA_PREHEAT")
+    build_app()
+    build_app(background=False)
+    assert created == [False, True, True, False]
+
+
 def test_failing_session_builder_shows_the_error() -> None:
     app = build_app("no_such_model", background=False)
     assert isinstance(app, ExplorerApp)
