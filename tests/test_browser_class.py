@@ -109,6 +109,23 @@ def _rss(visit: ClassVisit, step: str) -> None:
     visit.rss_mb[step] = round(kernels[visit.kernel])
 
 
+def _cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+
+
+def _wait_until_idle(pid: int, timeout: float, quiet: float = 3.0) -> None:
+    """Wait until kernel ``pid`` has used (almost) no CPU for ``quiet`` seconds: it has run the notebook.
+    (Its memory can stay flat for seconds while it is still building the session on a loaded machine.)"""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        before = _cpu_seconds(pid)
+        time.sleep(quiet)
+        if _cpu_seconds(pid) - before < 0.1 * quiet:
+            return
+    pytest.fail(f"the preheated kernel was still busy after {timeout} s")
+
+
 def _peak_mb(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmHWM:"):
@@ -124,7 +141,7 @@ def visit(setup: dict[str, Any], chromium: str) -> Iterator[ClassVisit]:  # noqa
     with running_app(setup["args"], "voila-class-server.log", env) as (url, process):
         # the probe's kernel is gone; wait for the preheated one to have run the notebook
         waiting = _wait_for_kernels(process.pid, 1, timeout=LOAD_TIMEOUT)
-        time.sleep(1.0)
+        _wait_until_idle(next(iter(waiting)), timeout=LOAD_TIMEOUT)
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
             context = browser.new_context(viewport={"width": 1280, "height": 720})
