@@ -114,7 +114,7 @@ def test_cancelling_a_scan_leaves_the_app_usable(app: ExplorerApp) -> None:
     finally:
         del state.activity.advance
     assert state.activity.job_status["sensitivity"]["state"] == "cancelled"
-    assert "nothing changed" in app.views["sensitivity"]._status.value
+    assert "plan is unchanged" in app.views["sensitivity"]._status.value
     assert state.error == ""
     assert session.generation == generation
     assert session.pruned == {}
@@ -123,6 +123,106 @@ def test_cancelling_a_scan_leaves_the_app_usable(app: ExplorerApp) -> None:
     assert state.wait_idle(30)
     assert session.ratio(group) == 0.5
     assert state.metrics["accuracy"] == pytest.approx(session.evaluate().accuracy)
+
+
+def test_scan_draws_its_curves_while_it_runs(app: ExplorerApp) -> None:
+    """Each published partial scan holds rows the finished scan has too, layer by layer, and the progress
+    says which layer of how many."""
+    state, session = app.state, app.state.session
+    view = app.views["sensitivity"]
+    ratios = (0.15, 0.35, 0.55)  # not scanned before: really runs
+    seen: list[dict] = []
+    texts: list[str] = []
+    lines: list[list[str]] = []
+
+    def scan(change: dict) -> None:  # called after the view's observer: its plot is drawn
+        seen.append(change["new"])
+        lines.append(list(view.sources["lines"].data["group"]))
+
+    def text(change: dict) -> None:
+        texts.append(change["new"])
+
+    state.jobs.observe(scan, names="sensitivity")
+    state.activity.observe(text, names="progress_text")
+    try:
+        state.jobs.run_sensitivity(ratios=ratios)
+        assert state.wait_idle(60)
+    finally:
+        state.jobs.unobserve(scan, names="sensitivity")
+        state.activity.unobserve(text, names="progress_text")
+    final = state.jobs.sensitivity
+    assert final["running"] is False
+    groups = [g.name for g in session.groups]
+    partial = [s for s in seen if s.get("running")]
+    assert len(partial) >= len(groups)  # at least one drawing per layer reached
+    for s in partial:
+        assert s["rows"] == final["rows"][: len(s["rows"])]  # a prefix of the finished scan's rows
+        assert s["groups"] == groups[: s["layer"]]
+        assert s["layers"] == len(groups)
+    assert [s["layer"] for s in partial if s["rows"]][-1] == len(groups)
+    assert any(len(g) == 1 for g in lines)  # the plot grew a line at a time
+    assert lines[-1] == groups
+    for layer in range(1, len(groups) + 1):
+        assert any(f"layer {layer} of {len(groups)}" in text for text in texts), texts
+
+
+def test_a_cancelled_scan_keeps_its_partial_curves(app: ExplorerApp) -> None:
+    state, session = app.state, app.state.session
+    view = app.views["sensitivity"]
+    original = state.activity.advance
+    ratios = (0.2, 0.4)  # not scanned before
+
+    def cancel_in_layer_two(done: int, total: int) -> None:
+        original(done, total)
+        if done == len(ratios) + 1:  # the first cell of the second layer
+            state.cancel()
+
+    state.activity.advance = cancel_in_layer_two
+    try:
+        state.jobs.run_sensitivity(ratios=ratios)
+        assert state.wait_idle(60)
+    finally:
+        del state.activity.advance
+    s = state.jobs.sensitivity
+    assert state.activity.job_status["sensitivity"]["state"] == "cancelled"
+    assert s["cancelled"] is True
+    assert s["running"] is False
+    want = session.sensitivity(ratios, "l1")  # the whole scan, measured now
+    assert len(s["rows"]) == len(ratios) + 1
+    assert s["rows"] == want.rows[: len(s["rows"])]
+    assert view.sources["lines"].data["group"] == [g.name for g in session.groups[:2]]
+    assert "Cancelled after layer 2 of 3" in view._note.value
+    assert session.pruned == {}
+
+
+def test_the_time_left_comes_from_the_measured_rate(monkeypatch: pytest.MonkeyPatch) -> None:
+    from explorer.ui import activity as module
+    from explorer.ui.activity import ETA_AFTER_SECONDS, Activity, estimate_left
+
+    clock = [100.0]
+    monkeypatch.setattr(module.time, "monotonic", lambda: clock[0])
+    activity = Activity()
+    activity.begin("Scoring channels…")
+    clock[0] += 1.0
+    activity.advance(1, 10)
+    assert activity.eta == -1.0  # too early: start-up cost, not a rate
+    assert activity.progress_text == "Scoring channels…"
+    clock[0] += 3.0
+    activity.advance(2, 10)  # 2 of 10 in 4 s: 0.5 per s, 8 left → 16 s
+    assert activity.eta == pytest.approx(4.0 / 2 * (10 - 2))
+    assert activity.progress_text == "Scoring channels… (about 16 s left)"
+    clock[0] += 60.0
+    activity.advance(4, 10)  # 4 in 64 s → 96 s left
+    assert activity.progress_text == "Scoring channels… (about 1.6 min left)"
+    activity.retext("Scoring channels: layer 2…")
+    assert activity.progress_text == "Scoring channels: layer 2… (about 1.6 min left)"
+    clock[0] += 300.0
+    activity.advance(999, 1000)  # 364 s for 99.9 %: 0.4 s left, under a second: hidden
+    assert activity.eta == -1.0
+    activity.end()
+    assert activity.progress_text == ""
+    assert estimate_left(ETA_AFTER_SECONDS / 2, 0.5) is None
+    assert estimate_left(10.0, 0.25) == pytest.approx(30.0)
 
 
 def test_li_plan_moves_the_sliders(app: ExplorerApp) -> None:

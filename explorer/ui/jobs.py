@@ -23,10 +23,11 @@ from typing import Any
 from traitlets import Dict, HasTraits, Unicode
 
 from explorer.export import SUMMARY_FILE, save_pruned
-from explorer.ui.activity import Activity, JobCancelled
+from explorer.ui.activity import CANCELLED, Activity, JobCancelled
+from explorer.ui.naming import criterion_label
 from explorer.ui.plan_inputs import PlanInputs
 from explorer.ui.scoring import is_cheap
-from explorer.ui.tables import sensitivity_dict
+from explorer.ui.tables import partial_sensitivity_dict, sensitivity_dict
 from explorer.ui.trajectory import Trajectory
 from explorer.ui.worker import Worker
 
@@ -112,9 +113,11 @@ class LongJobs(HasTraits):
         def body() -> str:
             table = self._scan(name, grid)
             seconds = f"{self.sensitivity['seconds']:.1f}"
-            return self._t("jobs.scan.done", count=len(table.rows), criterion=name, seconds=seconds)
+            label = criterion_label(name, self._t)
+            return self._t("jobs.scan.done", count=len(table.rows), criterion=label, seconds=seconds)
 
-        self._long_job("sensitivity", self._t("jobs.scan.running", criterion=name), body)
+        text = self._t("jobs.scan.running", criterion=criterion_label(name, self._t))
+        self._long_job("sensitivity", text, body)
 
     def apply_suggestion(
         self, kind: str, *, epsilon: float = 0.01, reduction: float = 0.3, ratio: float = 0.5
@@ -353,16 +356,53 @@ class LongJobs(HasTraits):
         self._worker.submit(name, self._activity.long_job(name, text, body, cancelled))
 
     def _scan(self, criterion: str, ratios: Sequence[float] | None) -> Any:
-        """Score (cancellable, with progress) then scan; publishes and returns the table."""
+        """Score (cancellable, with progress) then scan; publishes and returns the table.
+
+        The curves are drawn while the scan runs: each measured row is published (at most every
+        ``CURVE_INTERVAL`` s), with "layer k of n" in the progress text. A cancelled scan leaves the curves
+        measured so far on show (marked ``cancelled``) and raises.
+        """
         session, activity = self._hooks.session(), self._activity
+        self._table = None
         start = time.perf_counter()
+        label = criterion_label(criterion, self._t)
         if not is_cheap(criterion):
-            activity.begin(self._t("jobs.scoring", criterion=criterion))
+            activity.begin(self._t("jobs.scoring", criterion=label))
             session.group_scores(criterion, progress=activity.advance, should_stop=activity.should_stop)
-        activity.begin(self._t("jobs.scan.scanning", criterion=criterion))
-        table = session.sensitivity(
-            ratios, criterion, progress=activity.advance, should_stop=activity.should_stop
-        )
+        activity.begin(self._t("jobs.scan.scanning", criterion=label))
+        base = session.baseline()
+        baseline = (base.accuracy, base.loss, base.macs)
+        groups = [g.name for g in session.groups]
+        rows: list[dict] = []
+        last = [0.0]
+
+        def publish(running: bool, **extra: Any) -> None:
+            seconds = time.perf_counter() - start
+            partial = partial_sensitivity_dict(criterion, rows, baseline, groups, seconds, running=running)
+            self.sensitivity = {**partial, **extra}
+
+        def on_row(row: dict) -> None:
+            rows.append(dict(row))
+            partial = self.sensitivity if self.sensitivity.get("running") else {}
+            layer = groups.index(row["group"]) + 1 if row["group"] in groups else len(groups)
+            if layer != partial.get("layer"):
+                activity.retext(self._t("jobs.scan.layer", criterion=label, layer=layer, layers=len(groups)))
+            now = time.monotonic()
+            if now - last[0] >= CURVE_INTERVAL or layer != partial.get("layer"):
+                last[0] = now
+                publish(True)
+
+        publish(True)
+        try:
+            table = session.sensitivity(
+                ratios, criterion, progress=activity.advance, should_stop=activity.should_stop, on_row=on_row
+            )
+        except CANCELLED:
+            publish(False, cancelled=True)
+            raise
+        except Exception:
+            self.sensitivity = {}
+            raise
         self._table = table
         self.sensitivity = sensitivity_dict(table, time.perf_counter() - start)
         return table

@@ -255,7 +255,7 @@ TEXTS: dict[str, str] = {
     "jobs.plan.running": "Preparing the suggested plan…",
     "jobs.plan.applying": "Applying the plan…",
     "jobs.plan.done": "Applied: {count} layer(s) pruned.",
-    "jobs.cancelled.sensitivity": "Scan cancelled: nothing changed.",
+    "jobs.cancelled.sensitivity": "Scan cancelled: the plan is unchanged; the curves measured so far stay.",
     "jobs.cancelled.plan": "Cancelled before the plan was applied: nothing changed.",
     "jobs.cancelled.finetune": "Fine-tuning cancelled: the weights are unchanged.",
     "jobs.cancelled.compare": "Comparison cancelled.",
@@ -386,4 +386,16 @@ TEXTS: dict[str, str] = {
     "upload.button": "Upload checkpoint",
     "upload.button.hint": "a state_dict file ({suffixes}), at most {limit}",
     "upload.exploring": "Exploring the weights of {name} ({size}).",
+    # long jobs show partial results (issue 13)
+    "job.eta.seconds": "about {seconds} s",
+    "job.eta.minutes": "about {minutes} min",
+    "job.with_eta": "{text} ({left} left)",
+    "jobs.scan.layer": "Sensitivity scan with {criterion}: layer {layer} of {layers}…",
+    "scan.plot.title_running": (
+        "Sensitivity to pruning, one layer at a time (criterion: {criterion}): running…"
+    ),
+    "scan.running": "Measured so far: layer {layer} of {layers}; the curves grow as the scan runs.",
+    "scan.partial": (
+        "<b>Cancelled after layer {layer} of {layers}</b>: the curves drawn are the part measured."
+    ),
 }

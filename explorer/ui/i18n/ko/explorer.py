@@ -248,7 +248,7 @@ TEXTS: dict[str, str] = {
     "jobs.plan.running": "추천 계획을 준비하는 중…",
     "jobs.plan.applying": "계획을 적용하는 중…",
     "jobs.plan.done": "적용됨: {count}개 층 프루닝.",
-    "jobs.cancelled.sensitivity": "분석을 취소했습니다: 바뀐 것은 없습니다.",
+    "jobs.cancelled.sensitivity": "분석을 취소했습니다: 계획은 그대로이고, 지금까지 측정한 곡선은 남습니다.",
     "jobs.cancelled.plan": "계획을 적용하기 전에 취소했습니다: 바뀐 것은 없습니다.",
     "jobs.cancelled.finetune": "미세 조정을 취소했습니다: 가중치는 그대로입니다.",
     "jobs.cancelled.compare": "비교를 취소했습니다.",
@@ -375,4 +375,14 @@ TEXTS: dict[str, str] = {
     "upload.button": "체크포인트 올리기",
     "upload.button.hint": "state_dict 파일 ({suffixes}), 최대 {limit}",
     "upload.exploring": "{name}의 가중치를 탐색 중입니다 ({size}).",
+    # long jobs show partial results (issue 13)
+    "job.eta.seconds": "약 {seconds}초",
+    "job.eta.minutes": "약 {minutes}분",
+    "job.with_eta": "{text} ({left} 남음)",
+    "jobs.scan.layer": "{criterion} 기준 민감도 분석: {layers}개 층 중 {layer}번째…",
+    "scan.plot.title_running": "프루닝 민감도, 한 번에 한 층씩 (기준: {criterion}): 분석 중…",
+    "scan.running": (
+        "지금까지 {layers}개 층 중 {layer}번째까지 측정했습니다. 분석이 진행되는 동안 곡선이 늘어납니다."
+    ),
+    "scan.partial": "<b>{layers}개 층 중 {layer}번째에서 취소됨</b>: 그려진 곡선은 측정된 부분입니다.",
 }
