@@ -7,7 +7,11 @@ fine-tuning test changes the session's weights and the upload test replaces the 
 
 from __future__ import annotations
 
+import base64
+import io
 import os
+import re
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +20,7 @@ import torch
 
 from explorer.app import ExplorerApp, _observers, build_app
 from explorer.session import PruningSession
+from explorer.ui import download
 from explorer.ui.format import format_count, format_percent
 from explorer.ui.plan_inputs import on_grid
 
@@ -306,7 +311,9 @@ def test_global_plan_moves_every_slider(app: ExplorerApp) -> None:
     assert sum(len(v) for v in session.pruned.values()) > 0
 
 
-def test_export_writes_the_three_files(app: ExplorerApp, tmp_path: Path) -> None:
+def test_export_writes_the_three_files(
+    app: ExplorerApp, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     state, session = app.state, app.state.session
     state.set_ratio(session.groups[2].name, 0.5)
     assert state.wait_idle(30)
@@ -321,7 +328,29 @@ def test_export_writes_the_three_files(app: ExplorerApp, tmp_path: Path) -> None
         assert str(tmp_path / "pruned" / name) in export.text
     summary = (tmp_path / "pruned" / "SUMMARY.md").read_text()
     assert state.jobs.export["summary"] == summary
-    assert "# Pruned digits_cnn" in export.text
+    assert "<h1>Pruned digits_cnn</h1>" in export.text  # SUMMARY.md rendered
+    assert "<td>features.7</td>" in export.text
+    assert f"Weights exported: {session.weights.label}." in summary
+    assert "Weights exported: <b>original</b>." in export.text  # in the page's words
+    state.lang = "ko"
+    try:
+        assert "내보낸 가중치: <b>원래 가중치</b>." in app.views["export"].text
+    finally:
+        state.lang = "en"
+    export = app.views["export"]
+    # the download link: the same three files, zipped into a data: URI
+    link = re.search(r"download='([^']+)' href='data:application/zip;base64,([^']+)'", export.download)
+    assert link is not None
+    assert link[1] == "pruned.zip"
+    with zipfile.ZipFile(io.BytesIO(base64.b64decode(link[2]))) as archive:
+        assert sorted(archive.namelist()) == [f"pruned/{n}" for n in names]
+        for name in names:
+            assert archive.read(f"pruned/{name}") == (tmp_path / "pruned" / name).read_bytes()
+    monkeypatch.setattr(download, "DOWNLOAD_LIMIT", 1000)  # a zip over the limit: no link, a sentence
+    export.save_button.click()
+    assert state.wait_idle(60)
+    assert "href" not in export.download
+    assert "too big to download from the page" in export.download
     # a folder holding other files is refused: the message goes to the red box
     (tmp_path / "mine").mkdir()
     (tmp_path / "mine" / "notes.txt").write_text("keep me")
@@ -534,3 +563,33 @@ def test_switching_model_builds_a_new_session(app: ExplorerApp) -> None:
     assert state.session.model_name == "digits_cnn"
     assert state.session_version == version + 1
     assert state.baseline["accuracy"] == pytest.approx(state.session.baseline().accuracy)
+
+
+def test_tile_grids_have_no_pixel_axes_and_say_what_the_tiles_are(app: ExplorerApp) -> None:
+    from bokeh.models import Legend, Title
+
+    state, session = app.state, app.state.session
+    group = session.groups[0].name
+    state.toggle_filter(group, 3)
+    assert state.wait_idle(30)
+    view, g = app.views["gallery"], state.gallery
+    tiles = view._weights_tiles.data
+    assert tiles["number"] == [str(c) for c in g.channel]  # each tile carries its channel number
+    side = g.weight_tile
+    for x, y, lx, ly in zip(tiles["x"], tiles["y"], tiles["lx"], tiles["ly"], strict=True):
+        assert x - side / 2 < lx < x  # the number sits in its own tile's top-left corner
+        assert y < ly < y + side / 2
+    for fig in (view._weights_fig, view._maps_fig):
+        assert all(not axis.visible for axis in fig.axis)
+        assert all(not axis.axis_label for axis in fig.axis)
+        (legend,) = [m for m in fig.below if isinstance(m, Legend)]  # outside the tiles
+        assert not [m for m in fig.center if isinstance(m, Legend)]
+        assert [item.label.value for item in legend.items] == [
+            "kept (grey frame)",
+            "pruned (dark, red frame)",
+        ]
+        assert next(m.text for m in fig.below if isinstance(m, Title)).startswith("One tile per")
+    assert view._weights_tiles.data["status"][3] == "pruned"
+    sensitivity = app.views["sensitivity"].figure
+    assert not [m for m in sensitivity.center if isinstance(m, Legend)]  # the layer legend sits beside it
+    assert [m for m in sensitivity.right if isinstance(m, Legend)]

@@ -23,11 +23,12 @@ from typing import Any
 from traitlets import Dict, HasTraits, Unicode
 
 from explorer.export import SUMMARY_FILE, save_pruned
-from explorer.ui.activity import CANCELLED, Activity, JobCancelled
+from explorer.ui.activity import Activity, JobCancelled
+from explorer.ui.download import download_of
 from explorer.ui.naming import criterion_label
+from explorer.ui.network import weights_dict
 from explorer.ui.plan_inputs import PlanInputs
-from explorer.ui.scoring import is_cheap
-from explorer.ui.tables import partial_sensitivity_dict, sensitivity_dict
+from explorer.ui.scan_job import run_scan
 from explorer.ui.trajectory import Trajectory
 from explorer.ui.worker import Worker
 
@@ -80,7 +81,9 @@ class LongJobs(HasTraits):
     finetune = Dict(help="the last fine-tuning: accuracy before and after, steps")
     schedules = Dict(help="one-shot vs iterative pruning (session.compare_schedules)")
     unstructured = Dict(help="filters vs single weights (session.compare_unstructured), with the speed-ups")
-    export = Dict(help="the last save: folder, files written, SUMMARY.md text")
+    export = Dict(
+        help="the last save: folder, files written, SUMMARY.md text, weights exported, download (zip)"
+    )
 
     def __init__(
         self,
@@ -336,6 +339,8 @@ class LongJobs(HasTraits):
                 "folder": str(out),
                 "files": [{"path": str(p), "name": p.name, "bytes": p.stat().st_size} for p in files],
                 "summary": summary.read_text() if summary.is_file() else "",
+                "weights": weights_dict(session),
+                "download": download_of(out, files),
                 "channels_removed": sum(len(v) for v in session.pruned.values()),
                 "generation": session.generation,
             }
@@ -356,56 +361,12 @@ class LongJobs(HasTraits):
         self._worker.submit(name, self._activity.long_job(name, text, body, cancelled))
 
     def _scan(self, criterion: str, ratios: Sequence[float] | None) -> Any:
-        """Score (cancellable, with progress) then scan; publishes and returns the table.
-
-        The curves are drawn while the scan runs: each measured row is published (at most every
-        ``CURVE_INTERVAL`` s), with "layer k of n" in the progress text. A cancelled scan leaves the curves
-        measured so far on show (marked ``cancelled``) and raises.
-        """
-        session, activity = self._hooks.session(), self._activity
+        """Score (cancellable, with progress) then scan, drawing the curves as they come
+        (:func:`~explorer.ui.scan_job.run_scan`); publishes and returns the table."""
         self._table = None
-        start = time.perf_counter()
-        label = criterion_label(criterion, self._t)
-        if not is_cheap(criterion):
-            activity.begin(self._t("jobs.scoring", criterion=label))
-            session.group_scores(criterion, progress=activity.advance, should_stop=activity.should_stop)
-        activity.begin(self._t("jobs.scan.scanning", criterion=label))
-        base = session.baseline()
-        baseline = (base.accuracy, base.loss, base.macs)
-        groups = [g.name for g in session.groups]
-        rows: list[dict] = []
-        last = [0.0]
-
-        def publish(running: bool, **extra: Any) -> None:
-            seconds = time.perf_counter() - start
-            partial = partial_sensitivity_dict(criterion, rows, baseline, groups, seconds, running=running)
-            self.sensitivity = {**partial, **extra}
-
-        def on_row(row: dict) -> None:
-            rows.append(dict(row))
-            partial = self.sensitivity if self.sensitivity.get("running") else {}
-            layer = groups.index(row["group"]) + 1 if row["group"] in groups else len(groups)
-            if layer != partial.get("layer"):
-                activity.retext(self._t("jobs.scan.layer", criterion=label, layer=layer, layers=len(groups)))
-            now = time.monotonic()
-            if now - last[0] >= CURVE_INTERVAL or layer != partial.get("layer"):
-                last[0] = now
-                publish(True)
-
-        publish(True)
-        try:
-            table = session.sensitivity(
-                ratios, criterion, progress=activity.advance, should_stop=activity.should_stop, on_row=on_row
-            )
-        except CANCELLED:
-            publish(False, cancelled=True)
-            raise
-        except Exception:
-            self.sensitivity = {}
-            raise
-        self._table = table
-        self.sensitivity = sensitivity_dict(table, time.perf_counter() - start)
-        return table
+        publish = lambda result: setattr(self, "sensitivity", result)  # noqa: E731
+        self._table = run_scan(self._hooks.session(), criterion, ratios, self._activity, self._t, publish)
+        return self._table
 
     def weights_changed(self) -> None:
         """Other weights are live (adopted, or undo/redo/reset across a fine-tuning): the scan is stale, and

@@ -62,6 +62,12 @@ class Scorer:
         if groups is None:
             self._complete.add(criterion)
 
+    def cancelled_text(self, new: str, old: str) -> str:
+        """What the page says when scoring ``new`` was cancelled and ``old`` still ranks."""
+        return self._t(
+            "state.scoring_cancelled", new=criterion_label(new, self._t), old=criterion_label(old, self._t)
+        )
+
     def scored(self, criterion: str) -> None:
         """Record that ``criterion`` was scored on every group (by the caller, through the session)."""
         self._complete.add(criterion)

@@ -27,7 +27,6 @@ from explorer.ui.i18n import Translator
 from explorer.ui.jobs import JobHooks, LongJobs
 from explorer.ui.live_metrics import LiveMetrics
 from explorer.ui.loader import SessionLoader
-from explorer.ui.naming import criterion_label
 from explorer.ui.network import NetworkStatus
 from explorer.ui.plan_inputs import PlanInputs
 from explorer.ui.scoring import Scorer
@@ -304,9 +303,7 @@ class ExplorerState(ExplorerTraits):
             self.set_trait("criterion", old)
             if not isinstance(error, ScoringCancelled):
                 raise
-            self.error = self.t(
-                "state.scoring_cancelled", new=criterion_label(new, self.t), old=criterion_label(old, self.t)
-            )
+            self.error = self.scorer.cancelled_text(new, old)
             return
         self.session.criterion = new
         x, y = self.compare

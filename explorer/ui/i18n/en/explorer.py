@@ -163,7 +163,6 @@ TEXTS: dict[str, str] = {
     "trajectory.finetuned_weights": ", fine-tuned weights",
     "gallery.weights": "Filters (weights)",
     "gallery.maps": "Feature maps",
-    "gallery.pixels": "pixels",
     "gallery.channel_tip": "channel",
     "gallery.rgb": "RGB",
     "gallery.mean": "mean over inputs",
@@ -398,4 +397,18 @@ TEXTS: dict[str, str] = {
     "scan.partial": (
         "<b>Cancelled after layer {layer} of {layers}</b>: the curves drawn are the part measured."
     ),
+    # tile grids without pixel axes (issue 13)
+    "gallery.weights_tiles": "One tile per filter, numbered by channel, row by row.",
+    "gallery.maps_tiles": "One tile per channel: the filter's output for this image.",
+    "gallery.legend.kept": "kept (grey frame)",
+    "gallery.legend.pruned": "pruned (dark, red frame)",
+    # export downloads in the browser (issue 13)
+    "export.download": "Download {name} ({size})",
+    "export.download.hint": "the saved files (plan, pruned weights, SUMMARY.md) in one zip, from the page",
+    "export.too_big": (
+        "{name} is {size}: too big to download from the page (a link holds at most 1.5 MB). It is saved on "
+        "the server, in the folder above."
+    ),
+    "export.weights": "Weights exported: {label}.",
+    "export.summary": "SUMMARY.md (saved with the model)",
 }

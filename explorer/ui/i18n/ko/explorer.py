@@ -162,7 +162,6 @@ TEXTS: dict[str, str] = {
     "trajectory.finetuned_weights": ", 미세 조정된 가중치",
     "gallery.weights": "필터 (가중치)",
     "gallery.maps": "특징 맵",
-    "gallery.pixels": "픽셀",
     "gallery.channel_tip": "채널",
     "gallery.rgb": "RGB",
     "gallery.mean": "입력 채널 평균",
@@ -385,4 +384,20 @@ TEXTS: dict[str, str] = {
         "지금까지 {layers}개 층 중 {layer}번째까지 측정했습니다. 분석이 진행되는 동안 곡선이 늘어납니다."
     ),
     "scan.partial": "<b>{layers}개 층 중 {layer}번째에서 취소됨</b>: 그려진 곡선은 측정된 부분입니다.",
+    # tile grids without pixel axes (issue 13)
+    "gallery.weights_tiles": "타일 하나가 필터 하나입니다. 채널 번호 순서로 한 줄씩 놓입니다.",
+    "gallery.maps_tiles": "타일 하나가 채널 하나입니다: 이 이미지에 대한 그 필터의 출력.",
+    "gallery.legend.kept": "남김 (회색 테두리)",
+    "gallery.legend.pruned": "제거됨 (어둡게, 빨간 테두리)",
+    # export downloads in the browser (issue 13)
+    "export.download": "{name} 내려받기 ({size})",
+    "export.download.hint": (
+        "저장한 파일(계획, 프루닝된 가중치, SUMMARY.md)을 zip 하나로 페이지에서 내려받습니다"
+    ),
+    "export.too_big": (
+        "{name}은(는) {size}로, 페이지에서 내려받기에는 너무 큽니다 (링크 하나에 최대 1.5 MB). "
+        "서버의 위 폴더에 저장되어 있습니다."
+    ),
+    "export.weights": "내보낸 가중치: {label}.",
+    "export.summary": "SUMMARY.md (모델과 함께 저장됨)",
 }
