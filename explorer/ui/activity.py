@@ -150,7 +150,7 @@ class Activity(HasTraits):
             except CANCELLED:
                 self.set_status(name, "cancelled", cancelled)
             except Exception as error:  # said next to the job's button, and in the red box
-                self.set_status(name, "failed", self._t("job.failed", message=describe_error(error)))
+                self.set_status(name, "failed", self._t("job.failed", message=describe_error(error, self._t)))
                 raise
             else:
                 self.set_status(name, "done", note)

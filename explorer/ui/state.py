@@ -241,7 +241,7 @@ class ExplorerState(ExplorerTraits):
 
     def report(self, error: BaseException) -> None:
         """Show ``error`` to the user, and log its traceback."""
-        message = describe_error(error)
+        message = describe_error(error, self.t)
         if isinstance(error, ExplorerError):
             log.warning("pruning explorer: %s", message, exc_info=error)
         else:
