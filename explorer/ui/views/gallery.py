@@ -20,7 +20,6 @@ from explorer.ui.naming import layer_labels
 from explorer.ui.views._sync import serialized
 from explorer.ui.views.plots import _status, quiet_toolbar
 
-_NAN = float("nan")
 _TILES = ("x", "y", "lx", "ly", "number", "channel", "status")
 
 
@@ -75,13 +74,13 @@ class GalleryView(w.VBox):
         dots = fig.scatter(x="x", y="y", source=tiles, size=6, alpha=0.0)
         tips = [(t("gallery.channel_tip"), "@channel"), (t("plot.status_tip"), "@status")]
         fig.add_tools(HoverTool(renderers=[dots], tooltips=tips))
-        # the frames drawn in the image, explained outside it: a glyph at NaN is drawn in the legend only (a
-        # renderer without data gets no swatch there)
+        # the frames drawn in the image, explained outside it: one glyph left of the tiles (outside the fixed
+        # ranges) is drawn in the legend only (a renderer without data gets no swatch there)
         kept = fig.scatter(
-            x=[_NAN], y=[_NAN], marker="square", size=11, fill_color="#ffffff", line_color="#dcdcdc"
+            x=[-100], y=[-100], marker="square", size=11, fill_color="#ffffff", line_color="#dcdcdc"
         )
         pruned = fig.scatter(
-            x=[_NAN], y=[_NAN], marker="square", size=11, fill_color="#333333", line_color="#c82828"
+            x=[-100], y=[-100], marker="square", size=11, fill_color="#333333", line_color="#c82828"
         )
         legend = Legend(
             items=[
