@@ -94,7 +94,11 @@ def _replace_folder(folder: Path, files: dict[str, bytes]) -> None:
     """Replace ``folder`` by one holding exactly ``files``, so that a failure at any point leaves either the
     old folder or the new one, never a mix of the two (a plan beside weights it does not describe)."""
     if folder.exists() and not {p.name for p in folder.iterdir()} <= {PLAN_FILE, WEIGHTS_FILE, SUMMARY_FILE}:
-        raise CheckpointError(f"{folder} holds other files; save the pruned model into a new or empty folder")
+        raise CheckpointError(
+            f"{folder} holds other files; save the pruned model into a new or empty folder",
+            code="export.other_files",
+            values={"folder": str(folder)},
+        )
     folder.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}.new-"))
     aside = None

@@ -521,7 +521,9 @@ def test_sensitivity_scan_and_li_plan(visit: Visit, session: Any) -> None:
     page.locator(".lm-TabBar-tab").filter(has_text="Sensitivity & plans").click()
     page.get_by_role("button", name="Run sensitivity scan").click()
     table = session.sensitivity(criterion="l1")  # the app's default grid, 10 % … 90 %
-    page.get_by_text(f"{len(table.rows)} evaluations with l1 in").wait_for(timeout=UPDATE_TIMEOUT * 1000)
+    page.get_by_text(f"{len(table.rows)} evaluations with Filter size (L1) in").wait_for(
+        timeout=UPDATE_TIMEOUT * 1000
+    )
     note = f"Unpruned accuracy {format_percent(table.baseline_accuracy)}; {len(table.rows)} evaluations"
     page.get_by_text(note).wait_for()
     panels = page.locator(".pruning-explorer-panels")
@@ -534,7 +536,7 @@ def test_sensitivity_scan_and_li_plan(visit: Visit, session: Any) -> None:
     _wait_for_values(page, _shown(session, GROUP), GROUP)
     for group, ratio in plan["ratios"].items():
         assert _slider_ratio(page, group) == pytest.approx(ratio), group
-    page.get_by_text("Li et al. plan, ε = 1.0 points, ranked by l1").wait_for()
+    page.get_by_text("Li et al. plan, ε = 1.0 points, ranked by Filter size (L1)").wait_for()
     ARTIFACTS.mkdir(exist_ok=True)
     panels.screenshot(path=str(ARTIFACTS / "04-sensitivity-and-plan.png"))
     _reset(page)

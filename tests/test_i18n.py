@@ -81,7 +81,7 @@ def test_no_key_is_left_unused() -> None:
 
 
 #: Key families built from a name at run time (checked by their own tests).
-DYNAMIC = ("crit.", "lesson.")
+DYNAMIC = ("crit.", "lesson.", "core.")
 
 
 @pytest.mark.parametrize("key", sorted(CATALOGUES["en"]))
@@ -158,3 +158,67 @@ def test_translator_follows_the_language_and_falls_back() -> None:
     assert check_lang("ko") == "ko"
     with pytest.raises(ValueError, match="en, ko"):
         check_lang("fr")
+
+
+def _core_codes() -> dict[str, set[str]]:
+    """Every message code of the core → the names of the values it fills in: ``CoreText("code", text,
+    name=...)`` and ``SomeError(text, code="code", values={"name": ...})``."""
+    found: dict[str, set[str]] = {}
+    for path in sorted(PACKAGE.rglob("*.py")):
+        if "ui" in path.relative_to(PACKAGE).parts:
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.Call):
+                continue
+            name = node.func.id if isinstance(node.func, ast.Name) else getattr(node.func, "attr", "")
+            keywords = {k.arg: k.value for k in node.keywords}
+            if name == "CoreText" and node.args and isinstance(node.args[0], ast.Constant):
+                found[node.args[0].value] = {k for k in keywords if k is not None}
+            elif isinstance(keywords.get("code"), ast.Constant):
+                values = keywords.get("values")
+                keys = {k.value for k in values.keys} if isinstance(values, ast.Dict) else set()
+                found[keywords["code"].value] = keys
+    return found
+
+
+def test_the_core_texts_have_the_words_of_both_languages() -> None:
+    codes = _core_codes()
+    assert len(codes) >= 12
+    for code, values in codes.items():
+        for lang, catalogue in CATALOGUES.items():
+            key = f"core.{code}"
+            assert key in catalogue, (lang, key)
+            assert _fields(catalogue[key]) == values, (lang, key)
+    assert sorted(k for k in CATALOGUES["en"] if k.startswith("core.")) == sorted(f"core.{c}" for c in codes)
+
+
+def test_the_korean_page_says_the_core_texts_in_korean(tmp_path) -> None:
+    """A refused group's reason and an export error reach the Korean page in Korean; scripts keep English."""
+    from explorer.app import build_app
+    from explorer.errors import CheckpointError, CoreText
+    from explorer.session import PruningSession
+    from explorer.ui.format import describe_error, say
+
+    session = PruningSession("digits_cnn")
+    reason = session.views.describe()["refused_groups"]["classifier"]
+    assert isinstance(reason, CoreText)
+    assert str(reason).startswith("no layer consumes its channels")  # the script's English
+    ko = Translator("ko")
+    assert say(reason, ko) == translate("ko", "core.refusal.output")
+    assert say("plain text", ko) == "plain text"
+    error = CheckpointError("English", code="export.other_files", values={"folder": "/x"})
+    assert describe_error(error, ko) == translate("ko", "core.export.other_files", folder="/x")
+    assert describe_error(error) == "English"
+    app = build_app(session=session, background=False, lang="ko")
+    try:
+        summary = app.views["summary"]
+        assert translate("ko", "core.refusal.output") in summary._refused.children[0].children[0].value
+        (tmp_path / "mine").mkdir()
+        (tmp_path / "mine" / "notes.txt").write_text("keep")
+        app.state.jobs.save(tmp_path / "mine")
+        assert app.state.wait_idle(60)
+        said = translate("ko", "core.export.other_files", folder=tmp_path / "mine")
+        assert app.state.error == said
+        assert said in app.state.activity.job_status["export"]["text"]
+    finally:
+        app.state.close()

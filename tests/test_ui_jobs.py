@@ -7,7 +7,11 @@ fine-tuning test changes the session's weights and the upload test replaces the 
 
 from __future__ import annotations
 
+import base64
+import io
 import os
+import re
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +20,7 @@ import torch
 
 from explorer.app import ExplorerApp, _observers, build_app
 from explorer.session import PruningSession
+from explorer.ui import download
 from explorer.ui.format import format_count, format_percent
 from explorer.ui.plan_inputs import on_grid
 
@@ -114,7 +119,7 @@ def test_cancelling_a_scan_leaves_the_app_usable(app: ExplorerApp) -> None:
     finally:
         del state.activity.advance
     assert state.activity.job_status["sensitivity"]["state"] == "cancelled"
-    assert "nothing changed" in app.views["sensitivity"]._status.value
+    assert "plan is unchanged" in app.views["sensitivity"]._status.value
     assert state.error == ""
     assert session.generation == generation
     assert session.pruned == {}
@@ -123,6 +128,106 @@ def test_cancelling_a_scan_leaves_the_app_usable(app: ExplorerApp) -> None:
     assert state.wait_idle(30)
     assert session.ratio(group) == 0.5
     assert state.metrics["accuracy"] == pytest.approx(session.evaluate().accuracy)
+
+
+def test_scan_draws_its_curves_while_it_runs(app: ExplorerApp) -> None:
+    """Each published partial scan holds rows the finished scan has too, layer by layer, and the progress
+    says which layer of how many."""
+    state, session = app.state, app.state.session
+    view = app.views["sensitivity"]
+    ratios = (0.15, 0.35, 0.55)  # not scanned before: really runs
+    seen: list[dict] = []
+    texts: list[str] = []
+    lines: list[list[str]] = []
+
+    def scan(change: dict) -> None:  # called after the view's observer: its plot is drawn
+        seen.append(change["new"])
+        lines.append(list(view.sources["lines"].data["group"]))
+
+    def text(change: dict) -> None:
+        texts.append(change["new"])
+
+    state.jobs.observe(scan, names="sensitivity")
+    state.activity.observe(text, names="progress_text")
+    try:
+        state.jobs.run_sensitivity(ratios=ratios)
+        assert state.wait_idle(60)
+    finally:
+        state.jobs.unobserve(scan, names="sensitivity")
+        state.activity.unobserve(text, names="progress_text")
+    final = state.jobs.sensitivity
+    assert final["running"] is False
+    groups = [g.name for g in session.groups]
+    partial = [s for s in seen if s.get("running")]
+    assert len(partial) >= len(groups)  # at least one drawing per layer reached
+    for s in partial:
+        assert s["rows"] == final["rows"][: len(s["rows"])]  # a prefix of the finished scan's rows
+        assert s["groups"] == groups[: s["layer"]]
+        assert s["layers"] == len(groups)
+    assert [s["layer"] for s in partial if s["rows"]][-1] == len(groups)
+    assert any(len(g) == 1 for g in lines)  # the plot grew a line at a time
+    assert lines[-1] == groups
+    for layer in range(1, len(groups) + 1):
+        assert any(f"layer {layer} of {len(groups)}" in text for text in texts), texts
+
+
+def test_a_cancelled_scan_keeps_its_partial_curves(app: ExplorerApp) -> None:
+    state, session = app.state, app.state.session
+    view = app.views["sensitivity"]
+    original = state.activity.advance
+    ratios = (0.2, 0.4)  # not scanned before
+
+    def cancel_in_layer_two(done: int, total: int) -> None:
+        original(done, total)
+        if done == len(ratios) + 1:  # the first cell of the second layer
+            state.cancel()
+
+    state.activity.advance = cancel_in_layer_two
+    try:
+        state.jobs.run_sensitivity(ratios=ratios)
+        assert state.wait_idle(60)
+    finally:
+        del state.activity.advance
+    s = state.jobs.sensitivity
+    assert state.activity.job_status["sensitivity"]["state"] == "cancelled"
+    assert s["cancelled"] is True
+    assert s["running"] is False
+    want = session.sensitivity(ratios, "l1")  # the whole scan, measured now
+    assert len(s["rows"]) == len(ratios) + 1
+    assert s["rows"] == want.rows[: len(s["rows"])]
+    assert view.sources["lines"].data["group"] == [g.name for g in session.groups[:2]]
+    assert "Cancelled after layer 2 of 3" in view._note.value
+    assert session.pruned == {}
+
+
+def test_the_time_left_comes_from_the_measured_rate(monkeypatch: pytest.MonkeyPatch) -> None:
+    from explorer.ui import activity as module
+    from explorer.ui.activity import ETA_AFTER_SECONDS, Activity, estimate_left
+
+    clock = [100.0]
+    monkeypatch.setattr(module.time, "monotonic", lambda: clock[0])
+    activity = Activity()
+    activity.begin("Scoring channels…")
+    clock[0] += 1.0
+    activity.advance(1, 10)
+    assert activity.eta == -1.0  # too early: start-up cost, not a rate
+    assert activity.progress_text == "Scoring channels…"
+    clock[0] += 3.0
+    activity.advance(2, 10)  # 2 of 10 in 4 s: 0.5 per s, 8 left → 16 s
+    assert activity.eta == pytest.approx(4.0 / 2 * (10 - 2))
+    assert activity.progress_text == "Scoring channels… (about 16 s left)"
+    clock[0] += 60.0
+    activity.advance(4, 10)  # 4 in 64 s → 96 s left
+    assert activity.progress_text == "Scoring channels… (about 1.6 min left)"
+    activity.retext("Scoring channels: layer 2…")
+    assert activity.progress_text == "Scoring channels: layer 2… (about 1.6 min left)"
+    clock[0] += 300.0
+    activity.advance(999, 1000)  # 364 s for 99.9 %: 0.4 s left, under a second: hidden
+    assert activity.eta == -1.0
+    activity.end()
+    assert activity.progress_text == ""
+    assert estimate_left(ETA_AFTER_SECONDS / 2, 0.5) is None
+    assert estimate_left(10.0, 0.25) == pytest.approx(30.0)
 
 
 def test_li_plan_moves_the_sliders(app: ExplorerApp) -> None:
@@ -206,7 +311,9 @@ def test_global_plan_moves_every_slider(app: ExplorerApp) -> None:
     assert sum(len(v) for v in session.pruned.values()) > 0
 
 
-def test_export_writes_the_three_files(app: ExplorerApp, tmp_path: Path) -> None:
+def test_export_writes_the_three_files(
+    app: ExplorerApp, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     state, session = app.state, app.state.session
     state.set_ratio(session.groups[2].name, 0.5)
     assert state.wait_idle(30)
@@ -221,7 +328,29 @@ def test_export_writes_the_three_files(app: ExplorerApp, tmp_path: Path) -> None
         assert str(tmp_path / "pruned" / name) in export.text
     summary = (tmp_path / "pruned" / "SUMMARY.md").read_text()
     assert state.jobs.export["summary"] == summary
-    assert "# Pruned digits_cnn" in export.text
+    assert "<h1>Pruned digits_cnn</h1>" in export.text  # SUMMARY.md rendered
+    assert "<td>features.7</td>" in export.text
+    assert f"Weights exported: {session.weights.label}." in summary
+    assert "Weights exported: <b>original</b>." in export.text  # in the page's words
+    state.lang = "ko"
+    try:
+        assert "내보낸 가중치: <b>원래 가중치</b>." in app.views["export"].text
+    finally:
+        state.lang = "en"
+    export = app.views["export"]
+    # the download link: the same three files, zipped into a data: URI
+    link = re.search(r"download='([^']+)' href='data:application/zip;base64,([^']+)'", export.download)
+    assert link is not None
+    assert link[1] == "pruned.zip"
+    with zipfile.ZipFile(io.BytesIO(base64.b64decode(link[2]))) as archive:
+        assert sorted(archive.namelist()) == [f"pruned/{n}" for n in names]
+        for name in names:
+            assert archive.read(f"pruned/{name}") == (tmp_path / "pruned" / name).read_bytes()
+    monkeypatch.setattr(download, "DOWNLOAD_LIMIT", 1000)  # a zip over the limit: no link, a sentence
+    export.save_button.click()
+    assert state.wait_idle(60)
+    assert "href" not in export.download
+    assert "too big to download from the page" in export.download
     # a folder holding other files is refused: the message goes to the red box
     (tmp_path / "mine").mkdir()
     (tmp_path / "mine" / "notes.txt").write_text("keep me")
@@ -434,3 +563,33 @@ def test_switching_model_builds_a_new_session(app: ExplorerApp) -> None:
     assert state.session.model_name == "digits_cnn"
     assert state.session_version == version + 1
     assert state.baseline["accuracy"] == pytest.approx(state.session.baseline().accuracy)
+
+
+def test_tile_grids_have_no_pixel_axes_and_say_what_the_tiles_are(app: ExplorerApp) -> None:
+    from bokeh.models import Legend, Title
+
+    state, session = app.state, app.state.session
+    group = session.groups[0].name
+    state.toggle_filter(group, 3)
+    assert state.wait_idle(30)
+    view, g = app.views["gallery"], state.gallery
+    tiles = view._weights_tiles.data
+    assert tiles["number"] == [str(c) for c in g.channel]  # each tile carries its channel number
+    side = g.weight_tile
+    for x, y, lx, ly in zip(tiles["x"], tiles["y"], tiles["lx"], tiles["ly"], strict=True):
+        assert x - side / 2 < lx < x  # the number sits in its own tile's top-left corner
+        assert y < ly < y + side / 2
+    for fig in (view._weights_fig, view._maps_fig):
+        assert all(not axis.visible for axis in fig.axis)
+        assert all(not axis.axis_label for axis in fig.axis)
+        (legend,) = [m for m in fig.below if isinstance(m, Legend)]  # outside the tiles
+        assert not [m for m in fig.center if isinstance(m, Legend)]
+        assert [item.label.value for item in legend.items] == [
+            "kept (grey frame)",
+            "pruned (dark, red frame)",
+        ]
+        assert next(m.text for m in fig.below if isinstance(m, Title)).startswith("One tile per")
+    assert view._weights_tiles.data["status"][3] == "pruned"
+    sensitivity = app.views["sensitivity"].figure
+    assert not [m for m in sensitivity.center if isinstance(m, Legend)]  # the layer legend sits beside it
+    assert [m for m in sensitivity.right if isinstance(m, Legend)]

@@ -48,7 +48,7 @@ from explorer.criteria.statistics import (
     collect_fisher_diagonal,
     collect_post_relu_statistics,
 )
-from explorer.errors import ExplorerError
+from explorer.errors import CoreText, ExplorerError
 from explorer.layers import BATCH_NORMS
 
 Scored = tuple[dict[str, GroupScores], dict[str, str]]
@@ -87,7 +87,12 @@ def score_batchnorm_scales(request: ScoringRequest) -> Scored:
         if members:
             out[group.name] = reduce_members(group, members, request.reduction)
         else:
-            reasons[group.name] = f"{request.criterion}: no BatchNorm follows {group.name}"
+            reasons[group.name] = CoreText(
+                "criterion.no_batch_norm",
+                f"{request.criterion}: no BatchNorm follows {group.name}",
+                criterion=request.criterion,
+                layer=group.name,
+            )
         request.report(done + 1, len(request.groups))
     return out, reasons
 

@@ -21,7 +21,7 @@ from torch_pruning._helpers import UnwrappedParameters, _HybridIndex
 
 from explorer._autograd import autograd_enabled
 from explorer.attention import attention_layers
-from explorer.errors import ModelError
+from explorer.errors import CoreText, ModelError
 from explorer.graph.fallback import fallback_groups
 from explorer.graph.groups import GroupGraph, Member, PruningGroup, lone_group
 from explorer.graph.pads import find_channel_pads, swapped
@@ -157,9 +157,10 @@ def _group_of(
             root_name, channels, [Member(root_name, "out", tuple(range(channels)), tuple(range(channels)))]
         )
         group.prunable = False
-        group.reason = (
+        group.reason = CoreText(
+            "refusal.unfollowable",
             "its channels reach reshapes that mix them with other dimensions (attention heads, window "
-            "partitions...), which the dependency graph cannot follow, so what they are tied to is unknown"
+            "partitions...), which the dependency graph cannot follow, so what they are tied to is unknown",
         )
         return group, {module}
     for (node, handler), found in raw.items():

@@ -10,6 +10,7 @@ from collections.abc import Mapping, Sequence
 import torch
 from torch import nn
 
+from explorer.errors import CoreText
 from explorer.graph.groups import PruningGroup
 from explorer.layers import (
     CHANNEL_LAYERS,
@@ -57,14 +58,17 @@ def refusal_reason(
     group: PruningGroup, modules: Mapping[str, nn.Module], partial_grouped: list[str]
 ) -> str | None:
     if not any(m.side == "in" for m in group.members):
-        return (
+        return CoreText(
+            "refusal.output",
             "no layer consumes its channels: they are the model's outputs (the classifier), or they reach "
-            "the output through ops that cannot be followed, so they are never pruned"
+            "the output through ops that cannot be followed, so they are never pruned",
         )
     if partial_grouped:
-        return (
+        return CoreText(
+            "refusal.grouped_conv",
             f"its channels feed only part of the grouped convolution {partial_grouped[0]}, whose groups "
-            "must all lose the same number of channels"
+            "must all lose the same number of channels",
+            layer=partial_grouped[0],
         )
     for member in group.members:
         module = modules[member.module]
@@ -73,22 +77,34 @@ def refusal_reason(
             # linear whose outputs join the group must contribute all of its channels
             channels = out_channels(module)
             if channels != len(set(member.idxs)):
-                return (
+                return CoreText(
+                    "refusal.coupled",
                     f"channels are coupled through a non channel-preserving op into {member.module} "
                     f"({channels} channels vs {len(set(member.idxs))}), e.g. a zero-padding 'option A' "
-                    "shortcut written inline with F.pad (written as a module, it can be pruned)"
+                    "shortcut written inline with F.pad (written as a module, it can be pruned)",
+                    layer=member.module,
+                    channels=channels,
+                    reached=len(set(member.idxs)),
                 )
         if isinstance(module, nn.LayerNorm):
             reason = _layer_norm_reason(member.module, module)
             if reason:
                 return reason
         elif isinstance(module, CROSS_CHANNEL_NORMS):
-            return (
+            return CoreText(
+                "refusal.cross_norm",
                 f"{member.module} ({type(module).__name__}) normalises across channels, so masking a channel "
-                "is not the same as removing it"
+                "is not the same as removing it",
+                layer=member.module,
+                kind=type(module).__name__,
             )
         if not isinstance(module, (*CHANNEL_LAYERS, *PER_CHANNEL_LAYERS, *CHANNEL_MAPS, nn.LayerNorm)):
-            return f"{member.module} ({type(module).__name__}) is a layer type the engine cannot account for"
+            return CoreText(
+                "refusal.layer_type",
+                f"{member.module} ({type(module).__name__}) is a layer type the engine cannot account for",
+                layer=member.module,
+                kind=type(module).__name__,
+            )
     return _emptying_reason(group, modules)
 
 
@@ -98,9 +114,12 @@ def functional_reason(group: PruningGroup, uncalled: Sequence[str]) -> str | Non
     for param in group.params:
         layer = param.module.rpartition(".")[0]
         if layer in uncalled:
-            return (
+            return CoreText(
+                "refusal.functional",
                 f"its channels reach {param.module}, which the model uses in its own code rather than by "
-                f"calling {layer} (e.g. F.linear(x, {layer}.weight)), where a mask cannot act"
+                f"calling {layer} (e.g. F.linear(x, {layer}.weight)), where a mask cannot act",
+                param=param.module,
+                layer=layer,
             )
     return None
 
@@ -109,14 +128,20 @@ def _layer_norm_reason(name: str, module: nn.LayerNorm) -> str | None:
     """Masking normalises a LayerNorm over its kept channels (``explorer.masks``), as removal does, when it
     normalises one dimension that is known: the last one, or the channels of ConvNeXt's ``LayerNorm2d``."""
     if len(module.normalized_shape) != 1:
-        return (
+        return CoreText(
+            "refusal.layer_norm_dims",
             f"{name} (LayerNorm over {tuple(module.normalized_shape)}) normalises several dimensions at "
-            "once, so its channels cannot be removed one by one"
+            "once, so its channels cannot be removed one by one",
+            layer=name,
+            shape=tuple(module.normalized_shape),
         )
     if type(module).forward is not nn.LayerNorm.forward and not is_channels_first_layer_norm(module):
-        return (
+        return CoreText(
+            "refusal.layer_norm_forward",
             f"{name} ({type(module).__name__}) is a LayerNorm with its own forward: the engine cannot tell "
-            "which dimension it normalises"
+            "which dimension it normalises",
+            layer=name,
+            kind=type(module).__name__,
         )
     return None
 
@@ -136,8 +161,10 @@ def _emptying_reason(group: PruningGroup, modules: Mapping[str, nn.Module]) -> s
         if total is None or len(set(member.idxs)) < total:
             continue
         if len(set(member.root_idxs)) < group.num_channels:
-            return (
+            return CoreText(
+                "refusal.emptying",
                 f"{member.module} holds channels of only some of the group's units, so keeping one unit "
-                "could remove all of its channels"
+                "could remove all of its channels",
+                layer=member.module,
             )
     return None

@@ -8,6 +8,7 @@ it; the views observe it.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 
 from traitlets import Bool, Dict, Float, HasTraits, Unicode
@@ -24,6 +25,24 @@ class JobCancelled(Exception):
 
 #: What a cancelled job raises: its own signal, or the core's.
 CANCELLED = (JobCancelled, EvaluationCancelled, ScoringCancelled)
+#: The time left is shown once the work has run this many seconds and done this share (before, the rate is
+#: mostly start-up cost: the first batch, the first kernels) ...
+ETA_AFTER_SECONDS, ETA_AFTER_FRACTION = 2.0, 0.05
+#: ... and while at least this many seconds are left.
+ETA_MIN_LEFT = 1.0
+
+
+def estimate_left(elapsed: float, fraction: float) -> float | None:
+    """Seconds left at the measured progress rate, ``fraction / elapsed``: ``(1 - fraction) / rate``.
+
+    The rate is the average since the work began (steadier than the last step's), so the estimate assumes
+    the remaining steps cost what the finished ones did. ``None`` until it means something: less than
+    ``ETA_AFTER_SECONDS`` run, less than ``ETA_AFTER_FRACTION`` done, or under ``ETA_MIN_LEFT`` left.
+    """
+    if elapsed < ETA_AFTER_SECONDS or fraction < ETA_AFTER_FRACTION or fraction >= 1.0:
+        return None
+    left = elapsed * (1.0 - fraction) / fraction
+    return left if left >= ETA_MIN_LEFT else None
 
 
 class Activity(HasTraits):
@@ -34,21 +53,34 @@ class Activity(HasTraits):
     progress_text = Unicode("")
     job = Unicode("", help="name of the long job running now ('' when none)")
     job_status = Dict(help="job name → {state: running|done|cancelled|failed, text}")
+    eta = Float(-1.0, help="seconds left at the measured rate (estimate_left); -1 while not meaningful")
 
     def __init__(self, text: Callable[..., str] | None = None, **kwargs: object):
         super().__init__(**kwargs)
         self._t = text or Translator()
         self._cancel = threading.Event()
+        self._text = ""  # progress_text without the time left
+        self._began = time.monotonic()
 
     # ------------------------------------------------------------------------------------ progress
     def begin(self, text: str) -> None:
-        """Show that work is running, with ``text`` and no progress yet (also to change the text)."""
+        """Show that work is running, with ``text`` and no progress yet (also to change the text); the time
+        left is measured from here."""
+        self._began = time.monotonic()
+        self.eta = -1.0
         self.progress = 0.0
-        self.progress_text = text
+        self.retext(text)
         self.busy = True
+
+    def retext(self, text: str) -> None:
+        """Change the text of the running work, keeping its progress and time left."""
+        self._text = text
+        self.progress_text = self._with_eta()
 
     def end(self) -> None:
         self.progress = 0.0
+        self.eta = -1.0
+        self._text = ""
         self.progress_text = ""
         self.busy = False
 
@@ -61,8 +93,27 @@ class Activity(HasTraits):
             self.end()
 
     def advance(self, done: int, total: int) -> None:
-        """Progress callback of the core's long calls: ``done`` of ``total`` steps."""
+        """Progress callback of the core's long calls: ``done`` of ``total`` steps; updates the time left
+        (:func:`estimate_left`, from the rate measured since :meth:`begin`)."""
         self.progress = done / total if total else 0.0
+        left = estimate_left(time.monotonic() - self._began, self.progress)
+        self.eta = -1.0 if left is None else left
+        self.progress_text = self._with_eta()
+
+    def _with_eta(self) -> str:
+        if self.eta < 0 or not self._text:
+            return self._text
+        seconds = self.eta
+        if seconds < 60:
+            left = self._t(
+                "job.eta.seconds",
+                seconds=f"{seconds:.0f}" if seconds < 20 else f"{5 * round(seconds / 5):.0f}",
+            )
+        else:
+            left = self._t(
+                "job.eta.minutes", minutes=f"{seconds / 60:.0f}" if seconds >= 600 else f"{seconds / 60:.1f}"
+            )
+        return self._t("job.with_eta", text=self._text, left=left)
 
     # -------------------------------------------------------------------------------- cancellation
     def cancel(self) -> None:
@@ -99,7 +150,7 @@ class Activity(HasTraits):
             except CANCELLED:
                 self.set_status(name, "cancelled", cancelled)
             except Exception as error:  # said next to the job's button, and in the red box
-                self.set_status(name, "failed", self._t("job.failed", message=describe_error(error)))
+                self.set_status(name, "failed", self._t("job.failed", message=describe_error(error, self._t)))
                 raise
             else:
                 self.set_status(name, "done", note)
@@ -110,4 +161,4 @@ class Activity(HasTraits):
         return job
 
 
-__all__ = ["CANCELLED", "Activity", "JobCancelled"]
+__all__ = ["CANCELLED", "Activity", "JobCancelled", "estimate_left"]

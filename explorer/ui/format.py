@@ -9,6 +9,7 @@ from __future__ import annotations
 import html
 import math
 from collections.abc import Sequence
+from typing import Any
 
 from explorer.errors import ExplorerError
 
@@ -93,9 +94,23 @@ def escape(text: object) -> str:
     return html.escape(str(text))
 
 
-def describe_error(error: BaseException) -> str:
-    """The user-facing message of an error: ``str(e)`` for the explorer's own, type and text otherwise."""
+def say(text: object, t: Any = None) -> str:
+    """A text from the core in the page's language: a :class:`~explorer.errors.CoreText` through the
+    catalogues (``core.<code>``, filled in with its values), anything else (or a code the catalogues do not
+    know) as it is."""
+    code = getattr(text, "code", None)
+    if t is None or not isinstance(code, str):
+        return str(text)
+    return t.get(f"core.{code}", str(text), **getattr(text, "values", {}))
+
+
+def describe_error(error: BaseException, t: Any = None) -> str:
+    """The user-facing message of an error: the explorer's own in the page's language when it carries a code
+    the catalogues know (``t`` given), else ``str(e)``; type and text for any other error."""
     if isinstance(error, ExplorerError):
+        code = getattr(error, "code", None)
+        if t is not None and isinstance(code, str):
+            return t.get(f"core.{code}", str(error), **getattr(error, "values", {}))
         return str(error)
     return f"{type(error).__name__}: {error}"
 
@@ -111,4 +126,5 @@ __all__ = [
     "format_percent",
     "format_points",
     "format_terms",
+    "say",
 ]

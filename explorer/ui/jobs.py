@@ -24,9 +24,11 @@ from traitlets import Dict, HasTraits, Unicode
 
 from explorer.export import SUMMARY_FILE, save_pruned
 from explorer.ui.activity import Activity, JobCancelled
+from explorer.ui.download import download_of
+from explorer.ui.naming import criterion_label
+from explorer.ui.network import weights_dict
 from explorer.ui.plan_inputs import PlanInputs
-from explorer.ui.scoring import is_cheap
-from explorer.ui.tables import sensitivity_dict
+from explorer.ui.scan_job import run_scan
 from explorer.ui.trajectory import Trajectory
 from explorer.ui.worker import Worker
 
@@ -79,7 +81,9 @@ class LongJobs(HasTraits):
     finetune = Dict(help="the last fine-tuning: accuracy before and after, steps")
     schedules = Dict(help="one-shot vs iterative pruning (session.compare_schedules)")
     unstructured = Dict(help="filters vs single weights (session.compare_unstructured), with the speed-ups")
-    export = Dict(help="the last save: folder, files written, SUMMARY.md text")
+    export = Dict(
+        help="the last save: folder, files written, SUMMARY.md text, weights exported, download (zip)"
+    )
 
     def __init__(
         self,
@@ -112,9 +116,11 @@ class LongJobs(HasTraits):
         def body() -> str:
             table = self._scan(name, grid)
             seconds = f"{self.sensitivity['seconds']:.1f}"
-            return self._t("jobs.scan.done", count=len(table.rows), criterion=name, seconds=seconds)
+            label = criterion_label(name, self._t)
+            return self._t("jobs.scan.done", count=len(table.rows), criterion=label, seconds=seconds)
 
-        self._long_job("sensitivity", self._t("jobs.scan.running", criterion=name), body)
+        text = self._t("jobs.scan.running", criterion=criterion_label(name, self._t))
+        self._long_job("sensitivity", text, body)
 
     def apply_suggestion(
         self, kind: str, *, epsilon: float = 0.01, reduction: float = 0.3, ratio: float = 0.5
@@ -333,6 +339,8 @@ class LongJobs(HasTraits):
                 "folder": str(out),
                 "files": [{"path": str(p), "name": p.name, "bytes": p.stat().st_size} for p in files],
                 "summary": summary.read_text() if summary.is_file() else "",
+                "weights": weights_dict(session),
+                "download": download_of(out, files),
                 "channels_removed": sum(len(v) for v in session.pruned.values()),
                 "generation": session.generation,
             }
@@ -353,19 +361,12 @@ class LongJobs(HasTraits):
         self._worker.submit(name, self._activity.long_job(name, text, body, cancelled))
 
     def _scan(self, criterion: str, ratios: Sequence[float] | None) -> Any:
-        """Score (cancellable, with progress) then scan; publishes and returns the table."""
-        session, activity = self._hooks.session(), self._activity
-        start = time.perf_counter()
-        if not is_cheap(criterion):
-            activity.begin(self._t("jobs.scoring", criterion=criterion))
-            session.group_scores(criterion, progress=activity.advance, should_stop=activity.should_stop)
-        activity.begin(self._t("jobs.scan.scanning", criterion=criterion))
-        table = session.sensitivity(
-            ratios, criterion, progress=activity.advance, should_stop=activity.should_stop
-        )
-        self._table = table
-        self.sensitivity = sensitivity_dict(table, time.perf_counter() - start)
-        return table
+        """Score (cancellable, with progress) then scan, drawing the curves as they come
+        (:func:`~explorer.ui.scan_job.run_scan`); publishes and returns the table."""
+        self._table = None
+        publish = lambda result: setattr(self, "sensitivity", result)  # noqa: E731
+        self._table = run_scan(self._hooks.session(), criterion, ratios, self._activity, self._t, publish)
+        return self._table
 
     def weights_changed(self) -> None:
         """Other weights are live (adopted, or undo/redo/reset across a fine-tuning): the scan is stale, and

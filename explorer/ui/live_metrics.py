@@ -14,8 +14,8 @@ from typing import Any
 
 from explorer.live import LiveEvaluator
 
-#: Minimum seconds between two published running (non-final) estimates.
-PUBLISH_INTERVAL = 0.1
+#: Seconds after a published running estimate of a plan before a later one of the same plan is published.
+REFRESH_INTERVAL = 2.0
 
 
 class LiveMetrics:
@@ -38,6 +38,7 @@ class LiveMetrics:
         self._publish = publish
         self._report = report
         self._last_publish = 0.0
+        self._estimated = -1  # the generation whose first running estimate was published
         self._failed_generation = -1
         self._live = LiveEvaluator(session, self._on_metrics, self._on_error)
 
@@ -65,8 +66,10 @@ class LiveMetrics:
             return  # an older plan's estimate: the newest plan wins
         final = metrics.seen == metrics.total
         now = time.monotonic()
-        if not final and now - self._last_publish < PUBLISH_INTERVAL:
-            return
+        if not final:
+            if generation == self._estimated and now - self._last_publish < REFRESH_INTERVAL:
+                return  # the shown estimate stands, with its interval, until the exact figure
+            self._estimated = generation
         self._last_publish = now
         self._publish(metrics, generation)
 
@@ -75,4 +78,4 @@ class LiveMetrics:
         self._report(error)
 
 
-__all__ = ["PUBLISH_INTERVAL", "LiveMetrics"]
+__all__ = ["REFRESH_INTERVAL", "LiveMetrics"]

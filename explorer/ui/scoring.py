@@ -1,8 +1,10 @@
 """``Scorer``: asks the session for a criterion's scores, at once or as a cancellable job with progress.
 
 Cheap criteria (weights or BatchNorm only) are scored on demand, even on hover; the ones that need a pass
-over data show progress and can be cancelled. The scorer remembers which criteria have been scored on every
-group, so the tables show the others as "not computed yet" instead of starting a slow computation.
+over data show progress, with the time left once it means something (``Activity.advance`` estimates it from
+the progress rate measured so far), and can be cancelled. The scorer remembers which criteria have been
+scored on every group, so the tables show the others as "not computed yet" instead of starting a slow
+computation.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from typing import Any
 
 from explorer import criteria as _criteria
 from explorer.ui.activity import Activity
+from explorer.ui.naming import criterion_label
 
 #: Criteria cheap enough to compute for every hover (no data needed).
 CHEAP_NEEDS = ("none", "weights", "bn")
@@ -51,13 +54,19 @@ class Scorer:
             activity = self._activity
             activity.rearm()
             activity.busy_while(
-                self._t("jobs.scoring", criterion=criterion),
+                self._t("jobs.scoring", criterion=criterion_label(criterion, self._t)),
                 lambda: session.group_scores(
                     criterion, groups, progress=activity.advance, should_stop=activity.should_stop
                 ),
             )
         if groups is None:
             self._complete.add(criterion)
+
+    def cancelled_text(self, new: str, old: str) -> str:
+        """What the page says when scoring ``new`` was cancelled and ``old`` still ranks."""
+        return self._t(
+            "state.scoring_cancelled", new=criterion_label(new, self._t), old=criterion_label(old, self._t)
+        )
 
     def scored(self, criterion: str) -> None:
         """Record that ``criterion`` was scored on every group (by the caller, through the session)."""

@@ -241,7 +241,7 @@ class ExplorerState(ExplorerTraits):
 
     def report(self, error: BaseException) -> None:
         """Show ``error`` to the user, and log its traceback."""
-        message = describe_error(error)
+        message = describe_error(error, self.t)
         if isinstance(error, ExplorerError):
             log.warning("pruning explorer: %s", message, exc_info=error)
         else:
@@ -303,7 +303,7 @@ class ExplorerState(ExplorerTraits):
             self.set_trait("criterion", old)
             if not isinstance(error, ScoringCancelled):
                 raise
-            self.error = self.t("state.scoring_cancelled", new=new, old=old)
+            self.error = self.scorer.cancelled_text(new, old)
             return
         self.session.criterion = new
         x, y = self.compare

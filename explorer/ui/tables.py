@@ -168,24 +168,56 @@ def scores_table(
 
 def sensitivity_dict(table: Any, seconds: float) -> dict[str, Any]:
     """A ``SensitivityTable`` as the views draw it: its rows, and one curve per group starting at 0 %."""
+    baseline = (table.baseline_accuracy, table.baseline_loss, table.baseline_macs)
+    return partial_sensitivity_dict(table.criterion, table.rows, baseline, table.groups, seconds)
+
+
+def partial_sensitivity_dict(
+    criterion: str,
+    rows: Sequence[Mapping[str, Any]],
+    baseline: tuple[float, float, int],
+    groups: Sequence[str],
+    seconds: float,
+    *,
+    running: bool = False,
+) -> dict[str, Any]:
+    """The rows measured so far as the views draw them (a scan that is running, or was cancelled, has
+    curves for the groups reached only, the last one short).
+
+    Args:
+        criterion: the scan's criterion.
+        rows: ``{group, ratio, accuracy, loss, macs, params}`` rows, in any order.
+        baseline: the unpruned network's accuracy, loss and MACs.
+        groups: every group of the scan, in order (the colours stay put as curves arrive).
+        seconds: time since the scan started.
+        running: the scan goes on (``layer`` of ``layers`` tells how far it is).
+    """
+    accuracy, loss, macs = baseline
+    seen = {r["group"] for r in rows}
+    reached = [g for g in groups if g in seen]
     curves = {}
-    for name in table.groups:
-        rows = sorted(table.curve(name), key=lambda r: r["ratio"])
+    for name in reached:
+        mine = sorted((r for r in rows if r["group"] == name), key=lambda r: r["ratio"])
         curves[name] = {
-            "ratio": [0.0] + [float(r["ratio"]) for r in rows],
-            "accuracy": [float(table.baseline_accuracy)] + [float(r["accuracy"]) for r in rows],
-            "loss": [float(table.baseline_loss)] + [float(r["loss"]) for r in rows],
+            "ratio": [0.0] + [float(r["ratio"]) for r in mine],
+            "accuracy": [float(accuracy)] + [float(r["accuracy"]) for r in mine],
+            "loss": [float(loss)] + [float(r["loss"]) for r in mine],
         }
+    order = {g: i for i, g in enumerate(groups)}
     return {
-        "criterion": table.criterion,
-        "baseline_accuracy": float(table.baseline_accuracy),
-        "baseline_loss": float(table.baseline_loss),
-        "baseline_macs": int(table.baseline_macs),
-        "groups": list(table.groups),
-        "rows": [dict(r) for r in table.rows],
+        "criterion": criterion,
+        "baseline_accuracy": float(accuracy),
+        "baseline_loss": float(loss),
+        "baseline_macs": int(macs),
+        "groups": reached,
+        "all_groups": list(groups),
+        "rows": sorted((dict(r) for r in rows), key=lambda r: (order.get(r["group"], 0), r["ratio"])),
         "curves": curves,
         "seconds": seconds,
         "stale": False,
+        "running": running,
+        "layer": max((order[g] + 1 for g in reached), default=0),
+        "layers": len(groups),
     }
 
 
@@ -196,6 +228,7 @@ __all__ = [
     "group_rows",
     "layers_table",
     "metrics_dict",
+    "partial_sensitivity_dict",
     "scores_table",
     "sensitivity_dict",
 ]

@@ -1,15 +1,36 @@
-"""Files in and out: save the pruned model (``explorer.save_pruned``) and explore an uploaded checkpoint."""
+"""Files in and out: save the pruned model (``explorer.save_pruned``), download it from the page, and explore
+an uploaded checkpoint.
+
+The download is an ``<a download>`` link whose ``href`` is a ``data:`` URI holding the zip of the saved
+files: it needs no server route and no JavaScript of ours, so it works in Voilà and in JupyterLab alike.
+Chromium takes URLs up to 2 MiB, hence ``explorer.ui.download.DOWNLOAD_LIMIT``; a bigger export says where
+it was saved instead. ``SUMMARY.md`` is rendered as HTML (mistune, escaping any HTML in it).
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 import ipywidgets as w
+import mistune
 
 from explorer.ui.format import escape, format_bytes
 from explorer.ui.loader import CHECKPOINT_SUFFIXES
 from explorer.ui.views._sync import serialized
 from explorer.ui.views.controls import JobStatus, JobView, _help, disable_while_busy
+from explorer.ui.views.weights import weights_label
+
+#: SUMMARY.md → HTML: tables on, raw HTML escaped (model and data names come from the user).
+_MARKDOWN = mistune.create_markdown(escape=True, plugins=["table"])
+_SUMMARY_STYLE = (
+    "<style>.pe-summary table{border-collapse:collapse;margin:4px 0}"
+    ".pe-summary th,.pe-summary td{border:1px solid #dadce0;padding:1px 8px;text-align:left}"
+    ".pe-summary h1{font-size:120%;margin:4px 0}.pe-summary p{margin:4px 0}</style>"
+)
+_BUTTON = (
+    "display:inline-block;padding:4px 12px;border-radius:4px;background:#1a73e8;color:#fff;"
+    "text-decoration:none;font-weight:600"
+)
 
 
 class ExportView(w.VBox):
@@ -35,6 +56,7 @@ class ExportView(w.VBox):
         self._save.on_click(lambda _b: state.jobs.save(self._folder.value))
         disable_while_busy(state, self._save)
         self._result = w.HTML()
+        self._download = w.HTML()
         super().__init__(
             [
                 w.HTML(f"<h4 style='margin:4px 0'>{t('export.title')}</h4>"),
@@ -42,6 +64,7 @@ class ExportView(w.VBox):
                 w.HBox([self._folder, self._save]),
                 JobView(state, jobs=("export",)),
                 JobStatus(state, "export"),
+                self._download,
                 self._result,
             ],
             **kwargs,
@@ -61,25 +84,50 @@ class ExportView(w.VBox):
     def text(self) -> str:
         return self._result.value
 
+    @property
+    def download(self) -> str:
+        """The HTML of the download link (empty before a save)."""
+        return self._download.value
+
     @serialized
     def _update(self, _change: Any = None) -> None:
-        e = self._state.jobs.export
+        e, t = self._state.jobs.export, self._t
         if not e:
             self._result.value = ""
+            self._download.value = ""
             return
         files = "".join(
             f"<li><code>{escape(f['path'])}</code> ({format_bytes(f['bytes'])})</li>" for f in e["files"]
         )
+        weights = e.get("weights")
+        exported = (
+            "<div>" + t("export.weights", label=f"<b>{escape(weights_label(weights, t))}</b>") + "</div>"
+            if weights
+            else ""
+        )
         summary = (
-            "<details open><summary>SUMMARY.md</summary>"
-            "<pre style='background:#f8f9fa;padding:6px;max-height:320px;overflow:auto;white-space:pre-wrap;"
-            "line-height:1.35'>"
-            f"{escape(e['summary'])}</pre></details>"
+            f"<details open><summary>{escape(t('export.summary'))}</summary>{_SUMMARY_STYLE}"
+            "<div class='pe-summary' style='background:#f8f9fa;padding:6px;max-height:360px;overflow:auto'>"
+            f"{_MARKDOWN(e['summary'])}</div></details>"
             if e["summary"]
             else ""
         )
-        written = escape(self._t("export.written"))
-        self._result.value = f"<div>{written}</div><ul style='margin:2px 0'>{files}</ul>{summary}"
+        written = escape(t("export.written"))
+        self._result.value = f"{exported}<div>{written}</div><ul style='margin:2px 0'>{files}</ul>{summary}"
+        self._download.value = self._link(e.get("download"))
+
+    def _link(self, download: dict | None) -> str:
+        if not download:
+            return ""
+        t, name, size = self._t, escape(download["name"]), format_bytes(download["bytes"])
+        if download.get("data") is None:
+            return _help(t("export.too_big", name=name, size=size)).value
+        href = f"data:application/zip;base64,{download['data']}"
+        text = escape(t("export.download", name=download["name"], size=size))
+        return (
+            f"<a class='pe-download' download='{name}' href='{href}' style='{_BUTTON}' "
+            f"title='{escape(t('export.download.hint'))}'>⬇ {text}</a>"
+        )
 
 
 class ModelView(w.VBox):

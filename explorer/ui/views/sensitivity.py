@@ -148,7 +148,9 @@ class SensitivityView(w.VBox):
             self._note.value = ""
             return
         groups = s["groups"]
-        colors = dict(zip(groups, group_colors(len(groups)), strict=True))
+        every = s.get("all_groups", groups)  # colours by place in the whole scan: they stay as curves arrive
+        palette = group_colors(len(every))
+        colors = {g: palette[every.index(g)] if g in every else palette[0] for g in groups}
         curves = s["curves"]
         self._lines.data = {
             "xs": [[100 * r for r in curves[g]["ratio"]] for g in groups],
@@ -171,15 +173,27 @@ class SensitivityView(w.VBox):
         self._baseline.location = 100 * s["baseline_accuracy"]
         self._baseline.visible = True
         t = self._t
-        self._fig.title.text = t("scan.plot.title_done", criterion=s["criterion"])
-        stale = " " + t("scan.stale") if s.get("stale") else ""
-        note = t(
-            "scan.note",
-            accuracy=format_percent(s["baseline_accuracy"]),
-            count=len(rows),
-            criterion=escape(s["criterion"]),
+        criterion = criterion_label(s["criterion"], t)
+        running = s.get("running", False)
+        self._fig.title.text = t(
+            "scan.plot.title_running" if running else "scan.plot.title_done", criterion=criterion
         )
-        self._note.value = f"<div style='color:#5f6368;font-size:90%'>{note}{stale}</div>"
+        notes = [
+            t(
+                "scan.note",
+                accuracy=format_percent(s["baseline_accuracy"]),
+                count=len(rows),
+                criterion=escape(criterion),
+            )
+        ]
+        where = {"layer": s.get("layer", 0), "layers": s.get("layers", len(groups))}
+        if running:
+            notes.append(t("scan.running", **where))
+        elif s.get("cancelled"):
+            notes.append(t("scan.partial", **where))
+        if s.get("stale"):
+            notes.append(t("scan.stale"))
+        self._note.value = f"<div style='color:#5f6368;font-size:90%'>{' '.join(notes)}</div>"
 
 
 class PlanView(w.VBox):
@@ -270,7 +284,7 @@ class PlanView(w.VBox):
         t = self._t
         labels = layer_labels(self._state.groups, t, counts=False)
         ratios = ", ".join(f"{escape(labels.get(g, g))} {100 * r:.0f} %" for g, r in s["ratios"].items())
-        criterion = escape(s["criterion"])
+        criterion = escape(criterion_label(s["criterion"], t))
         if s["kind"] == "li":
             title = t("plans.done.li", epsilon=f"{100 * s['epsilon']:.1f}", criterion=criterion)
         elif s["kind"] == "target":

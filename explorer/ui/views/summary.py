@@ -6,7 +6,7 @@ from typing import Any
 
 import ipywidgets as w
 
-from explorer.ui.format import escape, format_count, format_percent
+from explorer.ui.format import escape, format_count, format_percent, say
 from explorer.ui.views._sync import serialized
 
 _BADGE = (
@@ -43,7 +43,7 @@ class SummaryView(w.VBox):
             if s.get("trained", True)
             else _BADGE.format(tip=escape(t("summary.untrained.hint")), text=escape(t("summary.untrained")))
         )
-        warnings = "".join(f"<li>{escape(x)}</li>" for x in s.get("warnings", []))
+        warnings = "".join(f"<li>{escape(say(x, t))}</li>" for x in s.get("warnings", []))
         self._html.value = (
             f"<h3 style='margin:4px 0'>{escape(s['model'])}{badge}</h3>"
             + "<div>"
@@ -67,7 +67,9 @@ class SummaryView(w.VBox):
             + (f"<ul style='color:#a15c00;margin:2px 0'>{warnings}</ul>" if warnings else "")
         )
         refused = s.get("refused_groups", {})
-        items = [w.HTML(f"<b>{escape(name)}</b>: {escape(reason)}") for name, reason in refused.items()]
+        items = [
+            w.HTML(f"<b>{escape(name)}</b>: {escape(say(reason, t))}") for name, reason in refused.items()
+        ]
         self._refused.children = [w.VBox(items)] if items else []
         if items:
             self._refused.set_title(0, t("summary.refused", count=len(items)))

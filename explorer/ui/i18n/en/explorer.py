@@ -163,7 +163,6 @@ TEXTS: dict[str, str] = {
     "trajectory.finetuned_weights": ", fine-tuned weights",
     "gallery.weights": "Filters (weights)",
     "gallery.maps": "Feature maps",
-    "gallery.pixels": "pixels",
     "gallery.channel_tip": "channel",
     "gallery.rgb": "RGB",
     "gallery.mean": "mean over inputs",
@@ -255,7 +254,7 @@ TEXTS: dict[str, str] = {
     "jobs.plan.running": "Preparing the suggested plan…",
     "jobs.plan.applying": "Applying the plan…",
     "jobs.plan.done": "Applied: {count} layer(s) pruned.",
-    "jobs.cancelled.sensitivity": "Scan cancelled: nothing changed.",
+    "jobs.cancelled.sensitivity": "Scan cancelled: the plan is unchanged; the curves measured so far stay.",
     "jobs.cancelled.plan": "Cancelled before the plan was applied: nothing changed.",
     "jobs.cancelled.finetune": "Fine-tuning cancelled: the weights are unchanged.",
     "jobs.cancelled.compare": "Comparison cancelled.",
@@ -386,4 +385,30 @@ TEXTS: dict[str, str] = {
     "upload.button": "Upload checkpoint",
     "upload.button.hint": "a state_dict file ({suffixes}), at most {limit}",
     "upload.exploring": "Exploring the weights of {name} ({size}).",
+    # long jobs show partial results (issue 13)
+    "job.eta.seconds": "about {seconds} s",
+    "job.eta.minutes": "about {minutes} min",
+    "job.with_eta": "{text} ({left} left)",
+    "jobs.scan.layer": "Sensitivity scan with {criterion}: layer {layer} of {layers}…",
+    "scan.plot.title_running": (
+        "Sensitivity to pruning, one layer at a time (criterion: {criterion}): running…"
+    ),
+    "scan.running": "Measured so far: layer {layer} of {layers}; the curves grow as the scan runs.",
+    "scan.partial": (
+        "<b>Cancelled after layer {layer} of {layers}</b>: the curves drawn are the part measured."
+    ),
+    # tile grids without pixel axes (issue 13)
+    "gallery.weights_tiles": "One tile per filter, numbered by channel, row by row.",
+    "gallery.maps_tiles": "One tile per channel: the filter's output for this image.",
+    "gallery.legend.kept": "kept (grey frame)",
+    "gallery.legend.pruned": "pruned (dark, red frame)",
+    # export downloads in the browser (issue 13)
+    "export.download": "Download {name} ({size})",
+    "export.download.hint": "the saved files (plan, pruned weights, SUMMARY.md) in one zip, from the page",
+    "export.too_big": (
+        "{name} is {size}: too big to download from the page (a link holds at most 1.5 MB). It is saved on "
+        "the server, in the folder above."
+    ),
+    "export.weights": "Weights exported: {label}.",
+    "export.summary": "SUMMARY.md (saved with the model)",
 }

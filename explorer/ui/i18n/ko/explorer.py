@@ -162,7 +162,6 @@ TEXTS: dict[str, str] = {
     "trajectory.finetuned_weights": ", 미세 조정된 가중치",
     "gallery.weights": "필터 (가중치)",
     "gallery.maps": "특징 맵",
-    "gallery.pixels": "픽셀",
     "gallery.channel_tip": "채널",
     "gallery.rgb": "RGB",
     "gallery.mean": "입력 채널 평균",
@@ -248,7 +247,7 @@ TEXTS: dict[str, str] = {
     "jobs.plan.running": "추천 계획을 준비하는 중…",
     "jobs.plan.applying": "계획을 적용하는 중…",
     "jobs.plan.done": "적용됨: {count}개 층 프루닝.",
-    "jobs.cancelled.sensitivity": "분석을 취소했습니다: 바뀐 것은 없습니다.",
+    "jobs.cancelled.sensitivity": "분석을 취소했습니다: 계획은 그대로이고, 지금까지 측정한 곡선은 남습니다.",
     "jobs.cancelled.plan": "계획을 적용하기 전에 취소했습니다: 바뀐 것은 없습니다.",
     "jobs.cancelled.finetune": "미세 조정을 취소했습니다: 가중치는 그대로입니다.",
     "jobs.cancelled.compare": "비교를 취소했습니다.",
@@ -375,4 +374,30 @@ TEXTS: dict[str, str] = {
     "upload.button": "체크포인트 올리기",
     "upload.button.hint": "state_dict 파일 ({suffixes}), 최대 {limit}",
     "upload.exploring": "{name}의 가중치를 탐색 중입니다 ({size}).",
+    # long jobs show partial results (issue 13)
+    "job.eta.seconds": "약 {seconds}초",
+    "job.eta.minutes": "약 {minutes}분",
+    "job.with_eta": "{text} ({left} 남음)",
+    "jobs.scan.layer": "{criterion} 기준 민감도 분석: {layers}개 층 중 {layer}번째…",
+    "scan.plot.title_running": "프루닝 민감도, 한 번에 한 층씩 (기준: {criterion}): 분석 중…",
+    "scan.running": (
+        "지금까지 {layers}개 층 중 {layer}번째까지 측정했습니다. 분석이 진행되는 동안 곡선이 늘어납니다."
+    ),
+    "scan.partial": "<b>{layers}개 층 중 {layer}번째에서 취소됨</b>: 그려진 곡선은 측정된 부분입니다.",
+    # tile grids without pixel axes (issue 13)
+    "gallery.weights_tiles": "타일 하나가 필터 하나입니다. 채널 번호 순서로 한 줄씩 놓입니다.",
+    "gallery.maps_tiles": "타일 하나가 채널 하나입니다: 이 이미지에 대한 그 필터의 출력.",
+    "gallery.legend.kept": "남김 (회색 테두리)",
+    "gallery.legend.pruned": "제거됨 (어둡게, 빨간 테두리)",
+    # export downloads in the browser (issue 13)
+    "export.download": "{name} 내려받기 ({size})",
+    "export.download.hint": (
+        "저장한 파일(계획, 프루닝된 가중치, SUMMARY.md)을 zip 하나로 페이지에서 내려받습니다"
+    ),
+    "export.too_big": (
+        "{name}은(는) {size}로, 페이지에서 내려받기에는 너무 큽니다 (링크 하나에 최대 1.5 MB). "
+        "서버의 위 폴더에 저장되어 있습니다."
+    ),
+    "export.weights": "내보낸 가중치: {label}.",
+    "export.summary": "SUMMARY.md (모델과 함께 저장됨)",
 }
