@@ -79,10 +79,11 @@ class PruningSession(ExplorationSession):
         """Validation images whose prediction flips: ``{"lost": [...], "gained": [...], "weights": ...}``."""
         return _analyses.flipped(self)
 
-    def reconstruct(self, *, adopt: bool = True, batch_size: int = 64, ridge: float = 1e-4) -> dict:
+    def reconstruct(self, *, adopt: bool = True, batch_size: int = 64, ridge: float = 1e-4, **steer) -> dict:
         """Win accuracy back without training: least-squares refit of the layers that consume pruned
-        channels (He, Zhang & Sun, ICCV 2017); with ``adopt``, "reconstructed under plan #N" goes live."""
-        return _analyses.reconstruct(self, adopt=adopt, batch_size=batch_size, ridge=ridge)
+        channels (He, Zhang & Sun, ICCV 2017); with ``adopt``, "reconstructed under plan #N" goes live.
+        ``steer``: ``progress(done, total)`` and ``should_stop()`` (then ``{"cancelled": True}``)."""
+        return _analyses.reconstruct(self, adopt=adopt, batch_size=batch_size, ridge=ridge, **steer)
 
     @autograd_enabled()
     def compare_training_modes(self, steps: int = 200, *, should_stop=None, **options) -> dict:
