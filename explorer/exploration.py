@@ -244,14 +244,6 @@ class ExplorationSession:
         self._load_weights()
         return done
 
-    def restore(self, number: int) -> bool:
-        """Go back to plan ``#number`` with the weights it ran on (one undo step); False when the history no
-        longer holds it (it keeps 200 steps, and a new change after an undo drops the steps undone)."""
-        done = self._history.restore(int(number))
-        if done:
-            self._load_weights()
-        return done
-
     def apply_plan(self, plan: Plan | Mapping | str) -> None:
         """Apply a plan (a ``Plan``, its dict, or its JSON). Checks every group and index first."""
         self._editor.apply(plan)

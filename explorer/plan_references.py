@@ -20,7 +20,6 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from explorer.plan import choose_global, count_to_prune, lowest
-from explorer.sensitivity import suggest_li
 
 #: The ratios of the uniform, global and random references.
 REFERENCE_RATIOS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8)
@@ -39,10 +38,22 @@ def _uniform(session: Any, scores: Mapping[str, Any], ratios: Mapping[str, float
     return pruned
 
 
+def li_ratios(scan: Mapping[str, Any], epsilon: float) -> dict[str, float]:
+    """Li et al.'s ratios from a scan as plain data (``rows`` of ``{group, ratio, accuracy}`` and
+    ``baseline_accuracy``, as ``explorer.ui.tables.sensitivity_dict`` gives it): per group, the largest
+    scanned ratio whose accuracy drop is ≤ ``epsilon`` (``explorer.sensitivity.suggest_li`` on the table)."""
+    base, ratios = float(scan["baseline_accuracy"]), {}
+    for row in scan["rows"]:
+        best = ratios.setdefault(row["group"], 0.0)
+        if base - float(row["accuracy"]) <= epsilon:
+            ratios[row["group"]] = max(best, float(row["ratio"]))
+    return ratios
+
+
 def reference_plans(
     session: Any,
     criterion: str,
-    table: Any = None,
+    scan: Mapping[str, Any] | None = None,
     ratios: Sequence[float] = REFERENCE_RATIOS,
     epsilons: Sequence[float] = LI_EPSILONS,
 ) -> list[dict[str, Any]]:
@@ -51,7 +62,8 @@ def reference_plans(
     Args:
         session: a ``PruningSession`` (its scores of the live weights).
         criterion: ranks the channels of the uniform and global references.
-        table: a sensitivity table (``session.sensitivity``); Li et al.'s references use its criterion.
+        scan: a sensitivity scan as plain data (``rows``, ``baseline_accuracy``, ``criterion``; see
+            :func:`li_ratios`); Li et al.'s references rank with its criterion.
         ratios: the uniform, global and random ratios.
         epsilons: Li et al.'s allowed drops.
 
@@ -85,18 +97,11 @@ def reference_plans(
                 "pruned": _uniform(session, noise, every),
             },
         ]
-    if table is not None:
-        ranked = session.scores(table.criterion)
+    if scan:
+        ranked = session.scores(scan["criterion"])
         for eps in epsilons:
-            li = suggest_li(table, eps)
-            plans.append(
-                {
-                    "kind": "li",
-                    "criterion": table.criterion,
-                    "setting": eps,
-                    "pruned": _uniform(session, ranked, li),
-                }
-            )
+            pruned = _uniform(session, ranked, li_ratios(scan, eps))
+            plans.append({"kind": "li", "criterion": scan["criterion"], "setting": eps, "pruned": pruned})
     return plans
 
 
@@ -109,4 +114,11 @@ def evaluate_reference(session: Any, pruned: Mapping[str, Sequence[int]]) -> dic
     return {"accuracy": float(estimate.accuracy), "macs": int(cost.macs), "params": int(cost.params)}
 
 
-__all__ = ["LI_EPSILONS", "REFERENCE_KINDS", "REFERENCE_RATIOS", "evaluate_reference", "reference_plans"]
+__all__ = [
+    "LI_EPSILONS",
+    "REFERENCE_KINDS",
+    "REFERENCE_RATIOS",
+    "evaluate_reference",
+    "li_ratios",
+    "reference_plans",
+]

@@ -70,6 +70,14 @@ class PruningSession(ExplorationSession):
         self._history.commit(plan, weights)
         self._load_weights()
 
+    def restore(self, number: int) -> bool:
+        """Go back to plan ``#number`` with the weights it ran on (one undo step); False when the history no
+        longer holds it (it keeps 200 steps, and a change after an undo drops the steps undone)."""
+        done = self._history.restore(int(number))
+        if done:
+            self._load_weights()
+        return done
+
     # ---- analyses of the current plan (explorer/analyses.py)
     def per_class(self) -> list[dict]:
         """Per class, the original network's accuracy and the pruned one's (Hooker et al. 2019)."""

@@ -158,9 +158,10 @@ class SessionViews:
         """Validation images ``indices`` as PNG data URIs (``explorer.thumbnails``), for the galleries."""
         return thumbnails.image_uris(self._session.data.val.inputs, [int(i) for i in indices])
 
-    def reference_plans(self, criterion: str, table: Any = None) -> list[dict]:
-        """The map's reference plans, not evaluated (``explorer.plan_references.reference_plans``)."""
-        return plan_references.reference_plans(self._session, criterion, table)
+    def reference_plans(self, criterion: str, scan: dict | None = None) -> list[dict]:
+        """The map's reference plans, not evaluated (``explorer.plan_references.reference_plans``; ``scan``:
+        a sensitivity scan as plain data, for Li et al.'s)."""
+        return plan_references.reference_plans(self._session, criterion, scan)
 
     def evaluate_reference(self, pruned: dict) -> dict:
         """``{accuracy, macs, params}`` of a reference plan on the live weights; the plan stays as it is."""

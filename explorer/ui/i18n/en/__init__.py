@@ -3,8 +3,8 @@ the criteria and glossary in plain words)."""
 
 from __future__ import annotations
 
-from explorer.ui.i18n.en import explorer, lesson, words
+from explorer.ui.i18n.en import analyses, explorer, lesson, words
 
-TEXTS: dict[str, str] = {**explorer.TEXTS, **words.TEXTS, **lesson.TEXTS}
+TEXTS: dict[str, str] = {**explorer.TEXTS, **words.TEXTS, **lesson.TEXTS, **analyses.TEXTS}
 
 __all__ = ["TEXTS"]
