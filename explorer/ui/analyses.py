@@ -221,6 +221,7 @@ def attach_analyses(state: Any, hooks: JobHooks) -> Analyses:
 
     state.network.observe(plan_number, names="plan_number")
     state.observe(metrics, names="metrics")
+    state.observe(lambda _c: plans.global_moved(), names="global_ratio")
     state.observe(lambda _c: plans.request_references(), names="criterion")
     state.observe(lambda _c: analyses.reset(), names="session_version")
     state.jobs.observe(lambda _c: plans.request_references(), names="sensitivity")

@@ -43,13 +43,13 @@ _SOURCES = {
 }
 
 
-def describe_source(job: str, before: Mapping[str, Any], after: Mapping[str, Any], offered: int) -> str:
+def describe_source(job: str, before: Mapping[str, Any], after: Mapping[str, Any], global_moved: bool) -> str:
     """Where a plan came from, as ``kind`` or ``kind:detail`` (``session.provenance``'s ``source``).
 
     Args:
         job: the worker job that made the plan (``Worker.current``).
         before, after: the previous and the new plan's ``groups`` (``session.plan["groups"]``).
-        offered: how many groups the session offers (the global slider sets every one).
+        global_moved: the global slider moved since the previous plan change.
     """
     if job == "apply":
         moved = sorted(
@@ -57,9 +57,9 @@ def describe_source(job: str, before: Mapping[str, Any], after: Mapping[str, Any
             for g in set(before) | set(after)
             if before.get(g, {}).get("ratio", 0.0) != after.get(g, {}).get("ratio", 0.0)
         )
-        if len(moved) == 1:
-            return f"slider:{moved[0]}"
-        return "global" if len(after) == offered and offered > 1 else "sliders:" + ",".join(moved)
+        if global_moved:
+            return "global"
+        return f"slider:{moved[0]}" if len(moved) == 1 else "sliders:" + ",".join(moved)
     if job == "toggle":
         changed = [g for g in after if before.get(g, {}).get("pruned") != after[g].get("pruned")]
         return "filter:" + ",".join(changed)
@@ -106,6 +106,7 @@ class PlanMap(HasTraits):
         self._groups: dict[str, Any] = {}
         self._done: dict[tuple, dict[str, Any]] = {}  # (kind, criterion, weights, setting) → evaluated
         self._round = 0  # a new round of references makes the older rounds' jobs stop
+        self._global_moved = False
         self.wanted = False  # a view draws the references: compute them
 
     # ====================================================================================== provenance
@@ -113,13 +114,18 @@ class PlanMap(HasTraits):
         """On the worker, when the plan number changed: remember where the new plan came from."""
         session = self._session()
         groups = session.plan["groups"]
-        source = describe_source(self._worker.current, self._groups, groups, len(session.groups))
+        moved, self._global_moved = self._global_moved, False
+        source = describe_source(self._worker.current, self._groups, groups, moved)
         if source == "plan":
             source = f"suggestion:{self._suggestion()}"
         self._groups = groups
         self._sources[session.plan_number] = source
         while len(self._sources) > _SOURCES_KEPT:
             self._sources.pop(next(iter(self._sources)))
+
+    def global_moved(self) -> None:
+        """The global slider moved (or was shown a value): the next plan change says so."""
+        self._global_moved = True
 
     def record(self, published: Mapping[str, Any]) -> None:
         """On the worker: the exact metrics of a plan arrived; record it (if it is still the session's)."""
