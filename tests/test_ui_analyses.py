@@ -40,7 +40,7 @@ def original(app: ExplorerApp):
     assert state.wait_idle(60)
     state.clear_error()
     yield
-    app.views["analyses"].selected_index = None
+    app.views["analyses"].accordion.selected_index = None
     assert state.wait_idle(120)
     assert not state.activity.busy
 
@@ -60,7 +60,7 @@ def test_who_pays_follows_the_sliders_while_the_area_is_open(app: ExplorerApp) -
     group = session.groups[1].name
     _move(app, group, 0.5)
     assert state.analyses.who_pays == {}  # closed: nothing computed
-    app.views["analyses"].selected_index = 0  # open the Analyses area
+    app.views["analyses"].accordion.selected_index = 0  # open the Analyses area
     assert state.wait_idle(60)
     seconds = []
     for ratio in (0.5, 0.75):
@@ -86,7 +86,7 @@ def test_who_pays_follows_the_sliders_while_the_area_is_open(app: ExplorerApp) -
             assert format_percent(row["pruned_confidence"]) in gallery
     assert got["lost_count"] > 0  # 75 % of a layer costs something
     print(f"who pays: {1000 * sum(seconds) / len(seconds):.0f} ms per exact evaluation on digits_cnn")
-    app.views["analyses"].selected_index = None  # closed again: it stops following
+    app.views["analyses"].accordion.selected_index = None  # closed again: it stops following
     assert state.wait_idle(30)
     generation = state.analyses.who_pays["generation"]
     _move(app, group, 0.25)

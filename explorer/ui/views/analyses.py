@@ -294,18 +294,24 @@ class TrainingModesView(w.VBox):
         self._result.value = html_table([escape(h) for h in header], rows) + _NOTE.format(escape(note))
 
 
-class AnalysesView(w.Accordion):
+class AnalysesView(w.VBox):
     """The collapsible Analyses area: who pays (live while open) and dynamic channels."""
 
     def __init__(self, state: Any, **kwargs: Any):
         self._state = state
         self.who_pays = WhoPaysView(state)
         self.dynamic = DynamicView(state)
-        super().__init__(
-            [w.VBox([self.who_pays, self.dynamic])], titles=(state.t("analyses.title"),), **kwargs
+        self._accordion = w.Accordion(
+            [w.VBox([self.who_pays, self.dynamic])], titles=(state.t("analyses.title"),)
         )
-        self.selected_index = None
-        self.observe(self._opened, names="selected_index")
+        self._accordion.selected_index = None
+        self._accordion.observe(self._opened, names="selected_index")
+        super().__init__([self._accordion], **kwargs)
+
+    @property
+    def accordion(self) -> w.Accordion:
+        """Its ``selected_index`` is 0 while the area is open, ``None`` while it is closed."""
+        return self._accordion
 
     def _opened(self, change: dict) -> None:
         self._state.analyses.follow(change["new"] == 0)
