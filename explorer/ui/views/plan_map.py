@@ -312,6 +312,7 @@ class PlanMapView(w.VBox):
             (t("plot.accuracy_short_tip"), format_percent(point["accuracy"])),
             (t("overview.macs_tip"), format_count(point["macs"])),
         ]
+        rows = [(k, v or "—") for k, v in rows]
         title = t("map.clicked") if point.get("key") == chosen.get("key") else t("map.current")
         body = "".join(
             f"<tr><td style='color:#5f6368;padding-right:6px'>{k}</td><td>{v}</td></tr>" for k, v in rows
