@@ -9,7 +9,7 @@ training-free stand-in for Gao et al. 2019's FBS) and ``provenance``.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from explorer import dynamic as _dynamic
@@ -36,13 +36,25 @@ def flipped(session: Any) -> dict:
     return who_pays.flipped_images(original, pruned, session.data.classes, session.weights.label)
 
 
-def reconstruct(session: Any, *, adopt: bool, batch_size: int, ridge: float) -> dict:
+def reconstruct(
+    session: Any,
+    *,
+    adopt: bool,
+    batch_size: int,
+    ridge: float,
+    progress: Callable[[int, int], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> dict:
     """Refit, by least squares on the calibration split, the layers that consume pruned channels, from the
     original weights. With ``adopt`` the result becomes the live weights, "reconstructed under plan #N" (one
     undo step). Returns accuracy before / after on the validation split (fp32), each layer's fit, and
-    ``"weights"``."""
+    ``"weights"``. ``progress(done, total)`` follows the layers; when ``should_stop()`` turns true the result
+    is ``{"cancelled": True}`` and nothing changes."""
     number = session.plan_number
-    done, summary = reconstruct_plan(session, batch_size=batch_size, ridge=ridge)
+    steer = {"progress": progress, "should_stop": should_stop}
+    done, summary = reconstruct_plan(session, batch_size=batch_size, ridge=ridge, **steer)
+    if done is None:
+        return {"cancelled": True, "plan_number": number}
     if adopt:
         session.adopt_weights(done.model, kind="reconstructed", steps=0)
     return summary | {"weights": session.weights.label if adopt else "original", "plan_number": number}
@@ -112,19 +124,21 @@ def dynamic_channels(session: Any, indices: Sequence[int], ratio: float) -> list
     return _dynamic.channels_used(session.original_model(), session.groups, ratio, session.data.val, indices)
 
 
-def record_plan(session: Any, plan: Plan, source: str, metrics: Metrics | None) -> dict:
+def record_plan(session: Any, plan: Plan, source: str, metrics: Metrics | Mapping | None) -> dict:
     """Add ``plan`` (the current one) to ``session.provenance``: criteria, ``source`` (``"slider"``,
     ``"suggestion"``, ``"file"``...), weights label, accuracy, MACs, params; returns the record. ``metrics``:
-    the plan's exact metrics if already evaluated (else evaluated now)."""
+    the plan's exact metrics if already evaluated (a ``Metrics``, or a mapping with ``accuracy``, ``macs``
+    and ``params``, as the app publishes them), else evaluated now."""
     m = metrics if metrics is not None else session.evaluate()
+    numbers = m if isinstance(m, Mapping) else {k: getattr(m, k) for k in ("accuracy", "macs", "params")}
     record = provenance.make_record(
         plan,
         session.plan_number,
         source=source,
         weights=session.weights.label,
-        accuracy=m.accuracy,
-        macs=m.macs,
-        params=m.params,
+        accuracy=numbers["accuracy"],
+        macs=numbers["macs"],
+        params=numbers["params"],
         base_macs=session.baseline_cost().macs,
     )
     session.provenance.add(record)

@@ -40,11 +40,12 @@ _LOADING = (
 
 def _observers(state: Any, *lessons: Any) -> list[tuple[Any, str, str, Any]]:
     """Every (object, trait, type, handler) observing ``state`` or the parts of it that views observe
-    (``state.jobs``, ``state.loader``, ``state.activity``, ``state.network``); traitlets keeps them in
-    ``_trait_notifiers``."""
+    (``state.jobs``, ``state.loader``, ``state.activity``, ``state.network``, ``state.analyses`` and its
+    ``plans``); traitlets keeps them in ``_trait_notifiers``."""
+    parts = (state.jobs, state.loader, state.activity, state.network, state.analyses, state.analyses.plans)
     return [
         (owner, name, kind, handler)
-        for owner in (state, state.jobs, state.loader, state.activity, state.network, *lessons)
+        for owner in (state, *parts, *lessons)
         for name, kinds in list(owner._trait_notifiers.items())
         for kind, handlers in list(kinds.items())
         for handler in list(handlers)
@@ -57,9 +58,10 @@ class ExplorerApp(w.VBox):
     Attributes:
         state: the ``ExplorerState`` every view is linked to.
         views: view name → view, once the session is ready (``summary``, ``metrics``, ``controls``, ``job``,
-            ``filters``, ``why``, ``overview``, ``trajectory``, ``gallery``; in the tabs below:
-            ``sensitivity``, ``plans``, ``finetune``, ``compare``, ``export``, ``upload``).
-        panels: the ``Tab`` holding the last six (``None`` until the session is ready).
+            ``filters``, ``why``, ``overview``, ``trajectory`` (the map of plans), ``gallery``,
+            ``analyses``; in the tabs below: ``sensitivity``, ``plans``, ``finetune``, ``compare``,
+            ``modes``, ``export``, ``upload``, ``model``).
+        panels: the ``Tab`` holding the last eight (``None`` until the session is ready).
 
     When an uploaded checkpoint replaces the session (``state.session_version`` changes), or the language
     changes (``state.lang``), the views are built again and the old ones stop observing the state.
@@ -212,6 +214,8 @@ class ExplorerApp(w.VBox):
             "plans": v.PlanView(state),
             "finetune": v.FinetuneView(state),
             "compare": v.CompareView(state),
+            "modes": v.TrainingModesView(state),
+            "analyses": v.AnalysesView(state),
             "export": v.ExportView(state),
             "upload": v.UploadView(state),
             "model": v.ModelView(state),

@@ -144,6 +144,15 @@ class PlanHistory:
         self.generation += 1
         return True
 
+    def restore(self, number: int) -> bool:
+        """Make step ``number`` (its plan and the weights it ran on), still in the undo or redo stack, the
+        current step again, as a new step (undoable). Returns False when no kept step has that number."""
+        step = next((s for s in [*self._undo, self._current, *self._redo] if s.number == number), None)
+        if step is None:
+            return False
+        self.commit(step.plan, step.weights)
+        return True
+
     def touch(self) -> None:
         """Something the current step's numbers depend on changed (e.g. the precision): a new generation."""
         self.generation += 1

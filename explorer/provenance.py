@@ -26,6 +26,9 @@ from explorer.plan import Plan, PlanError
 
 PROVENANCE_FORMAT = "pruning-explorer-provenance"
 PROVENANCE_VERSION = 1
+#: Records a log keeps; the oldest go first. A record holds its plan's removed indices (a few KB on
+#: ResNet-20), so a long class session stays within a few MB.
+MAX_RECORDS = 1000
 _NUMBERS = ("accuracy", "macs", "params", "macs_fraction")
 
 
@@ -56,16 +59,20 @@ def make_record(
 
 
 class ProvenanceLog:
-    """The records of one session, at most one per (plan number, weights, source), in recording order."""
+    """The records of one session, at most one per (plan number, weights, source), in recording order; at
+    most ``max_records`` (the oldest are dropped)."""
 
-    def __init__(self, model: str | None):
+    def __init__(self, model: str | None, max_records: int = MAX_RECORDS):
         self.model = model
+        self.max_records = int(max_records)
         self._records: dict[tuple[int, str, str], dict[str, Any]] = {}
 
     def add(self, record: Mapping[str, Any]) -> None:
         key = (int(record["plan_number"]), str(record["weights"]), str(record["source"]))
         self._records.pop(key, None)  # re-recording moves it to the end, with its new numbers
         self._records[key] = dict(record)
+        while len(self._records) > self.max_records:
+            self._records.pop(next(iter(self._records)))
 
     def records(self) -> list[dict[str, Any]]:
         return [dict(r) for r in self._records.values()]
@@ -132,4 +139,4 @@ def parse_records(text: str, model: str | None = None) -> list[dict[str, Any]]:
     return checked
 
 
-__all__ = ["PROVENANCE_FORMAT", "ProvenanceLog", "make_record", "parse_records"]
+__all__ = ["MAX_RECORDS", "PROVENANCE_FORMAT", "ProvenanceLog", "make_record", "parse_records"]

@@ -31,7 +31,7 @@ and listed under ``skipped``.
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from typing import Any
@@ -189,7 +189,9 @@ def reconstruct_consumers(
     *,
     batch_size: int = 64,
     ridge: float = 1e-4,
-) -> Reconstruction:
+    progress: Callable[[int, int], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> Reconstruction | None:
     """Refit every consumer of removed channels so that it reproduces the original layer's output.
 
     Args:
@@ -198,9 +200,11 @@ def reconstruct_consumers(
         calib_inputs: ``[N, ...]`` calibration images (not the validation ones).
         batch_size: images per pass.
         ridge: λ relative to the mean diagonal of XᵀX.
+        progress: called with ``(consumers done, consumers)`` after each refit.
+        should_stop: polled before each consumer; when it turns true, ``None`` is returned.
 
     Returns:
-        The refitted copy (eval mode) with one ``LayerFit`` per consumer.
+        The refitted copy (eval mode) with one ``LayerFit`` per consumer; ``None`` when stopped.
     """
     teacher = copy.deepcopy(original).eval()
     student = copy.deepcopy(original).eval()
@@ -217,7 +221,11 @@ def reconstruct_consumers(
     if not wanted or calib_inputs.shape[0] == 0:
         return result
     order, follower = _call_order(teacher, wanted, calib_inputs[:2])
-    for name in order:
+    for done, name in enumerate(order):
+        if should_stop is not None and should_stop():
+            return None
+        if progress is not None:
+            progress(done, len(order))
         module = modules[name]
         removed = cuts.inp[name]
         width = module.weight.shape[1]
@@ -263,17 +271,23 @@ def reconstruct_consumers(
     return result
 
 
-def reconstruct_plan(host: Any, *, batch_size: int = 64, ridge: float = 1e-4) -> tuple[Reconstruction, dict]:
+def reconstruct_plan(
+    host: Any, *, batch_size: int = 64, ridge: float = 1e-4, **steer: Any
+) -> tuple[Reconstruction | None, dict]:
     """Reconstruct a session's current plan from its original weights, on its calibration split.
 
     Returns:
         The reconstruction and plain data: accuracy (fp32, validation split) with the plan on the original
-        weights before and on the refitted ones after, and each layer's fit.
+        weights before and on the refitted ones after, and each layer's fit; ``(None, {})`` when
+        ``steer["should_stop"]`` stopped it (``steer``: ``progress`` and ``should_stop`` of
+        ``reconstruct_consumers``).
     """
     original = host.original_model()
     cuts = host.layer_cuts()
     calib, val = host.data.calib, host.data.val
-    done = reconstruct_consumers(original, cuts, calib.inputs, batch_size=batch_size, ridge=ridge)
+    done = reconstruct_consumers(original, cuts, calib.inputs, batch_size=batch_size, ridge=ridge, **steer)
+    if done is None:
+        return None, {}
     summary = {
         "method": "least-squares reconstruction of the consumers (He, Zhang & Sun, ICCV 2017)",
         "started_from": "original",

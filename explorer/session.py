@@ -70,6 +70,14 @@ class PruningSession(ExplorationSession):
         self._history.commit(plan, weights)
         self._load_weights()
 
+    def restore(self, number: int) -> bool:
+        """Go back to plan ``#number`` with the weights it ran on (one undo step); False when the history no
+        longer holds it (it keeps 200 steps, and a change after an undo drops the steps undone)."""
+        done = self._history.restore(int(number))
+        if done:
+            self._load_weights()
+        return done
+
     # ---- analyses of the current plan (explorer/analyses.py)
     def per_class(self) -> list[dict]:
         """Per class, the original network's accuracy and the pruned one's (Hooker et al. 2019)."""
@@ -79,10 +87,11 @@ class PruningSession(ExplorationSession):
         """Validation images whose prediction flips: ``{"lost": [...], "gained": [...], "weights": ...}``."""
         return _analyses.flipped(self)
 
-    def reconstruct(self, *, adopt: bool = True, batch_size: int = 64, ridge: float = 1e-4) -> dict:
+    def reconstruct(self, *, adopt: bool = True, batch_size: int = 64, ridge: float = 1e-4, **steer) -> dict:
         """Win accuracy back without training: least-squares refit of the layers that consume pruned
-        channels (He, Zhang & Sun, ICCV 2017); with ``adopt``, "reconstructed under plan #N" goes live."""
-        return _analyses.reconstruct(self, adopt=adopt, batch_size=batch_size, ridge=ridge)
+        channels (He, Zhang & Sun, ICCV 2017); with ``adopt``, "reconstructed under plan #N" goes live.
+        ``steer``: ``progress(done, total)`` and ``should_stop()`` (then ``{"cancelled": True}``)."""
+        return _analyses.reconstruct(self, adopt=adopt, batch_size=batch_size, ridge=ridge, **steer)
 
     @autograd_enabled()
     def compare_training_modes(self, steps: int = 200, *, should_stop=None, **options) -> dict:

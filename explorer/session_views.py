@@ -16,7 +16,7 @@ import torch
 from torch import nn
 
 from explorer import criteria as _criteria
-from explorer import inspection
+from explorer import inspection, plan_references, thumbnails, who_pays
 from explorer.cost import CostModel
 from explorer.data import DataBundle
 from explorer.evaluation import Evaluator
@@ -129,6 +129,43 @@ class SessionViews:
         example = s.data.val.inputs[:1]
         timing = inspection.measure_speedup(cache, s.model, self._lock, s.export(), example, measure_latency)
         return {**timing, "generation": generation}
+
+    def who_pays(self, examples: int = 6) -> dict:
+        """Who pays for the current plan, from one prediction pass (Hooker et al. 2019, ``who_pays``).
+
+        Returns:
+            ``{"per_class": session.per_class(), "lost", "gained": the first ``examples`` rows of
+            session.flipped()'s, each with its ``image`` (a PNG data URI), "lost_count", "gained_count",
+            "weights", "generation"}``.
+        """
+        s = self._session
+        generation, label = s.generation, s.weights.label
+        original, pruned = who_pays.compare_predictions(s)
+        flips = who_pays.flipped_images(original, pruned, s.data.classes, label)
+        result: dict[str, Any] = {
+            "per_class": who_pays.per_class_table(original, pruned, s.data.classes, label),
+            "weights": label,
+            "generation": generation,
+        }
+        for side in ("lost", "gained"):
+            shown = flips[side][:examples]
+            uris = self.images([row["index"] for row in shown])
+            result[side] = [{**row, "image": uri} for row, uri in zip(shown, uris, strict=True)]
+            result[f"{side}_count"] = len(flips[side])
+        return result
+
+    def images(self, indices: Sequence[int]) -> list[str]:
+        """Validation images ``indices`` as PNG data URIs (``explorer.thumbnails``), for the galleries."""
+        return thumbnails.image_uris(self._session.data.val.inputs, [int(i) for i in indices])
+
+    def reference_plans(self, criterion: str, scan: dict | None = None) -> list[dict]:
+        """The map's reference plans, not evaluated (``explorer.plan_references.reference_plans``; ``scan``:
+        a sensitivity scan as plain data, for Li et al.'s)."""
+        return plan_references.reference_plans(self._session, criterion, scan)
+
+    def evaluate_reference(self, pruned: dict) -> dict:
+        """``{accuracy, macs, params}`` of a reference plan on the live weights; the plan stays as it is."""
+        return plan_references.evaluate_reference(self._session, pruned)
 
     def describe(self) -> dict:
         """``summary()`` with the warnings, the architecture and the number of conv / linear layers."""

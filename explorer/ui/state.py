@@ -4,8 +4,9 @@ Its input traits are what the controls change, its result traits what the views 
 call the session on the ``worker``, one call after the other. It composes the rest, handing each part what
 it needs: ``inputs`` (slider moves, debounce, echoes, toggles, undo), ``activity`` (progress, cancel),
 ``scorer``, ``live`` (the newest plan's evaluation), ``visited`` (the trajectory), ``jobs`` (scans,
-suggestions, fine-tuning, export) and ``loader`` (uploads, model switch). What it shows comes from the
-session, read once per plan generation (``session.views.snapshot()``, laid out by
+suggestions, fine-tuning, export), ``analyses`` (who pays, reconstruction, training modes, dynamic
+channels, and ``analyses.plans``, the map of plans) and ``loader`` (uploads, model switch). What it shows
+comes from the session, read once per plan generation (``session.views.snapshot()``, laid out by
 :mod:`explorer.ui.tables`) and from its view methods (``rank``, ``explain``, ``gallery``, ``latency``).
 Tests set traits or call the methods, then :meth:`ExplorerState.wait_idle`.
 """
@@ -22,6 +23,7 @@ from explorer.errors import ExplorerError
 from explorer.inspection import Gallery
 from explorer.ui import tables
 from explorer.ui.activity import Activity
+from explorer.ui.analyses import attach_analyses
 from explorer.ui.format import describe_error
 from explorer.ui.i18n import Translator
 from explorer.ui.jobs import JobHooks, LongJobs
@@ -83,6 +85,7 @@ class ExplorerState(ExplorerTraits):
             text=self.t,
         )
         self.jobs = LongJobs(hooks, self.worker, self.activity, self.inputs, self.visited)
+        self.analyses = attach_analyses(self, hooks)  # who pays, reconstruction, training modes, the map
         self.loader = SessionLoader(
             self.worker,
             self.activity,

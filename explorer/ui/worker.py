@@ -46,6 +46,7 @@ class Worker:
         self._cond = threading.Condition()
         self._outstanding = 0  # queued or running jobs, and a debounced job about to be queued
         self._timer: threading.Timer | None = None
+        self.current = ""  # the name of the job running now ('' between jobs): what changed the plan
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self._thread.start()
         close_at_exit(self.close)
@@ -114,6 +115,7 @@ class Worker:
                 return
             try:
                 if self._runnable():
+                    self.current = name
                     job()
             except Exception as error:  # shown by the owner, never lost in a thread
                 try:
@@ -121,6 +123,7 @@ class Worker:
                 except Exception:
                     log.exception("pruning explorer: handling the error of job %r failed", name)
             finally:
+                self.current = ""
                 with self._cond:
                     self._outstanding -= 1
                     self._cond.notify_all()

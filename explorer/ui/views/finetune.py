@@ -53,9 +53,14 @@ class FinetuneView(w.VBox):
             tooltip=t("finetune.run.hint"),
         )
         self._run.on_click(lambda _b: state.jobs.run_finetune(self._steps.value, lr=self._lr.value))
-        disable_while_busy(state, self._run)
+        self._reconstruct = w.Button(
+            description=t("reconstruct.run"), icon="magic", tooltip=t("reconstruct.run.hint")
+        )
+        self._reconstruct.on_click(lambda _b: state.analyses.run_reconstruct())
+        disable_while_busy(state, self._run, self._reconstruct)
         self._status = JobStatus(state, "finetune")
         self._result = w.HTML()
+        self._reconstructed = w.HTML()
         self._loss = ColumnDataSource({"step": [], "loss": []})
         self._accuracy = ColumnDataSource({"step": [], "accuracy": []})
         steps = Range1d(0, 1)
@@ -87,17 +92,22 @@ class FinetuneView(w.VBox):
         self._steps_range = steps
         state.jobs.observe(self._update_curve, names="finetune_curve")
         state.jobs.observe(self._update_result, names="finetune")
+        state.analyses.observe(self._update_reconstruction, names="reconstruction")
         self._update_curve()
         self._update_result()
+        self._update_reconstruction()
         self._plot = BokehModel(row(self._loss_fig, self._acc_fig), combine_events=True)
         super().__init__(
             [
                 w.HTML(f"<h4 style='margin:4px 0'>{t('finetune.title')}</h4>"),
                 _help(t("finetune.help")),
-                w.HBox([self._steps, self._lr, self._run]),
-                JobView(state, jobs=("finetune",)),
+                w.HBox([self._steps, self._lr, self._run, self._reconstruct]),
+                _help(t("reconstruct.help")),
+                JobView(state, jobs=("finetune", "reconstruct")),
                 self._status,
+                JobStatus(state, "reconstruct"),
                 self._result,
+                self._reconstructed,
                 self._plot,
             ],
             **kwargs,
@@ -117,8 +127,32 @@ class FinetuneView(w.VBox):
         return self._run
 
     @property
+    def reconstruct_button(self) -> w.Button:
+        return self._reconstruct
+
+    @property
     def text(self) -> str:
         return self._result.value
+
+    @property
+    def reconstruction_text(self) -> str:
+        return self._reconstructed.value
+
+    @serialized
+    def _update_reconstruction(self, _change: Any = None) -> None:
+        r, t = self._state.analyses.reconstruction, self._t
+        if not r:
+            self._reconstructed.value = ""
+            return
+        before, after = r["accuracy_before"], r["accuracy_after"]
+        self._reconstructed.value = t(
+            "reconstruct.result",
+            before=f"<b>{format_percent(before)}</b>",
+            after=f"<b>{format_percent(after)}</b>",
+            change=format_points(after - before, t("unit.points")),
+            layers=r["layers"],
+            samples=r["calibration_samples"],
+        )
 
     @serialized
     def _update_curve(self, _change: Any = None) -> None:

@@ -3,7 +3,8 @@
 The first screen is made for a projector (1280×720): the weights bar, then the controls beside the metric
 cards, with the selected layer's slider and the global slider at the top of the controls and every layer's
 slider in a scrollable list below them. The cards stay in view (sticky) while the page scrolls. Below come
-the layer's plots, the gallery, the whole network and the longer jobs in tabs.
+the layer's plots, the gallery, the whole network with the map of plans, the collapsible Analyses area (who
+pays, dynamic channels) and the longer jobs in tabs.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import ipywidgets as w
 #: The tabs below the explorer: catalogue keys of their titles, and the views each one holds.
 PANELS = (
     ("panels.sensitivity", ("sensitivity", "plans")),
-    ("panels.finetune", ("finetune", "compare", "export")),
+    ("panels.finetune", ("finetune", "compare", "modes", "export")),
     ("panels.models", ("model", "upload")),
 )
 
@@ -72,6 +73,7 @@ def arrange(
     main.add_class("pe-main")
     gallery = section(t("sections.gallery"), views["gallery"])
     network = section(t("sections.network"), views["summary"], views["overview"], views["trajectory"])
+    analyses = views["analyses"]  # collapsible: who pays follows the sliders only while it is open
     further = section(t("sections.further"), panels)
     controls = views["controls"].parts
     parts = {
@@ -82,10 +84,10 @@ def arrange(
         "why": [views["why"]],
         "sliders": controls["sliders"],
         "criterion": [*controls["criterion"], *views["filters"].compare_parts],
-        "network": [network],
+        "network": [network, analyses],
         "panels": [further],
     }
-    return [views["weights"], main, gallery, network, further], parts
+    return [views["weights"], main, gallery, network, analyses, further], parts
 
 
 def show_unlocked(parts: Mapping[str, list[w.Widget]], unlocked: set[str]) -> None:

@@ -8,8 +8,8 @@ browser renders it are lost. jupyter_bokeh needs BokehJS on the page: ``explorer
 so nothing is fetched from a CDN.
 
 (a) the selected layer's filters sorted by the active criterion (click a bar to prune or restore it),
-(b) two criteria against each other, (c) per-layer overview, (d) the trajectory of visited plans,
-(d) also marks each fine-tuning (a star joined to the plan before it), (e) the filter gallery.
+(b) two criteria against each other, (c) per-layer overview; (d), the map of every plan tried, is
+:mod:`explorer.ui.views.plan_map`, and (e), the filter gallery, :mod:`explorer.ui.views.gallery`.
 """
 
 from __future__ import annotations
@@ -310,109 +310,4 @@ class OverviewView(w.VBox):
             "share": [100 * s for s in layers["macs_share"]],
             "base_share": [100 * s for s in layers["base_macs_share"]],
             "label": [format_count(m) for m in layers["macs"]],
-        }
-
-
-class TrajectoryView(w.VBox):
-    """(d) accuracy against MACs of every plan evaluated so far; the current plan is highlighted, and each
-    fine-tuning is a star joined to the same plan before it."""
-
-    def __init__(self, state: Any, **kwargs: Any):
-        self._state = state
-        self._source = ColumnDataSource(
-            {
-                "macs": [],
-                "accuracy": [],
-                "label": [],
-                "step": [],
-                "color": [],
-                "size": [],
-                "status": [],
-                "marker": [],
-            }
-        )
-        self._t = t = state.t
-        self._links = ColumnDataSource({"macs": [], "before": [], "after": []})
-        self._fig = figure(
-            title=t("trajectory.title"),
-            x_axis_label=t("trajectory.x"),
-            y_axis_label=t("plot.accuracy_axis"),
-            tools=_TOOLS,
-            height=300,
-            width=520,
-        )
-        self._fig.line(x="macs", y="accuracy", source=self._source, color=PRUNED, line_dash="dotted")
-        self._fig.segment(
-            x0="macs", y0="before", x1="macs", y1="after", source=self._links, color=FINETUNED, line_width=2
-        )
-        self._fig.scatter(
-            x="macs",
-            y="accuracy",
-            size="size",
-            color="color",
-            marker="marker",
-            source=self._source,
-            legend_field="status",
-        )
-        self._fig.add_tools(
-            HoverTool(
-                tooltips=[
-                    (t("trajectory.plan_tip"), "@label"),
-                    (t("overview.macs_tip"), "@macs{0.000} M"),
-                    (t("plot.accuracy_short_tip"), "@accuracy{0.0} %"),
-                ]
-            )
-        )
-        self._fig.legend.location = "bottom_right"
-        quiet_toolbar(self._fig)
-        state.observe(self._update, names="trajectory")
-        self._update()
-        self._plot = BokehModel(self._fig, combine_events=True)
-        super().__init__(
-            [
-                w.HTML(f"<div style='color:#5f6368;font-size:90%'>{t('trajectory.help')}</div>"),
-                self._plot,
-            ],
-            **kwargs,
-        )
-
-    @property
-    def source(self) -> ColumnDataSource:
-        return self._source
-
-    @property
-    def links(self) -> ColumnDataSource:
-        """One row per fine-tuning: the plan's accuracy before and after, at its MACs."""
-        return self._links
-
-    @serialized
-    def _update(self, _change: Any = None) -> None:
-        points = self._state.trajectory
-        tuned = [p.get("kind") == "finetuned" for p in points]
-        after, current = self._t("trajectory.after_finetuning"), self._t("trajectory.current")
-        earlier = self._t("trajectory.earlier")
-        self._source.data = {
-            "macs": [p["macs"] / 1e6 for p in points],
-            "accuracy": [100 * p["accuracy"] for p in points],
-            "label": [p["label"] for p in points],
-            "step": [p["step"] for p in points],
-            "color": [
-                CURRENT if p["current"] else FINETUNED if t else KEPT
-                for p, t in zip(points, tuned, strict=True)
-            ],
-            "size": [
-                (18 if t else 14) if p["current"] else (14 if t else 8)
-                for p, t in zip(points, tuned, strict=True)
-            ],
-            "status": [
-                after if t else current if p["current"] else earlier
-                for p, t in zip(points, tuned, strict=True)
-            ],
-            "marker": ["star" if t else "circle" for t in tuned],
-        }
-        links = [p for p, t in zip(points, tuned, strict=True) if t and p.get("before") is not None]
-        self._links.data = {
-            "macs": [p["macs"] / 1e6 for p in links],
-            "before": [100 * p["before"] for p in links],
-            "after": [100 * p["accuracy"] for p in links],
         }

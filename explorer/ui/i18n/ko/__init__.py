@@ -3,8 +3,14 @@ the criteria and glossary in plain words)."""
 
 from __future__ import annotations
 
-from explorer.ui.i18n.ko import core, explorer, lesson, words
+from explorer.ui.i18n.ko import analyses, core, explorer, lesson, words
 
-TEXTS: dict[str, str] = {**explorer.TEXTS, **words.TEXTS, **lesson.TEXTS, **core.TEXTS}
+TEXTS: dict[str, str] = {
+    **explorer.TEXTS,
+    **words.TEXTS,
+    **lesson.TEXTS,
+    **core.TEXTS,
+    **analyses.TEXTS,
+}
 
 __all__ = ["TEXTS"]
