@@ -386,4 +386,19 @@ TEXTS: dict[str, str] = {
     "upload.button": "Upload checkpoint",
     "upload.button.hint": "a state_dict file ({suffixes}), at most {limit}",
     "upload.exploring": "Exploring the weights of {name} ({size}).",
+    # ------------------------------------------------------------------------- greedy oracle (honest science)
+    "why.greedy": (
+        "Removed alone, this filter raises the loss by {alone}: that is the single-filter oracle's score. "
+        "Removed at step {step} of {searched}, after the {before} filters that go before it, it raises the "
+        "loss by {at_removal} in total."
+    ),
+    "why.greedy.redundant": (
+        "The single-filter oracle judges each filter with all the others still there. When two filters do "
+        "the same job, each looks harmless alone, so at high ratios both go and the loss jumps; that is why "
+        "it can lose to random. This search measures again after every removal."
+    ),
+    "why.greedy.unsearched": (
+        "Removed alone, this filter raises the loss by {alone}. It comes after the {searched} filters the "
+        "search ordered one at a time; the rest are ordered by the loss measured at the last step."
+    ),
 }
