@@ -66,3 +66,41 @@ def test_both_schedules_take_the_same_number_of_optimiser_steps(monkeypatch, ste
     assert result["before"] == curve[0]["accuracy"]
     assert result["iterative_steps"] == [p["accuracy"] for p in iterative if p["phase"] == "trained"]
     assert s.pruned == {}
+
+
+@pytest.mark.parametrize("lang", ["en", "ko"])
+def test_schedule_plot_marks_each_phase_with_its_own_legend_entry(lang):
+    from types import SimpleNamespace
+
+    from traitlets import Dict, HasTraits
+
+    from explorer.ui.i18n import Translator
+    from explorer.ui.views.schedules import PHASE_MARKERS, SchedulePlot
+
+    class Jobs(HasTraits):
+        schedules = Dict()
+
+    t = Translator(lang)
+    state = SimpleNamespace(t=t, jobs=Jobs())
+    plot = SchedulePlot(state)
+    assert plot.layout.display == "none"  # nothing to draw yet
+    curve = [
+        {"schedule": "one_shot", "stage": 1, "phase": "pruned", "steps": 0, "accuracy": 0.5},
+        {"schedule": "one_shot", "stage": 1, "phase": "trained", "steps": 10, "accuracy": 0.9},
+        {"schedule": "iterative", "stage": 1, "phase": "pruned", "steps": 0, "accuracy": 0.8},
+        {"schedule": "iterative", "stage": 1, "phase": "trained", "steps": 5, "accuracy": 0.95},
+        {"schedule": "iterative", "stage": 2, "phase": "pruned", "steps": 5, "accuracy": 0.6},
+        {"schedule": "iterative", "stage": 2, "phase": "trained", "steps": 10, "accuracy": 0.92},
+    ]
+    state.jobs.schedules = {"curve": curve}
+    sources = plot.sources
+    assert sources["mark.pruned"].data["steps"] == [0, 0, 5]
+    assert sources["mark.trained"].data["accuracy"] == [90.0, 95.0, 92.0]
+    assert sources["line.iterative"].data["steps"] == [0, 5, 5, 10]
+    legend = plot._fig.right[0]
+    labels = [item.label["value"] for item in legend.items]
+    expected = ["one_shot", "iterative", *PHASE_MARKERS]
+    assert labels == [t(f"compare.plot.{key}") for key in expected]
+    markers = [item.renderers[0].glyph.marker for item in legend.items[2:]]
+    assert markers == list(PHASE_MARKERS.values())
+    assert len(set(markers)) == 2

@@ -401,4 +401,17 @@ TEXTS: dict[str, str] = {
         "Removed alone, this filter raises the loss by {alone}. It comes after the {searched} filters the "
         "search ordered one at a time; the rest are ordered by the loss measured at the last step."
     ),
+    # ---------------------------------------------------------------------- fair schedules (honest science)
+    "compare.iterative.fair": "iterative: {k} rounds, {steps} training steps in all",
+    "compare.plot.title": "Accuracy along each schedule",
+    "compare.plot.steps": "training steps done",
+    "compare.plot.stage": "round",
+    "compare.plot.one_shot": "one-shot",
+    "compare.plot.iterative": "iterative",
+    "compare.plot.pruned": "just after removing filters",
+    "compare.plot.trained": "after training",
+    "compare.plot.fair": (
+        "Both schedules train for the same number of steps (the iterative rounds share them evenly, any "
+        "remainder going to the last round); the final numbers are measured after the last training."
+    ),
 }

@@ -392,4 +392,17 @@ TEXTS: dict[str, str] = {
         "하나씩 순서를 정한 {searched}개의 필터 다음에 오며, "
         "나머지는 마지막 단계에서 잰 손실 순서로 정렬됩니다."
     ),
+    # ---------------------------------------------------------------------- fair schedules (honest science)
+    "compare.iterative.fair": "반복: {k}단계, 학습 모두 {steps} 스텝",
+    "compare.plot.title": "각 방식의 정확도 변화",
+    "compare.plot.steps": "진행한 학습 스텝",
+    "compare.plot.stage": "단계",
+    "compare.plot.one_shot": "한 번에",
+    "compare.plot.iterative": "반복",
+    "compare.plot.pruned": "필터를 제거한 직후",
+    "compare.plot.trained": "학습한 후",
+    "compare.plot.fair": (
+        "두 방식 모두 같은 수의 스텝만큼 학습합니다(반복 방식은 단계마다 고르게 나누고 남는 스텝은 마지막 "
+        "단계에 줍니다). 최종 수치는 마지막 학습이 끝난 뒤에 잽니다."
+    ),
 }
