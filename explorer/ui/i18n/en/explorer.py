@@ -66,7 +66,7 @@ TEXTS: dict[str, str] = {
     "layer.with_count": "{label} ({count} filters)",
     "controls.global.help": (
         "The global slider removes one fraction of all filters at once, taking the lowest scores after "
-        "normalising each layer's scores, so big and small layers compete fairly."
+        "dividing each layer's scores by their overall size, so layers are compared on one scale."
     ),
     "job.cancel": "Cancel",
     "job.failed": "Failed: {message}",
@@ -413,5 +413,16 @@ TEXTS: dict[str, str] = {
     "compare.plot.fair": (
         "Both schedules train for the same number of steps (the iterative rounds share them evenly, any "
         "remainder going to the last round); the final numbers are measured after the last training."
+    ),
+    # ------------------------------------------------------------------- global slider cap (honest science)
+    "controls.cap": "At most, per layer",
+    "controls.cap.hint": (
+        "The largest share of any one layer's filters the global slider may remove (max_pruning_ratio)"
+    ),
+    "controls.global.explain": (
+        "How “All layers” chooses: each layer's scores are divided by that layer's overall score size, then "
+        "the lowest filters of the whole network go first. This puts layers on one scale but does not share "
+        "the cut evenly: a layer with a few strong filters and many weak ones can lose most of its filters "
+        "while others lose none. “At most, per layer” caps what any one layer can lose."
     ),
 }
