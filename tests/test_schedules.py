@@ -75,7 +75,7 @@ def test_schedule_plot_marks_each_phase_with_its_own_legend_entry(lang):
     from traitlets import Dict, HasTraits
 
     from explorer.ui.i18n import Translator
-    from explorer.ui.views.schedules import PHASE_MARKERS, SchedulePlot
+    from explorer.ui.views.schedules import LEGEND_KEYS, PHASE_MARKERS, SchedulePlot
 
     class Jobs(HasTraits):
         schedules = Dict()
@@ -100,7 +100,7 @@ def test_schedule_plot_marks_each_phase_with_its_own_legend_entry(lang):
     legend = plot._fig.right[0]
     labels = [item.label["value"] for item in legend.items]
     expected = ["one_shot", "iterative", *PHASE_MARKERS]
-    assert labels == [t(f"compare.plot.{key}") for key in expected]
+    assert labels == [t(LEGEND_KEYS[key]) for key in expected]
     markers = [item.renderers[0].glyph.marker for item in legend.items[2:]]
     assert markers == list(PHASE_MARKERS.values())
     assert len(set(markers)) == 2

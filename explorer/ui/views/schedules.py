@@ -19,6 +19,13 @@ from explorer.ui.views.plots import CURRENT, KEPT, quiet_toolbar
 
 SCHEDULE_COLORS = {"one_shot": CURRENT, "iterative": KEPT}
 PHASE_MARKERS = {"pruned": "triangle", "trained": "circle"}
+#: the legend's words for each schedule and each phase
+LEGEND_KEYS = {
+    "one_shot": "compare.plot.one_shot",
+    "iterative": "compare.plot.iterative",
+    "pruned": "compare.plot.pruned",
+    "trained": "compare.plot.trained",
+}
 _EMPTY = {"steps": [], "accuracy": [], "stage": [], "color": []}
 
 
@@ -42,7 +49,7 @@ class SchedulePlot(w.VBox):
         items = []
         for schedule, color in SCHEDULE_COLORS.items():
             line = fig.line(x="steps", y="accuracy", source=self._lines[schedule], color=color, line_width=2)
-            items.append((t(f"compare.plot.{schedule}"), [line]))
+            items.append((t(LEGEND_KEYS[schedule]), [line]))
         for phase, marker in PHASE_MARKERS.items():
             hollow = phase == "pruned"
             mark = fig.scatter(
@@ -55,7 +62,7 @@ class SchedulePlot(w.VBox):
                 fill_color="white" if hollow else "color",
                 line_width=2,
             )
-            items.append((t(f"compare.plot.{phase}"), [mark]))
+            items.append((t(LEGEND_KEYS[phase]), [mark]))
         fig.add_layout(Legend(items=items, location="top_left"), "right")  # outside the data
         fig.add_tools(
             HoverTool(

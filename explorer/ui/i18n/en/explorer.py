@@ -303,7 +303,6 @@ TEXTS: dict[str, str] = {
     "compare.unstructured": "Filters vs single weights",
     "compare.at_once": "pruned to {ratio} % at once, not trained",
     "compare.one_shot": "one-shot, then {steps} training steps",
-    "compare.iterative": "iterative: {k} steps of {steps} training steps",
     "compare.each_step": "After each iterative step: {steps}",
     "compare.unstructured.title": "Remove filters, or zero single weights?",
     "compare.unstructured.help": (

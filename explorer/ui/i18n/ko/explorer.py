@@ -294,7 +294,6 @@ TEXTS: dict[str, str] = {
     "compare.unstructured": "필터 대 개별 가중치",
     "compare.at_once": "한 번에 {ratio} % 프루닝, 학습 안 함",
     "compare.one_shot": "한 번에 프루닝 후 {steps} 스텝 학습",
-    "compare.iterative": "반복: {k}단계 × 학습 {steps} 스텝",
     "compare.each_step": "반복 각 단계 후: {steps}",
     "compare.unstructured.title": "필터를 제거할까요, 개별 가중치를 0으로 만들까요?",
     "compare.unstructured.help": (
