@@ -9,8 +9,8 @@ with the true calibration loss, within one group: with S_0 = ∅,
 
     c_k = argmin_{c ∉ S_{k−1}} L(S_{k−1} ∪ {c}),     S_k = S_{k−1} ∪ {c_k}.
 
-It costs Σ_k (C − k + 1) loss evaluations per group (C·(C+1)/2 for the full order), each from the group's
-layer on thanks to the session's activation cache.
+It costs Σ_{k<K} (C − k) loss evaluations per group (about C²/2; ``greedy_evaluations``), each from the
+group's layer on thanks to the session's activation cache.
 """
 
 from __future__ import annotations
