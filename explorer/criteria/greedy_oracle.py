@@ -171,8 +171,8 @@ def _details(score: torch.Tensor, seen: dict[frozenset[int], float], base: float
     order = sorted(range(num_channels), key=lambda c: (float(score[c]), c))
     for k, c in enumerate(order):
         step[c] = k + 1
-        alone[c] = seen.get(frozenset([c]), math.nan + base) - base
-        at_removal[c] = seen.get(frozenset(order[: k + 1]), math.nan + base) - base
+        alone[c] = seen.get(frozenset([c]), math.nan) - base
+        at_removal[c] = seen.get(frozenset(order[: k + 1]), math.nan) - base
     return {"alone": alone, "at_removal": at_removal, "step": step}
 
 
