@@ -28,6 +28,7 @@ from explorer.finetune import (
     finetune_masked,
     iterative_schedule,
     magnitude_prune,
+    stage_steps,
 )
 from explorer.graph import GroupGraph, PruningGroup, export_pruned
 from explorer.history import WeightsState
@@ -113,9 +114,24 @@ def compare_schedules(
     k: int,
     should_stop: Callable[[], bool] | None = None,
 ) -> dict:
-    """One-shot vs iterative (``k`` increments) pruning to a global ``ratio``, ``steps`` of training each.
+    """One-shot vs iterative (``k`` increments) pruning to a global ``ratio``, with the same training budget.
 
-    Both start from the original weights; channels are ranked by ``criterion`` on those weights.
+    Han et al. 2015 (https://arxiv.org/abs/1506.02626) prune and retrain iteratively. Here both schedules
+    start from the original weights, with channels ranked by ``criterion`` on those weights, and both get
+    exactly ``steps`` optimiser steps: one-shot prunes to ``ratio`` and trains ``steps``; iterative removes
+    ``i/k`` of each group's final channels at stage ``i`` and trains ``stage_steps(steps, k)[i]`` after each
+    removal (``steps // k`` each, the remainder in the last stage; each stage starts a new AdamW with its own
+    cosine decay, as a fresh fine-tuning run would).
+
+    Returns:
+        ``{"ratio", "weights", "criterion", "before", "one_shot", "iterative", "iterative_steps", "curve",
+        "training_steps"}``: ``before`` is the accuracy right after one-shot pruning, before any training;
+        ``one_shot`` and ``iterative`` are measured after each schedule's *last* training;
+        ``iterative_steps`` the accuracy after each stage's training; ``curve`` every measured point, as
+        ``{"schedule": "one_shot" | "iterative", "stage", "phase": "pruned" | "trained", "steps",
+        "accuracy"}`` where ``phase`` says whether the point was measured right after a removal or after
+        training, and ``steps`` counts the training steps done so far; ``training_steps`` the optimiser
+        steps each schedule was given.
     """
     train, val, seed = training_split(host), host.data.val, host.seed
     model, scores = host.original_model(), original_scores(host, criterion)
@@ -123,24 +139,37 @@ def compare_schedules(
     one_shot = finetune_masked(
         model, host.layer_cuts(final), train, val, steps, seed=seed, should_stop=should_stop
     )
+    curve = [
+        _point("one_shot", 1, "pruned", 0, one_shot.accuracy_before),
+        _point("one_shot", 1, "trained", len(one_shot.losses), one_shot.accuracy_after),
+    ]
     ordered = {g: sorted(idxs, key=lambda i, g=g: (float(scores[g][i]), i)) for g, idxs in final.items()}
-    current = model
-    curve = []
-    for i, plan in enumerate(iterative_schedule(final, ordered, k)):
-        step = finetune_masked(
-            current, host.layer_cuts(plan), train, val, steps // k, seed=seed + i, should_stop=should_stop
+    current, done, after_training = model, 0, []
+    budgets = stage_steps(steps, k)
+    for i, (plan, budget) in enumerate(zip(iterative_schedule(final, ordered, k), budgets, strict=True)):
+        stage = finetune_masked(
+            current, host.layer_cuts(plan), train, val, budget, seed=seed + i, should_stop=should_stop
         )
-        current = step.model
-        curve.append(step.accuracy_after)
+        curve.append(_point("iterative", i + 1, "pruned", done, stage.accuracy_before))
+        done += len(stage.losses)
+        curve.append(_point("iterative", i + 1, "trained", done, stage.accuracy_after))
+        current = stage.model
+        after_training.append(stage.accuracy_after)
     return {
         "ratio": ratio,
         "weights": "original",
         "before": one_shot.accuracy_before,
         "one_shot": one_shot.accuracy_after,
-        "iterative": curve[-1] if curve else None,
-        "iterative_steps": curve,
+        "iterative": after_training[-1] if after_training else None,
+        "iterative_steps": after_training,
+        "curve": curve,
+        "training_steps": {"one_shot": len(one_shot.losses), "iterative": done},
         "criterion": criterion,
     }
+
+
+def _point(schedule: str, stage: int, phase: str, steps: int, accuracy: float) -> dict:
+    return {"schedule": schedule, "stage": stage, "phase": phase, "steps": steps, "accuracy": accuracy}
 
 
 def compare_unstructured(host: TrainingHost, *, repeats: int = 50) -> dict:

@@ -29,7 +29,7 @@ from explorer.memory import MemoryBudget
 from explorer.memory import memory_limit as memory_limit_of
 from explorer.metrics import Metrics
 from explorer.opening import check_model_accepts, open_data, open_model
-from explorer.plan import Plan, PlanError
+from explorer.plan import DEFAULT_MAX_PRUNING_RATIO, Plan, PlanError
 from explorer.plan_editor import PlanEditor
 from explorer.precision import resolve_precision
 from explorer.provenance import ProvenanceLog
@@ -216,9 +216,12 @@ class ExplorationSession:
         """Several groups at once (one undo step)."""
         self._editor.set_ratios(ratios, criterion or self.criterion)
 
-    def set_global_ratio(self, ratio: float, criterion: str | None = None, cap: float = 0.9) -> None:
-        """One ratio over every offered group, with per-group normalised scores (see ``choose_global``)."""
-        self._editor.set_global_ratio(ratio, criterion or self.criterion, cap)
+    def set_global_ratio(
+        self, ratio: float, criterion: str | None = None, max_pruning_ratio: float = DEFAULT_MAX_PRUNING_RATIO
+    ) -> None:
+        """One ratio over every offered group, with per-group ℓ2-normalised scores, removing at most
+        ``max_pruning_ratio`` of any one group's channels (see ``explorer.plan.choose_global``)."""
+        self._editor.set_global_ratio(ratio, criterion or self.criterion, max_pruning_ratio)
 
     def set_pruned(self, group: str, pruned: Sequence[int]) -> None:
         """Remove exactly these root channels of ``group`` (hand-picked)."""

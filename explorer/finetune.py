@@ -7,8 +7,9 @@ reaches its consumers, so this is the same as training the exported, physically 
 session can adopt the new weights without rebuilding anything.
 
 * one-shot: prune to the target ratio, then train for ``steps``;
-* iterative: reach the target in ``k`` equal increments, training ``steps / k`` after each, the channels
-  pruned so far staying pruned (Han et al.'s prune → retrain loop).
+* iterative: reach the target in ``k`` equal increments, training after each (``stage_steps``: the same
+  ``steps`` in total, ``steps // k`` per stage and the remainder in the last), the channels pruned so far
+  staying pruned (Han et al.'s prune → retrain loop).
 """
 
 from __future__ import annotations
@@ -115,6 +116,19 @@ def finetune_masked(
         param.requires_grad_(False)
     after = curve[-1][1] if not cancelled else masked_accuracy(trained, cuts, val)
     return FinetuneResult(trained, losses, curve, before, after, cancelled)
+
+
+def stage_steps(steps: int, k: int) -> list[int]:
+    """The training steps of each of the ``k`` stages of an iterative schedule: ``steps // k`` each, the
+    remainder ``steps mod k`` added to the last stage, so that the total is exactly ``steps``, the budget of
+    the one-shot schedule it is compared with (a fair comparison trains both for as many optimiser steps).
+
+    Example: ``stage_steps(10, 3) == [3, 3, 4]``.
+    """
+    steps, k = int(steps), int(k)
+    if k < 1 or steps < 0:
+        raise ValueError(f"an iterative schedule needs k >= 1 and steps >= 0 (got k={k}, steps={steps})")
+    return [steps // k] * (k - 1) + [steps // k + steps % k]
 
 
 def iterative_schedule(

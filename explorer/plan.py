@@ -118,19 +118,39 @@ def lowest(scores: torch.Tensor, count: int) -> tuple[int, ...]:
     return tuple(sorted(order[:count]))
 
 
-def choose_global(
-    scores: Mapping[str, torch.Tensor], ratio: float, cap: float = 0.9
-) -> dict[str, tuple[int, ...]]:
-    """One ratio over all groups, on scores normalised per group.
+#: The default per-group cap of the global choice: at most 90 % of any one group's channels are removed.
+DEFAULT_MAX_PRUNING_RATIO = 0.9
 
-    Each group's scores are divided by their ℓ2 norm (so that layers of different scale compete fairly, as in
-    Molchanov et al. 2017), the lowest ``ratio`` of all channels are removed, and no group loses more than
-    ``cap`` of its channels (and never all of them).
+
+def choose_global(
+    scores: Mapping[str, torch.Tensor], ratio: float, max_pruning_ratio: float = DEFAULT_MAX_PRUNING_RATIO
+) -> dict[str, tuple[int, ...]]:
+    """One ratio over all groups, on scores normalised per group, with a cap on each group.
+
+    Each group's scores are divided by their ℓ2 norm, ŝ_c = s_c / ‖s‖₂ (so that layers whose scores are on
+    different scales compete on one scale, as in Molchanov et al. 2017), all channels are sorted by ŝ (ties:
+    group name, then index), and the lowest are removed until ``round(ratio · total)`` are gone, skipping a
+    channel whose group has already lost ``min(floor(max_pruning_ratio · C), C − 1)`` of its C channels.
+
+    The normalisation does not make every layer lose the same share: a layer whose channels all score alike
+    has all its ŝ near 1/√C, and one with a few large scores has many ŝ near 0, so the second loses far more.
+    ``max_pruning_ratio`` (torch-pruning's name for the same cap) bounds that; 0.9 keeps the choice as it was.
+
+    Args:
+        scores: group → ``[C]`` scores (higher = more important).
+        ratio: the share of all channels removed, in [0, 1).
+        max_pruning_ratio: the largest share of one group's channels that may be removed, in (0, 1].
+
+    Returns:
+        group → removed root indices, sorted. Fewer than ``round(ratio · total)`` are removed when the caps
+        do not leave enough channels.
     """
+    if not (0 < float(max_pruning_ratio) <= 1):
+        raise PlanError(f"max_pruning_ratio must be in (0, 1], not {max_pruning_ratio!r}")
     sizes = {name: s.numel() for name, s in scores.items()}
     total = sum(sizes.values())
     target = count_to_prune(total, ratio) if total else 0
-    limits = {name: min(math.floor(cap * n), n - 1) for name, n in sizes.items()}
+    limits = {name: min(math.floor(max_pruning_ratio * n), n - 1) for name, n in sizes.items()}
     pool = []
     for name, s in scores.items():
         norm = float(torch.linalg.vector_norm(s.double()))

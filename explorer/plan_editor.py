@@ -72,12 +72,13 @@ class PlanEditor:
         """The ``ratio`` lowest-scoring channels of each group (at least one channel is kept)."""
         self._commit({name: self._choose(name, r, criterion) for name, r in ratios.items()}, replace=replace)
 
-    def set_global_ratio(self, ratio: float, criterion: str, cap: float) -> None:
-        """One ratio over every offered group, with per-group normalised scores (see ``choose_global``)."""
+    def set_global_ratio(self, ratio: float, criterion: str, max_pruning_ratio: float) -> None:
+        """One ratio over every offered group, with per-group normalised scores and at most
+        ``max_pruning_ratio`` of any group removed (see ``choose_global``)."""
         groups = self._groups()
         count_to_prune(sum(g.num_channels for g in groups), ratio)  # validates the ratio
         scores = self._scores(criterion, None)
-        chosen = choose_global({g.name: scores[g.name] for g in groups}, ratio, cap)
+        chosen = choose_global({g.name: scores[g.name] for g in groups}, ratio, max_pruning_ratio)
         choices = {
             g.name: GroupChoice(chosen[g.name], len(chosen[g.name]) / g.num_channels, criterion)
             for g in groups

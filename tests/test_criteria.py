@@ -157,6 +157,7 @@ def test_registry_lists_every_criterion_in_teaching_order():
         "hessian",
         "random",
         "oracle",
+        "greedy_oracle",
     ]
     for name in list_criteria():
         info = get_criterion(name)

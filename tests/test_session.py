@@ -161,7 +161,7 @@ def test_high_ratios_keep_at_least_one_channel(fresh):
 
 
 def test_global_ratio_respects_the_cap_and_the_total(fresh):
-    fresh.set_global_ratio(0.5, cap=0.6)
+    fresh.set_global_ratio(0.5, max_pruning_ratio=0.6)
     total = sum(g.num_channels for g in fresh.groups)
     removed = sum(len(v) for v in fresh.pruned.values())
     assert removed == round(0.5 * total)

@@ -26,6 +26,7 @@ from explorer.criteria.base import ScoringRequest
 from explorer.criteria.bn_scale import bn_scale_scores
 from explorer.criteria.explanation import explain
 from explorer.criteria.fpgm import fpgm_scores, geometric_median, geometric_median_distance
+from explorer.criteria.greedy_oracle import greedy_oracle_scores
 from explorer.criteria.group_scores import GroupScores
 from explorer.criteria.hessian import hessian_scores
 from explorer.criteria.norms import l1_scores, l2_scores
@@ -50,6 +51,7 @@ __all__ = [
     "geometric_median",
     "geometric_median_distance",
     "get_criterion",
+    "greedy_oracle_scores",
     "hessian_scores",
     "jaccard",
     "l1_scores",

@@ -32,6 +32,7 @@ _ORDER = (
     "hessian",
     "random",
     "oracle",
+    "greedy_oracle",
 )
 
 F = TypeVar("F", bound=Callable[..., Any])

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 
@@ -18,9 +18,12 @@ class GroupScores:
             ``explorer.criteria.scoring`` for which layers each criterion scores).
         reduction: how ``members`` became ``score``: ``"mean"``, ``"sum"``, ``"max"``, ``"min"``,
             ``"square_of_sum"`` (taylor_weight) or ``"none"`` (scored as a whole).
+        details: other per-channel quantities ``[num_channels]`` a criterion measured on the way, for its
+            explanation (``greedy_oracle``: each channel's loss increase alone and at its removal).
     """
 
     group: str
     score: torch.Tensor
     members: dict[str, torch.Tensor]
     reduction: str
+    details: dict[str, torch.Tensor] = field(default_factory=dict)

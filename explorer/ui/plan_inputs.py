@@ -23,6 +23,9 @@ from explorer.ui.worker import Worker
 
 #: The slider range and step of every ratio.
 RATIO_MIN, RATIO_MAX, RATIO_STEP = 0.0, 0.9, 0.05
+#: The global choice's per-layer cap at start (``explorer.plan.DEFAULT_MAX_PRUNING_RATIO``, the choice as it
+#: was before the cap could be changed) and the range of its control.
+MAX_PRUNING_RATIO, CAP_MIN, CAP_MAX = 0.9, 0.1, 1.0
 _TOLERANCE = 1e-9
 _SNAP_TOLERANCE = 1e-6
 #: Seconds during which a snapped echo of a published off-grid ratio is still recognised as one.
@@ -73,6 +76,7 @@ class PlanInputs:
         self._off_grid: dict[str, list[tuple[float, float]]] = {}  # group → (time, ratio) published off-grid
         self._global = False  # the global slider moved since the last apply
         self._showing_global = False  # the state itself sets global_ratio: not a user's move
+        self.max_pruning_ratio = MAX_PRUNING_RATIO  # the global slider's per-layer cap
 
     # ------------------------------------------------------------------------------------- sliders
     def move(self, group: str, ratio: float) -> bool:
@@ -100,6 +104,16 @@ class PlanInputs:
             self._dirty.clear()
         self._worker.debounce(self._apply)
         return True
+
+    def set_max_pruning_ratio(self, cap: float) -> bool:
+        """The global choice's per-layer cap (torch-pruning's ``max_pruning_ratio``): no layer loses more than
+        this share of its filters to the global slider. A global plan in place is chosen again with it.
+        Returns whether that re-choice was requested."""
+        with self._lock:
+            self.max_pruning_ratio = min(max(float(cap), CAP_MIN), CAP_MAX)
+        if float(self._global_ratio()) > 0:
+            return self.move_global(restart=True)
+        return False
 
     def show(self, ratios: Mapping[str, float]) -> None:
         """Show the session's ``ratios``; a group whose move is still waiting keeps its slider's value."""
@@ -203,7 +217,11 @@ class PlanInputs:
             with self._lock:
                 moved_global, self._global = self._global, False
             if moved_global:
-                session.set_global_ratio(float(self._global_ratio()), criterion=self._criterion())
+                session.set_global_ratio(
+                    float(self._global_ratio()),
+                    criterion=self._criterion(),
+                    max_pruning_ratio=self.max_pruning_ratio,
+                )
                 changed = True
             with self._lock:
                 dirty, self._dirty = self._dirty, set()

@@ -11,7 +11,7 @@ import ipywidgets as w
 
 from explorer.ui.format import escape
 from explorer.ui.naming import criterion_hint, criterion_label, layer_labels
-from explorer.ui.plan_inputs import RATIO_MAX, RATIO_MIN, RATIO_STEP, on_grid
+from explorer.ui.plan_inputs import CAP_MAX, CAP_MIN, RATIO_MAX, RATIO_MIN, RATIO_STEP, on_grid
 from explorer.ui.views._sync import serialized
 
 _HELP = "<div style='color:#5f6368;font-size:90%;line-height:1.3'>{}</div>"
@@ -82,11 +82,33 @@ class ControlsView(w.VBox):
         self._global = _ratio_slider(t("controls.global.help"), t("controls.global"), width="100%")
         self._global.add_class("pe-global-slider")
         w.link((state, "global_ratio"), (self._global, "value"))
+        self._cap = w.FloatSlider(
+            value=state.inputs.max_pruning_ratio,
+            min=CAP_MIN,
+            max=CAP_MAX,
+            step=RATIO_STEP,
+            readout_format=".0%",
+            description=t("controls.cap"),
+            tooltip=t("controls.cap.hint"),
+            style={"description_width": "initial"},
+            layout=w.Layout(width="100%"),
+        )
+        self._cap.add_class("pe-cap-slider")
+        self._cap.observe(lambda change: state.inputs.set_max_pruning_ratio(change["new"]), names="value")
+        global_help = _help(t("controls.global.explain"))
         layer_list = w.VBox(rows)
         layer_list.add_class("pe-layer-list")
         criterion = w.HBox([self._criterion, self._criterion_help], layout=w.Layout(align_items="center"))
         every = w.HTML(f"<b style='font-size:90%'>{t('controls.every_layer')}</b>")
-        sliders = [selected, self._global, every, layer_list, _help(t("controls.sliders.help"))]
+        sliders = [
+            selected,
+            self._global,
+            self._cap,
+            global_help,
+            every,
+            layer_list,
+            _help(t("controls.sliders.help")),
+        ]
         #: the widgets of each part the lesson unlocks: the criterion row, and the sliders
         self.parts = {"criterion": [criterion], "sliders": sliders}
         super().__init__([criterion, *sliders], **kwargs)

@@ -15,6 +15,7 @@ from explorer.ui.format import escape, format_count, format_ms, format_percent, 
 from explorer.ui.views._sync import serialized
 from explorer.ui.views.controls import JobStatus, JobView, _help, disable_while_busy
 from explorer.ui.views.plots import CURRENT, KEPT, quiet_toolbar
+from explorer.ui.views.schedules import SchedulePlot
 from explorer.ui.views.sensitivity import html_table
 
 _SMALL = {"height": 260, "width": 400, "tools": "pan,wheel_zoom,box_zoom,reset,save"}
@@ -229,6 +230,7 @@ class CompareView(w.VBox):
         self._unstructured.on_click(lambda _b: state.jobs.compare_unstructured())
         disable_while_busy(state, self._schedules, self._unstructured)
         self._schedules_html = w.HTML()
+        self._schedule_plot = SchedulePlot(state)
         self._unstructured_html = w.HTML()
         super().__init__(
             [
@@ -238,6 +240,7 @@ class CompareView(w.VBox):
                 JobView(state, jobs=("schedules",)),
                 JobStatus(state, "schedules"),
                 self._schedules_html,
+                self._schedule_plot,
                 w.HTML(f"<h4 style='margin:10px 0 4px 0'>{t('compare.unstructured.title')}</h4>"),
                 _help(t("compare.unstructured.help")),
                 self._unstructured,
@@ -271,6 +274,7 @@ class CompareView(w.VBox):
             self._schedules_html.value = ""
             return
         steps = ", ".join(format_percent(a) for a in s.get("iterative_steps", []))
+        total = s.get("training_steps", {}).get("iterative", s["steps"])
         self._schedules_html.value = html_table(
             ["", escape(t("plot.accuracy_tip"))],
             [
@@ -280,11 +284,14 @@ class CompareView(w.VBox):
                     f"<b>{format_percent(s['one_shot'])}</b>",
                 ],
                 [
-                    escape(t("compare.iterative", k=s["k"], steps=s["steps"] // s["k"])),
+                    escape(t("compare.iterative.fair", k=s["k"], steps=total)),
                     f"<b>{format_percent(s['iterative'])}</b>",
                 ],
             ],
-        ) + (f"<div style='color:#5f6368;font-size:90%'>{escape(t('compare.each_step', steps=steps))}</div>")
+        ) + (
+            f"<div style='color:#5f6368;font-size:90%'>{escape(t('compare.each_step', steps=steps))} "
+            f"{escape(t('compare.plot.fair'))}</div>"
+        )
 
     @serialized
     def _update_unstructured(self, _change: Any = None) -> None:

@@ -65,6 +65,8 @@ class WhyView(w.VBox):
                 inner = f"|{format_number(y['terms'][0])}|"
             value = f"<b>{format_number(y['layer_value'])}</b>"
             lines.append(f"{where}: {_SYMBOL[kind]} = {escape(inner)} = {value}")
+        elif kind == "greedy":
+            lines.append(f"{where}: {self._greedy(y['terms'])}")
         else:
             lines.append(f"{where}: {t('why.measured')}")
         members = y.get("members", {})
@@ -88,3 +90,19 @@ class WhyView(w.VBox):
             f"<a href='{escape(y['url'])}' target='_blank'>{escape(y['title'])}</a></span>"
         )
         self._html.value = "<br>".join(lines)
+
+    def _greedy(self, terms: list[float]) -> str:
+        """The greedy oracle's live numbers: the loss increase alone and at the filter's removal."""
+        t = self._t
+        alone, at_removal, step, searched = terms
+        if step > searched:
+            return t("why.greedy.unsearched", alone=f"<b>{format_number(alone)}</b>", searched=int(searched))
+        text = t(
+            "why.greedy",
+            alone=f"<b>{format_number(alone)}</b>",
+            at_removal=f"<b>{format_number(at_removal)}</b>",
+            step=int(step),
+            searched=int(searched),
+            before=int(step) - 1,
+        )
+        return f"{text} {t('why.greedy.redundant')}"

@@ -3,7 +3,7 @@ the criteria and glossary in plain words)."""
 
 from __future__ import annotations
 
-from explorer.ui.i18n.en import analyses, core, explorer, lesson, words
+from explorer.ui.i18n.en import analyses, core, explorer, lesson, science, words
 
 TEXTS: dict[str, str] = {
     **explorer.TEXTS,
@@ -11,6 +11,7 @@ TEXTS: dict[str, str] = {
     **lesson.TEXTS,
     **core.TEXTS,
     **analyses.TEXTS,
+    **science.TEXTS,
 }
 
 __all__ = ["TEXTS"]

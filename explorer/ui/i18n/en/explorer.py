@@ -66,7 +66,7 @@ TEXTS: dict[str, str] = {
     "layer.with_count": "{label} ({count} filters)",
     "controls.global.help": (
         "The global slider removes one fraction of all filters at once, taking the lowest scores after "
-        "normalising each layer's scores, so big and small layers compete fairly."
+        "dividing each layer's scores by their overall size, so layers are compared on one scale."
     ),
     "job.cancel": "Cancel",
     "job.failed": "Failed: {message}",
@@ -302,7 +302,6 @@ TEXTS: dict[str, str] = {
     "compare.unstructured": "Filters vs single weights",
     "compare.at_once": "pruned to {ratio} % at once, not trained",
     "compare.one_shot": "one-shot, then {steps} training steps",
-    "compare.iterative": "iterative: {k} steps of {steps} training steps",
     "compare.each_step": "After each iterative step: {steps}",
     "compare.unstructured.title": "Remove filters, or zero single weights?",
     "compare.unstructured.help": (

@@ -81,4 +81,10 @@ TEXTS: dict[str, str] = {
         "A short retraining after pruning, so the remaining filters can take over the work of the removed "
         "ones."
     ),
+    # ------------------------------------------------------------------------- greedy oracle (honest science)
+    "crit.greedy_oracle.name": "True loss change, one at a time (greedy oracle)",
+    "crit.greedy_oracle.hint": (
+        "Removes the filter that hurts the loss least, then measures the others again without it, and so on: "
+        "it notices when two filters do the same job. Exact, and the slowest."
+    ),
 }

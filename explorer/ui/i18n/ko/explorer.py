@@ -65,8 +65,8 @@ TEXTS: dict[str, str] = {
     "layer.other": "층 {number}",
     "layer.with_count": "{label} (필터 {count}개)",
     "controls.global.help": (
-        "전체 슬라이더는 모든 필터 중 한 비율을 한꺼번에 제거합니다. 층마다 점수를 정규화한 뒤 가장 낮은 "
-        "점수부터 고르므로, 큰 층과 작은 층이 공정하게 경쟁합니다."
+        "전체 슬라이더는 모든 필터 중 한 비율을 한꺼번에 제거합니다. 층마다 점수를 그 층 점수 전체의 "
+        "크기로 나눈 뒤 가장 낮은 점수부터 고르므로, 여러 층을 한 척도에서 비교합니다."
     ),
     "job.cancel": "취소",
     "job.failed": "실패: {message}",
@@ -293,7 +293,6 @@ TEXTS: dict[str, str] = {
     "compare.unstructured": "필터 대 개별 가중치",
     "compare.at_once": "한 번에 {ratio} % 프루닝, 학습 안 함",
     "compare.one_shot": "한 번에 프루닝 후 {steps} 스텝 학습",
-    "compare.iterative": "반복: {k}단계 × 학습 {steps} 스텝",
     "compare.each_step": "반복 각 단계 후: {steps}",
     "compare.unstructured.title": "필터를 제거할까요, 개별 가중치를 0으로 만들까요?",
     "compare.unstructured.help": (
