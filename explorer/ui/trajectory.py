@@ -16,6 +16,9 @@ from explorer.ui.i18n import Translator
 Pruned = Mapping[str, Sequence[int]]
 #: The label of the original weights (``session.weights.label``).
 ORIGINAL = "original"
+#: The most points kept (the newest): every point is sent to the page at each plan change, so a long class
+#: session of slider moves must not grow it without end.
+MAX_POINTS = 500
 
 
 def plan_key(pruned: Pruned) -> str:
@@ -74,7 +77,7 @@ class Trajectory:
             weights = self._weights() if weights is None else weights
             key = self.key(pruned, weights)
             old = next((p for p in self._points if p["key"] == key), None)
-            points = [dict(p, current=False) for p in self._points if p["key"] != key]
+            points = [dict(p, current=False) for p in self._points if p["key"] != key][-(MAX_POINTS - 1) :]
             removed = sum(len(v) for v in pruned.values())
             t = self._t
             label = t("trajectory.pruned", count=removed) if removed else t("trajectory.original")
@@ -119,4 +122,4 @@ class Trajectory:
             self._publish([])
 
 
-__all__ = ["Trajectory", "plan_key"]
+__all__ = ["MAX_POINTS", "Trajectory", "plan_key"]
