@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+import threading
 
 import pytest
 import torch
@@ -17,7 +18,15 @@ from torch.utils.flop_counter import FlopCounterMode
 from toy_models import DepthwiseNet, GroupedNet, PlainNet, ResidualNet, seeded
 
 from explorer.cost import CostModel
-from explorer.evaluation import ActivationCache, Estimate, Evaluator, SegmentedModel, _estimate, plan_batches
+from explorer.evaluation import (
+    ActivationCache,
+    Estimate,
+    EvaluationCancelled,
+    Evaluator,
+    SegmentedModel,
+    _estimate,
+    plan_batches,
+)
 from explorer.graph import build_groups
 from explorer.masks import LayerCuts, apply_masks, compute_layer_cuts
 from explorer.plan import (
@@ -47,7 +56,7 @@ def test_choose_global_by_hand():
     """Normalised by their ℓ2 norms, ``a`` = [0.6, 0.8] and ``b`` = [0.1, 0.3, 0.5, 0.7, 0.4] (norm 1):
     the 3 lowest of all 7 are b1 (0.1), b3 (0.3) and b4 (0.4)."""
     a = torch.tensor([3.0, 4.0])  # norm 5
-    b = torch.tensor([0.1, 0.3, 0.5, 0.7, 0.4]) / math.sqrt(1.0) * 10  # norm 10
+    b = torch.tensor([0.1, 0.3, 0.5, 0.7, 0.4]) * 10  # norm 10
     assert choose_global({"a": a, "b": b}, 3 / 7) == {"a": (), "b": (0, 1, 4)}
     assert choose_global({"a": a, "b": b}, 5 / 7) == {"a": (0,), "b": (0, 1, 2, 4)}
     # the cap: b may lose at most floor(0.5 · 5) = 2, so the next lowest come from a (one kept)
@@ -442,8 +451,6 @@ def test_cancelling_stops_between_batches():
         asked.append(1)
         return len(asked) > 2
 
-    from explorer.evaluation import EvaluationCancelled
-
     running = evaluator.iter_estimates(LayerCuts(), should_stop=stop)
     assert next(running).seen == 5
     assert next(running).seen == 13
@@ -458,7 +465,7 @@ def test_shuffled_visits_a_seeded_permutation():
         inputs = torch.randn(12, 1, 8, 8)
         labels = torch.arange(12) % 5
 
-    a = Evaluator.shuffled(model, Split, 3, [4, 8], 1 << 20, __import__("threading").RLock())
+    a = Evaluator.shuffled(model, Split, 3, [4, 8], 1 << 20, threading.RLock())
     order = torch.randperm(12, generator=torch.Generator().manual_seed(3))
     assert torch.equal(torch.cat([y for _, y in a.batches]), Split.labels[order])
     assert torch.equal(torch.cat([x for x, _ in a.batches]), Split.inputs[order])
