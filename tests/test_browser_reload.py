@@ -28,6 +28,10 @@ from test_browser import (
 pytestmark = [pytest.mark.browser, pytest.mark.filterwarnings("ignore:the embedded weights")]
 
 KERNEL_RSS_BOUND_MB = 1500
+# 3× the README's figures from the last run on this shared 2-core machine: a preheated first visit showed
+# sliders after 5.2 s, a reload after 2.4 s (a cold kernel took 6.6-9.2 s, so a pool that stopped
+# preheating fails the reload budget)
+BUDGET_MS = {"preheated_page_request_to_sliders_ms": 3 * 5200, "reload_to_sliders_ms": 3 * 2400}
 SLIDERS = "() => document.querySelector('.pruning-explorer .noUi-handle') ? performance.now() : null"
 
 
@@ -99,3 +103,5 @@ def test_preheated_visit_and_reload_leave_one_kernel_per_visitor(served) -> None
     assert len(after) == len(before), f"a reload left a kernel behind: {before} → {after}"
     assert set(after) != set(before)
     assert max(timings["kernel_rss_mb"]) <= KERNEL_RSS_BOUND_MB
+    for key, budget in BUDGET_MS.items():
+        assert timings[key] <= budget, (key, timings, BUDGET_MS)

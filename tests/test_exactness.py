@@ -7,10 +7,11 @@ import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from torch.utils.flop_counter import FlopCounterMode
-from toy_models import FunctionalNet, PlainNet, ResidualNet, seeded
+from toy_models import DepthwiseNet, FunctionalNet, GroupedNet, PlainNet, ResidualNet, seeded
 
 from explorer.cost import CostModel
 from explorer.graph import build_groups, export_pruned
+from explorer.layers import CHANNEL_LAYERS, channel_dim
 from explorer.masks import apply_masks, compute_layer_cuts
 from explorer.zoo import create_model, get_model_spec, list_models
 
@@ -69,13 +70,98 @@ def test_zoo_model_random_plan_is_exact(name, seed):
     check_plan(model, x, graph, random_plan(graph, random.Random(seed)))
 
 
-@pytest.mark.parametrize("toy", [PlainNet, ResidualNet, FunctionalNet])
+TOYS = [PlainNet, ResidualNet, FunctionalNet, GroupedNet, DepthwiseNet]
+
+
+@pytest.mark.parametrize("toy", TOYS)
 def test_toy_models_random_plans_are_exact(toy):
     model = seeded(toy())
     x = torch.randn(3, 1, 8, 8)
     graph = build_groups(model, x)
     for seed in range(3):
         check_plan(model, x, graph, random_plan(graph, random.Random(seed)))
+
+
+def layer_outputs(model: torch.nn.Module, x: torch.Tensor, cuts=None) -> dict[str, torch.Tensor]:
+    """Every conv / BN / linear output of one forward pass (under the masks of ``cuts`` if given), as the
+    layer's consumers see it: recorded after the mask hooks."""
+    outputs: dict[str, torch.Tensor] = {}
+
+    def run() -> None:
+        handles = [
+            module.register_forward_hook(lambda _m, _i, out, name=name: outputs.__setitem__(name, out))
+            for name, module in model.named_modules()
+            if isinstance(module, CHANNEL_LAYERS)
+        ]
+        try:
+            with torch.no_grad():
+                model(x)
+        finally:
+            for handle in handles:
+                handle.remove()
+
+    if cuts is None:
+        run()
+    else:
+        with apply_masks(model, cuts):
+            run()
+    return outputs
+
+
+@pytest.mark.parametrize("toy", TOYS)
+@pytest.mark.parametrize("seed", [0, 1])
+def test_every_masked_layer_output_is_the_exported_one_with_zeros_inserted(toy, seed):
+    """Inside the network, not only at the logits: each removed channel of a layer's output is exactly 0
+    (so zeroing a BN's *input* instead of its output, which leaves BN's shift in, is caught even where the
+    consumer's input mask hides it from the logits), and the kept channels equal the exported layer's."""
+    model = seeded(toy(), seed)
+    x = torch.randn(3, 1, 8, 8, generator=torch.Generator().manual_seed(seed))
+    graph = build_groups(model, x)
+    plan = random_plan(graph, random.Random(seed), max_ratio=0.7)
+    plan = {g: idxs or (0,) for g, idxs in plan.items()}  # every group loses something
+    cuts = compute_layer_cuts(graph, plan)
+    masked = layer_outputs(model, x, cuts)
+    physical = layer_outputs(export_pruned(model, x, plan), x)
+    checked = 0
+    for name, out in masked.items():
+        dim = channel_dim(model.get_submodule(name)) % out.dim()
+        removed = sorted(cuts.out.get(name, ()))
+        kept = [c for c in range(out.shape[dim]) if c not in set(removed)]
+        if removed:
+            assert out.index_select(dim, torch.tensor(removed)).abs().max().item() == 0.0, name
+            checked += 1
+        torch.testing.assert_close(out.index_select(dim, torch.tensor(kept)), physical[name], msg=name)
+    assert checked >= len(graph.prunable)
+
+
+def test_grouped_and_depthwise_macs_follow_the_convolution_formula():
+    """MACs = H·W·k²·(C_in / groups)·C_out, by hand, before and after a plan, equal to FlopCounterMode."""
+    x = torch.randn(2, 1, 8, 8)
+    grouped = seeded(GroupedNet())
+    graph = build_groups(grouped, x)
+    cost = CostModel(grouped, x[:1])
+    hw, k2 = 8 * 8, 9
+    full = hw * k2 * (1 * 8 + (8 // 2) * 12 + 12 * 6) + 6 * 5
+    assert cost.count(compute_layer_cuts(graph, {})).macs == full
+    # a root index is one position in every group of ``grouped``: conv1's (0, 1) are its channels 0, 1, 4, 5
+    # (4 of 8 go), and grouped's (0, 1, 2) are its outputs 0-2 and 6-8 (6 of 12 go)
+    plan = {"conv1": (0, 1), "grouped": (0, 1, 2)}
+    assert compute_layer_cuts(graph, plan).out["grouped"] == {0, 1, 2, 6, 7, 8}
+    want = hw * k2 * (1 * 4 + (4 // 2) * 6 + 6 * 6) + 6 * 5
+    assert cost.count(compute_layer_cuts(graph, plan)).macs == want
+    assert want == counted(export_pruned(grouped, x, plan), x)[0]
+
+    depthwise = seeded(DepthwiseNet())
+    graph = build_groups(depthwise, x)
+    cost = CostModel(depthwise, x[:1])
+    full = hw * (k2 * 1 * 8 + k2 * 1 * 8 + 1 * 8 * 10) + 10 * 5
+    assert cost.count(compute_layer_cuts(graph, {})).macs == full
+    plan = {"depthwise": (1, 4, 6), "pointwise": (0,)}
+    want = hw * (k2 * 1 * 5 + k2 * 1 * 5 + 1 * 5 * 9) + 9 * 5
+    assert cost.count(compute_layer_cuts(graph, plan)).macs == want
+    assert want == counted(export_pruned(depthwise, x, plan), x)[0]
+    params = 9 * 5 + 2 * 5 + 9 * 5 + 2 * 5 + 5 * 9 + 2 * 9 + 9 * 5 + 5
+    assert cost.count(compute_layer_cuts(graph, plan)).params == params
 
 
 def test_functional_conv_and_linear_are_counted():

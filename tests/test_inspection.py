@@ -9,7 +9,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from explorer import inspection
+from explorer import inspection, session_views
 from explorer.errors import ExplorerError
 from explorer.gallery import tile_images
 from explorer.plan import count_to_prune
@@ -205,16 +205,31 @@ def test_gallery_of_a_conv_and_of_a_linear_layer() -> None:
     assert lin.channel == list(range(8))
 
 
-def test_latency_and_speedup(fresh: PruningSession) -> None:
+def test_latency_and_speedup(fresh: PruningSession, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A spy on the timer: the exported network (the plan's parameter count) and the original one (all of
+    them) are what is timed, on one validation image; the original only once per weights."""
+    timed = []
+
+    def spy(model: torch.nn.Module, example: torch.Tensor) -> float:
+        params = sum(p.numel() for p in model.parameters())
+        timed.append((params, tuple(example.shape)))
+        return params / 1000  # "milliseconds" that say which network was timed
+
+    monkeypatch.setattr(session_views, "measure_latency", spy)
     fresh.set_ratio(fresh.groups[2].name, 0.5)
     lat = fresh.views.latency()
-    assert lat["generation"] == fresh.generation
-    assert lat["pruned_ms"] > 0
-    assert lat["baseline_ms"] > 0
-    assert lat["speedup"] == lat["baseline_ms"] / lat["pruned_ms"]
-    assert (
-        fresh.views.latency()["baseline_ms"] == lat["baseline_ms"]
-    )  # the original is timed once per weights
+    pruned, full = fresh.cost().params, fresh.baseline_cost().params
+    image = (1, *fresh.data.val.inputs.shape[1:])
+    assert pruned < full
+    assert lat == {
+        "pruned_ms": pruned / 1000,
+        "baseline_ms": full / 1000,
+        "speedup": (full / 1000) / (pruned / 1000),
+        "generation": fresh.generation,
+    }
+    assert sorted(timed) == sorted([(pruned, image), (full, image)])
+    assert fresh.views.latency()["baseline_ms"] == full / 1000
+    assert timed[2:] == [(pruned, image)]  # the original is timed once per weights
 
 
 def test_describe_counts_conv_and_linear_layers(session: PruningSession) -> None:

@@ -1,11 +1,16 @@
 """Sensitivity scans, plan suggestions, fine-tuning, structured vs unstructured, on digits_cnn."""
 
+import copy
+
+import numpy as np
 import pytest
 import torch
 
+from explorer import experiments
 from explorer.cli import main
 from explorer.evaluation import EvaluationCancelled
 from explorer.export import load_pruned, save_pruned
+from explorer.finetune import finetune_masked
 from explorer.session import PruningSession
 
 
@@ -58,7 +63,15 @@ def test_target_plan_reaches_the_macs_and_reports_prediction_and_reality(session
     real = session.evaluate()
     assert real.macs <= 0.7 * session.baseline_cost().macs
     assert suggestion["predicted_macs"] == real.macs
-    assert 0.0 <= suggestion["predicted_accuracy"] <= 1.0
+    # the prediction adds up the single-group drops of the sensitivity rows at the chosen ratios
+    drops = 0.0
+    for name, ratio in suggestion["ratios"].items():
+        assert session.ratio(name) == ratio
+        if ratio > 0:
+            (row,) = [r for r in table.curve(name) if r["ratio"] == ratio]
+            drops += table.baseline_accuracy - row["accuracy"]
+    assert suggestion["predicted_accuracy"] == pytest.approx(table.baseline_accuracy - drops, abs=1e-12)
+    assert any(r > 0 for r in suggestion["ratios"].values())
     session.reset()
 
 
@@ -99,23 +112,77 @@ def test_cancelled_finetune_changes_nothing():
     assert s.evaluate() == before
 
 
-def test_one_shot_vs_iterative_runs_on_copies():
+def test_one_shot_vs_iterative_equals_the_schedule_done_by_hand():
+    """Redone step by step with the training primitive: the global 50 % L1 plan (the global slider's), then
+    one-shot = 60 steps under it; iterative = 3 × 20 steps under nested plans removing the lowest-L1 third,
+    two thirds, then all of each group's channels, in that order."""
     s = PruningSession("digits_cnn")
     result = s.compare_schedules(ratio=0.5, steps=60, k=3)
-    assert len(result["iterative_steps"]) == 3
-    assert 0 <= result["one_shot"] <= 1
-    assert 0 <= result["iterative"] <= 1
     assert s.pruned == {}
     assert s.unchanged()
+    s.set_global_ratio(0.5, criterion="l1")
+    final = s.pruned
+    s.reset()
+    train, val = s.data.train, s.data.val
+    one_shot = finetune_masked(s.original_model(), s.layer_cuts(final), train, val, 60, seed=s.seed)
+    assert result["before"] == one_shot.accuracy_before
+    assert result["one_shot"] == one_shot.accuracy_after
+    model, curve = s.original_model(), []
+    for step in range(3):
+        plan = {}
+        for group, removed in final.items():
+            weight = s.model.get_submodule(group).weight.detach()
+            l1 = weight.abs().sum(dim=tuple(range(1, weight.dim()))).double().numpy()
+            order = [i for i in np.argsort(l1, kind="stable") if i in removed]  # least important first
+            plan[group] = tuple(sorted(int(i) for i in order[: round(len(removed) * (step + 1) / 3)]))
+        done = finetune_masked(model, s.layer_cuts(plan), train, val, 20, seed=s.seed + step)
+        model = done.model
+        curve.append(done.accuracy_after)
+    assert plan == final
+    assert result["iterative_steps"] == curve
+    assert result["iterative"] == curve[-1]
 
 
-def test_unstructured_comparison_matches_parameter_counts():
+def test_unstructured_comparison_times_the_three_networks_it_names(monkeypatch):
+    """Known values: the exported model's parameters, the accuracies of the exported and of a hand-made
+    magnitude-pruned copy; a spy on the timer says which network each latency is of."""
     s = PruningSession("digits_cnn")
     s.set_global_ratio(0.5)
+    exported = s.export()
+    params = sum(p.numel() for p in exported.parameters())
+    timed = []
+
+    def spy(model, example, repeats=20, warmup=3):
+        numel = sum(p.numel() for p in model.parameters())
+        nonzero = sum(int(torch.count_nonzero(p)) for p in model.parameters())
+        timed.append((numel, nonzero, tuple(example.shape), repeats))
+        return numel + nonzero / 1e6  # a different "latency" for each network
+
+    monkeypatch.setattr(experiments, "measure_latency", spy)
     result = s.compare_unstructured(repeats=3)
-    assert result["unstructured_nonzero_params"] == result["params"]
-    assert result["filter_latency_ms"] > 0
-    assert result["unstructured_latency_ms"] > 0
+    dense = sum(p.numel() for p in s.model.parameters())
+    assert result["params"] == params == s.cost().params
+    assert result["unstructured_nonzero_params"] == params
+    assert result["dense_latency_ms"] == dense + dense / 1e6
+    assert result["filter_latency_ms"] == params + params / 1e6
+    assert result["unstructured_latency_ms"] == dense + params / 1e6
+    shape = (128, *s.data.val.inputs.shape[1:])
+    assert timed[-3:] == [(dense, dense, shape, 3), (params, params, shape, 3), (dense, params, shape, 3)]
+    assert len(timed) == 6  # each warmed up once first
+    # the accuracies, by hand
+    val = s.data.val
+    with torch.no_grad():
+        right = exported(val.inputs).argmax(1) == val.labels
+        assert result["filter_accuracy"] == float(right.double().mean())
+        sparse = copy.deepcopy(s.original_model())
+        weights = [m.weight for m in sparse.modules() if isinstance(m, (torch.nn.Conv2d, torch.nn.Linear))]
+        flat = torch.cat([w.abs().flatten() for w in weights])
+        threshold = flat.sort().values[dense - params - 1]  # the largest |w| that goes
+        for w in weights:
+            w[w.abs() <= threshold] = 0
+        assert sum(int(torch.count_nonzero(p)) for p in sparse.parameters()) == params
+        want = float((sparse(val.inputs).argmax(1) == val.labels).double().mean())
+    assert result["unstructured_accuracy"] == pytest.approx(want, abs=1e-12)
 
 
 def test_cli_writes_csv_and_png(tmp_path, capsys):

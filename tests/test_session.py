@@ -3,7 +3,9 @@
 import hashlib
 import json
 
+import numpy as np
 import pytest
+import scipy.stats
 import torch
 
 from explorer.evaluation import ActivationCache
@@ -138,6 +140,39 @@ def test_undo_and_reset(fresh):
     assert fresh.pruned == first
 
 
+def test_every_step_is_a_new_generation_undo_and_redo_included(fresh):
+    """Work started for an older step (a running evaluation) notices it is stale by the generation."""
+    g = fresh.groups[0].name
+    seen = [fresh.generation]
+    for change in (
+        lambda: fresh.set_ratio(g, 0.5),
+        lambda: fresh.set_ratio(g, 0.25),
+        fresh.undo,
+        fresh.redo,
+        fresh.undo,
+        fresh.reset,
+        fresh.undo,
+    ):
+        change()
+        seen.append(fresh.generation)
+    assert seen == sorted(set(seen)), seen  # strictly increasing
+    assert fresh.pruned == {g: tuple(sorted(lowest_l1(fresh, g, 0.5)))}
+
+
+def lowest_l1(session, group: str, ratio: float) -> list[int]:
+    """The channels of ``group`` with the smallest ℓ1 norms, by a stable argsort (ties: lower index)."""
+    weight = session.model.get_submodule(group).weight.detach()
+    l1 = weight.abs().sum(dim=tuple(range(1, weight.dim()))).double().numpy()
+    return np.argsort(l1, kind="stable")[: round(ratio * len(l1))].tolist()
+
+
+@pytest.mark.parametrize("ratio", [0.25, 0.5, 0.75])
+def test_a_ratio_removes_the_lowest_l1_filters(fresh, ratio):
+    for group in fresh.groups:
+        fresh.set_ratio(group.name, ratio, criterion="l1")
+        assert fresh.pruned[group.name] == tuple(sorted(lowest_l1(fresh, group.name, ratio)))
+
+
 def test_toggle_channel(fresh):
     g = fresh.groups[0].name
     fresh.toggle_channel(g, 3)
@@ -221,7 +256,21 @@ def test_agreement_reports_rho_and_overlap_per_group_and_pair(session):
     assert len(rows) == 3 * len(session.groups)
     l1_l2 = [r for r in rows if (r["criterion_a"], r["criterion_b"]) == ("l1", "l2")]
     assert all(r["rho"] > 0.5 for r in l1_l2)  # both are weight norms
-    assert all(0.0 <= r["overlap"] <= 1.0 for r in rows)
+    # every row against scipy's Spearman and the overlap of two explicit stable argsorts
+    scores = {c: session.scores(c) for c in ("l1", "l2", "random")}
+    pairs = [("l1", "l2"), ("l1", "random"), ("l2", "random")]
+    assert [(r["group"], r["criterion_a"], r["criterion_b"]) for r in rows] == [
+        (g.name, a, b) for g in session.groups for a, b in pairs
+    ]
+    for row in rows:
+        a = scores[row["criterion_a"]][row["group"]].double().numpy()
+        b = scores[row["criterion_b"]][row["group"]].double().numpy()
+        assert row["rho"] == pytest.approx(scipy.stats.spearmanr(a, b).statistic, abs=1e-12)
+        count = int(0.5 * len(a))
+        first = set(np.argsort(a, kind="stable")[:count].tolist())
+        second = set(np.argsort(b, kind="stable")[:count].tolist())
+        assert row["overlap"] == len(first & second) / count
+        assert row["jaccard"] == len(first & second) / len(first | second)
 
 
 def test_pretrained_resnet20_on_real_cifar_images(shared_data, tmp_path, monkeypatch):

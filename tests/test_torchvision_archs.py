@@ -7,6 +7,7 @@ would make the 1e-4 tolerance below meaningless. Inputs are 2x3x64x64 to keep th
 
 from __future__ import annotations
 
+import os
 import warnings
 from dataclasses import dataclass
 
@@ -141,10 +142,15 @@ def _export(arch: Arch, plan: dict) -> nn.Module:
     assert arch.graph.warnings
     assert _trace_warnings(arch)
     if not getattr(arch.graph, "exportable", False):
-        pytest.skip(
+        reason = (
             f"{arch.name}: torch-pruning 1.6.1 cannot trace it (build_groups fell back and warned) and the "
             "fallback offers no export, so there is nothing to compare the masks with"
         )
+        if os.environ.get("CI", "").strip().lower() == "true":
+            # every architecture here exports today (shufflenet through the torch.fx fallback): on CI a skip
+            # would turn a grouping or export regression into a pass
+            pytest.fail(f"{reason}; CI=true, so this is an error, not a skip")
+        pytest.skip(reason)
     return export_pruned(arch.model, arch.x, plan, arch.graph)
 
 

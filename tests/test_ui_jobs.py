@@ -8,9 +8,11 @@ fine-tuning test changes the session's weights and the upload test replaces the 
 from __future__ import annotations
 
 import base64
+import gc
 import io
 import os
 import re
+import weakref
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -48,6 +50,14 @@ def unpruned(app: ExplorerApp):
     assert state.wait_idle(60)
     assert not state.activity.busy
     assert state.activity.job == ""
+
+
+def assert_freed(gone: weakref.ref) -> None:
+    """Nothing (state, views, worker threads, observers) holds the replaced session any more: it is
+    garbage-collected, with its model copies and caches, not merely left unobserved."""
+    gc.collect()
+    held = gone()
+    assert held is None, sorted({type(r).__name__ for r in gc.get_referrers(held)})
 
 
 def _upload(app: ExplorerApp, name: str, content: bytes, size: int | None = None) -> None:
@@ -534,6 +544,9 @@ def test_uploaded_checkpoint_replaces_the_session(app: ExplorerApp, tmp_path: Pa
     assert new.ratio(group) == 0.5
     assert old.pruned == {}
     assert state.metrics["accuracy"] == pytest.approx(new.evaluate().accuracy)
+    gone = weakref.ref(old)
+    del old
+    assert_freed(gone)
 
 
 def test_switching_to_a_model_whose_data_is_missing_keeps_the_current_one(app: ExplorerApp) -> None:
@@ -563,6 +576,9 @@ def test_switching_model_builds_a_new_session(app: ExplorerApp) -> None:
     assert state.session.model_name == "digits_cnn"
     assert state.session_version == version + 1
     assert state.baseline["accuracy"] == pytest.approx(state.session.baseline().accuracy)
+    gone = weakref.ref(old)
+    del old
+    assert_freed(gone)
 
 
 def test_tile_grids_have_no_pixel_axes_and_say_what_the_tiles_are(app: ExplorerApp) -> None:

@@ -114,3 +114,32 @@ def test_the_export_summary_names_the_weights_it_exported(session, tmp_path):
     session.reset()
     summary = (save_pruned(session, tmp_path / "original") / "SUMMARY.md").read_text()
     assert "Weights exported: original." in summary
+
+
+def test_scores_ranks_and_the_why_panel_follow_adopted_weights():
+    """Adopting new weights (a fine-tuning's) replaces every cached score: the ℓ1 and FPGM scores, the ranks
+    and the "why" terms are those of the new weights, computed here from them directly."""
+    s = PruningSession("digits_cnn", verify=False)
+    group = s.groups[0].name
+    old_scores = s.scores("l1", groups=[group])[group].clone()
+    old_rank = s.views.rank("l1", group)
+    s.scores("fpgm", groups=[group])
+    model = s.model_copy()
+    weight = model.get_submodule(group).weight
+    with torch.no_grad():  # channel c scaled by c + 1: a new ranking
+        weight.mul_(torch.arange(1, weight.shape[0] + 1, dtype=weight.dtype).view(-1, 1, 1, 1))
+    s.adopt_weights(model)
+    new = weight.detach().double()
+    want = new.abs().sum(dim=(1, 2, 3))
+    got = s.scores("l1", groups=[group])[group]
+    assert torch.allclose(got.double(), want, rtol=1e-6)
+    assert not torch.allclose(got.double(), old_scores.double())
+    flat = new.flatten(1)
+    fpgm = torch.cdist(flat, flat).sum(1)  # FPGM: summed distance to the other filters
+    assert torch.allclose(s.scores("fpgm", groups=[group])[group].double(), fpgm, rtol=1e-5)
+    rank = s.views.rank("l1", group)
+    assert rank["order"] == sorted(range(len(want)), key=lambda c: (float(want[c]), c))
+    assert rank["order"] != old_rank["order"]
+    why = s.views.explain(group, 2, "l1")
+    assert why["score"] == pytest.approx(float(want[2]), rel=1e-6)
+    assert why["terms"] == pytest.approx(new[2].abs().flatten()[:6].tolist(), rel=1e-6)

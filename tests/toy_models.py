@@ -177,3 +177,45 @@ class TinyViT(nn.Module):
         tokens = tokens + self.attention(y, y, y, need_weights=False)[0]
         tokens = tokens + self.mlp(self.norm2(tokens))
         return self.head(tokens[:, 0])
+
+
+class GroupedNet(nn.Module):
+    """ResNeXt-style: a conv with ``groups=2`` (each output channel sees half the input channels) between
+    plain convs, so the MACs of the middle conv are H·W·k²·(C_in / 2)·C_out."""
+
+    def __init__(self, num_classes: int = 5):
+        super().__init__()
+        self.conv1 = nn.Conv2d(1, 8, 3, padding=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(8)
+        self.grouped = nn.Conv2d(8, 12, 3, padding=1, groups=2, bias=False)
+        self.bn2 = nn.BatchNorm2d(12)
+        self.conv3 = nn.Conv2d(12, 6, 3, padding=1)
+        self.bn3 = nn.BatchNorm2d(6)
+        self.fc = nn.Linear(6, num_classes)
+
+    def forward(self, x):
+        x = F.relu(self.bn1(self.conv1(x)))
+        x = F.relu(self.bn2(self.grouped(x)))
+        x = F.relu(self.bn3(self.conv3(x)))
+        return self.fc(x.mean((2, 3)))
+
+
+class DepthwiseNet(nn.Module):
+    """MobileNet-style depthwise-separable block: a 3×3 depthwise conv (``groups = C``) then a 1×1 pointwise
+    conv; the depthwise conv and its BN lose whatever channels the conv before them loses."""
+
+    def __init__(self, num_classes: int = 5):
+        super().__init__()
+        self.conv1 = nn.Conv2d(1, 8, 3, padding=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(8)
+        self.depthwise = nn.Conv2d(8, 8, 3, padding=1, groups=8, bias=False)
+        self.bn2 = nn.BatchNorm2d(8)
+        self.pointwise = nn.Conv2d(8, 10, 1, bias=False)
+        self.bn3 = nn.BatchNorm2d(10)
+        self.fc = nn.Linear(10, num_classes)
+
+    def forward(self, x):
+        x = F.relu(self.bn1(self.conv1(x)))
+        x = F.relu(self.bn2(self.depthwise(x)))
+        x = F.relu(self.bn3(self.pointwise(x)))
+        return self.fc(x.mean((2, 3)))

@@ -96,7 +96,7 @@ class Trajectory:
             weights = self._weights() if weights is None else weights
             key = self.key(pruned, weights)
             old = next((p for p in self._points if p["key"] == key), None)
-            points = [dict(p, current=False) for p in self._points if p["key"] != key]
+            points = [dict(p, current=False) for p in self._points if p["key"] != key][-(MAX_POINTS - 1) :]
             removed = sum(len(v) for v in pruned.values())
             t = self._t
             label = t("trajectory.pruned", count=removed) if removed else t("trajectory.original")
