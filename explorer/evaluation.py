@@ -270,6 +270,7 @@ class Evaluator:
         """An evaluator visiting ``split`` (``.inputs``, ``.labels``) in a seeded random order, so that the
         running estimate after any number of batches is a simple random sample."""
         order = torch.randperm(split.labels.shape[0], generator=torch.Generator().manual_seed(seed))
+        order = order.to(split.labels.device)
         inputs, labels = split.inputs[order], split.labels[order]
         return cls(model, inputs, labels, batch_sizes, cache_budget, lock, precision)
 
@@ -321,7 +322,8 @@ class Evaluator:
                 raise EvaluationCancelled
             # masks are installed per batch, under the lock, so that other users of the model (scores,
             # export) never see them and are never blocked for longer than one batch
-            with self.lock, torch.inference_mode(), apply_masks(self.model, cuts), autocast(self.precision):
+            on = autocast(self.precision, x.device.type)
+            with self.lock, torch.inference_mode(), apply_masks(self.model, cuts), on:
                 logits = self._logits(batch_index, x, keys, use_cache).float()
             with torch.inference_mode():
                 losses = F.cross_entropy(logits, y, reduction="none").double()
