@@ -47,9 +47,8 @@ def resolve_device(device: str | torch.device | None) -> torch.device:
     if wanted.type == "cpu":
         return torch.device("cpu")
     if wanted.type != "cuda":
-        raise DeviceError(
-            f"the explorer runs on cpu or cuda, not {wanted.type}: choose one of {', '.join(available_devices())}"
-        )
+        present = ", ".join(available_devices())
+        raise DeviceError(f"the explorer runs on cpu or cuda, not {wanted.type}: choose one of {present}")
     if not torch.cuda.is_available():
         raise DeviceError(
             f"{device!r} asks for an NVIDIA GPU, but this machine has none that PyTorch can use (a CPU-only "

@@ -18,6 +18,7 @@ PRECISION_ENV = "PRUNING_EXPLORER_PRECISION"
 MEMORY_ENV = "PRUNING_EXPLORER_MEMORY_LIMIT"  # also read by explorer.memory
 LANG_ENV = "PRUNING_EXPLORER_LANG"
 EXPLORE_ENV = "PRUNING_EXPLORER_EXPLORE"
+DEVICE_ENV = "PRUNING_EXPLORER_DEVICE"
 DEFAULT_MODEL = "digits_cnn"
 
 
@@ -33,6 +34,7 @@ class LaunchOptions:
         memory_limit: the kernel's memory limit, e.g. ``"2G"`` (``None``: the cgroup's or the machine's).
         lang: the page's language, ``"en"`` or ``"ko"``.
         explore: open the free explorer instead of the guided lesson.
+        device: ``"cpu"``, ``"cuda"``, ``"cuda:1"`` (``None``: the best present).
     """
 
     model: str = DEFAULT_MODEL
@@ -42,6 +44,7 @@ class LaunchOptions:
     memory_limit: str | None = None
     lang: str = "en"
     explore: bool = False
+    device: str | None = None
 
     def to_env(self) -> dict[str, str]:
         """The environment variables that carry these options (unset options are left out)."""
@@ -53,6 +56,7 @@ class LaunchOptions:
             MEMORY_ENV: self.memory_limit,
             LANG_ENV: self.lang,
             EXPLORE_ENV: "1" if self.explore else None,
+            DEVICE_ENV: self.device,
         }
         return {k: v for k, v in pairs.items() if v is not None}
 
@@ -68,6 +72,7 @@ class LaunchOptions:
             memory_limit=env.get(MEMORY_ENV) or None,
             lang=env.get(LANG_ENV) or "en",
             explore=(env.get(EXPLORE_ENV) or "").strip().lower() in ("1", "true", "yes"),
+            device=env.get(DEVICE_ENV) or None,
         )
 
     def session_options(self) -> dict:
@@ -77,7 +82,8 @@ class LaunchOptions:
             "num_samples": self.samples,
             "precision": self.precision,
             "memory_limit": self.memory_limit,
+            "device": self.device,
         }
 
 
-__all__ = ["DEFAULT_MODEL", "EXPLORE_ENV", "LANG_ENV", "MODEL_ENV", "LaunchOptions"]
+__all__ = ["DEFAULT_MODEL", "DEVICE_ENV", "EXPLORE_ENV", "LANG_ENV", "MODEL_ENV", "LaunchOptions"]

@@ -57,7 +57,8 @@ def random_shift(inputs: torch.Tensor, generator: torch.Generator, max_shift: in
         .expand(n, inputs.shape[1], h, w + 2 * max_shift)
     )
     picked = padded.gather(2, rows)
-    cols = (offsets[:, 1, None] + torch.arange(w, device=inputs.device)).view(n, 1, 1, w).expand(n, inputs.shape[1], h, w)
+    cols = offsets[:, 1, None] + torch.arange(w, device=inputs.device)
+    cols = cols.view(n, 1, 1, w).expand(n, inputs.shape[1], h, w)
     return picked.gather(3, cols)
 
 

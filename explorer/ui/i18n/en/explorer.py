@@ -386,4 +386,11 @@ TEXTS: dict[str, str] = {
     "upload.button": "Upload checkpoint",
     "upload.button.hint": "a state_dict file ({suffixes}), at most {limit}",
     "upload.exploring": "Exploring the weights of {name} ({size}).",
+    # ---- device (issue 15: GPU, Ray, early stopping)
+    "app.device": "Computing on {device}",
+    "models.device": "Device",
+    "models.device.tip": "Where the model runs: the CPU, or a GPU of this machine (only the ones present)",
+    "models.device.absent": (
+        "{device} is not on this machine, so the model stays as it is. Choose one of these: {devices}."
+    ),
 }
