@@ -20,7 +20,7 @@ from explorer import criteria as _criteria
 from explorer._autograd import autograd_enabled
 from explorer.cost import Cost, CostModel
 from explorer.device import move_bundle, resolve_device
-from explorer.evaluation import EvaluationCancelled, Evaluator, plan_batches
+from explorer.evaluation import EvaluationCancelled, Evaluator, first_batch_size, plan_batches
 from explorer.graph import GroupGraph, PruningGroup, build_groups, export_pruned
 from explorer.guard import CHECK_SECONDS, WorkBudget
 from explorer.history import PlanHistory, WeightsState
@@ -84,7 +84,7 @@ class ExplorationSession:
         criterion: str = "l1",
         seed: int = 0,
         batch_size: int = 200,
-        first_batch: int = 64,
+        first_batch: int | None = None,
         cache_budget: int | None = None,
         memory_limit: str | int | None = None,
         precision: str = "auto",
@@ -123,6 +123,8 @@ class ExplorationSession:
         self._cost_model = CostModel(self._model, val.inputs[:1])
         cache_budget = self.budget.cache if cache_budget is None else cache_budget
         self.precision = resolve_precision(precision, self.device)
+        if first_batch is None:  # 64, fewer for a model whose 64 images would delay the first estimate
+            first_batch = first_batch_size(self._cost_model.count(LayerCuts()).macs)
         batches = plan_batches(int(val.labels.shape[0]), batch_size, first_batch)
         self.evaluator = Evaluator.shuffled(
             self._model, val, seed, batches, cache_budget, self._lock, self.precision

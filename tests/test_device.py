@@ -189,3 +189,58 @@ def test_the_magic_takes_a_device():
     from explorer.app import _parse_explore
 
     assert _parse_explore("digits_cnn --device cpu")["device"] == "cpu"
+
+
+def test_every_bench_row_carries_baseline_macs_and_device(capsys):
+    import json
+
+    assert main(["bench", "--json", "--models", "digits_cnn", "--moves", "2", "--no-sensitivity"]) == 0
+    row = json.loads(capsys.readouterr().out)["models"]["digits_cnn"]
+    assert row["device"] == str(resolve_device(None))
+    assert row["baseline_macs"] == PruningSession("digits_cnn", verify=False).baseline_cost().macs
+
+
+@pytest.mark.slow
+def test_the_imagenet_row_reports_what_the_issue_asks():
+    from explorer.bench import bench_imagenet_model
+
+    row = bench_imagenet_model("torchvision/resnet18", num_samples=16, moves=2)
+    for key in ("first_p50_ms", "first_p95_ms", "final_p50_ms", "final_p95_ms", "naive_p50_ms"):
+        assert row[key] > 0
+    assert row["first_p50_ms"] <= row["final_p50_ms"]
+    assert row["final_over_naive"] == pytest.approx(row["final_p50_ms"] / row["naive_p50_ms"], rel=0.02)
+    assert row["baseline_macs"] == pytest.approx(1.81e9, rel=0.01)  # ResNet-18 at 224 px
+    assert row["device"] == str(resolve_device(None))
+
+
+@pytest.mark.skipif(not NO_GPU, reason="checks the refusal of an absent GPU")
+def test_the_models_tab_lists_present_devices_and_refuses_an_absent_one_beside_its_button():
+    from explorer.app import ExplorerApp, build_app
+
+    app = build_app(session=PruningSession("digits_cnn", device="cpu"), background=False, debounce=0.05)
+    assert isinstance(app, ExplorerApp)
+    try:
+        state, view = app.state, app.views["model"]
+        assert state.wait_idle(30)
+        assert list(view.device.options) == available_devices() == ["cpu"]
+        assert view.device.value == "cpu"
+        assert "Computing on CPU" in app.header.children[0].value  # the header says where it computes
+        old = state.session
+        state.loader.switch_model("digits_cnn", None, device="cuda")
+        assert state.wait_idle(30)
+        status = state.activity.job_status["model"]
+        assert status["state"] == "failed"
+        assert "cuda is not on this machine" in status["text"]
+        assert "cpu" in status["text"]
+        assert state.session is old  # the session explored so far stays
+    finally:
+        app.state.close()
+
+
+def test_the_first_batch_shrinks_only_for_models_whose_64_images_cost_too_much():
+    from explorer.evaluation import FIRST_BATCH_MACS, first_batch_size
+
+    assert first_batch_size(41_000_000) == 64  # ResNet-20: unchanged
+    assert first_batch_size(4_089_184_256) == 8  # ResNet-50 at 224 px
+    assert first_batch_size(4_089_184_256) * 4_089_184_256 <= FIRST_BATCH_MACS
+    assert first_batch_size(10**12) == 8  # never below 8
