@@ -19,7 +19,7 @@ from torch import nn
 from explorer import criteria as _criteria
 from explorer._autograd import autograd_enabled
 from explorer.cost import Cost, CostModel
-from explorer.device import move_bundle, resolve_device
+from explorer.device import resolve_device
 from explorer.evaluation import EvaluationCancelled, Evaluator, first_batch_size, plan_batches
 from explorer.graph import GroupGraph, PruningGroup, build_groups, export_pruned
 from explorer.guard import CHECK_SECONDS, WorkBudget
@@ -65,9 +65,7 @@ class ExplorationSession:
             to torch.fx and ``warnings`` says so.
         precision: ``"auto"`` (bf16 where the device computes it natively), ``"bf16"`` or ``"fp32"``: the
             precision of the live metrics. Export checks and the oracle criteria always run in fp32.
-        device: ``"cpu"``, ``"cuda"``, ``"cuda:1"``, or ``None`` for the best present (see
-            ``explorer.device``). The model copy and the data subsets go there, so every computation runs
-            there; the user's model stays where it is.
+        device: ``"cpu"``, ``"cuda"``, ``"cuda:1"`` or ``None`` (the best present; ``explorer.device``).
         verify: check, when the session starts, that masking each offered group equals removing it.
     """
 
@@ -95,19 +93,10 @@ class ExplorationSession:
     ):
         self.seed = seed
         self.device = resolve_device(device)  # before any work: an absent device fails fast, in words
-        self._model, self.model_name, self.spec = open_model(model, checkpoint, pretrained=pretrained)
-        self._model.to(self.device)  # the private copy (open_model never returns the user's object)
+        self._model, self.model_name, self.spec = open_model(model, checkpoint, pretrained, self.device)
         self.trained = bool(getattr(self._model, "explorer_trained", True))
-        self.data = open_data(
-            data,
-            self.spec,
-            num_samples,
-            seed=seed,
-            root=root,
-            calib_samples=calib_samples,
-            train_data=train_data,
-        )
-        self.data = move_bundle(self.data, self.device)
+        options = {"seed": seed, "root": root, "calib_samples": calib_samples, "train_data": train_data}
+        self.data = open_data(data, self.spec, num_samples, device=self.device, **options)
         val = self.data.val
         self.num_classes = check_model_accepts(self._model, val)
         self.criterion = criterion
@@ -123,8 +112,7 @@ class ExplorationSession:
         self._cost_model = CostModel(self._model, val.inputs[:1])
         cache_budget = self.budget.cache if cache_budget is None else cache_budget
         self.precision = resolve_precision(precision, self.device)
-        if first_batch is None:  # 64, fewer for a model whose 64 images would delay the first estimate
-            first_batch = first_batch_size(self._cost_model.count(LayerCuts()).macs)
+        first_batch = first_batch or first_batch_size(self.baseline_cost().macs)  # fewer for big models
         batches = plan_batches(int(val.labels.shape[0]), batch_size, first_batch)
         self.evaluator = Evaluator.shuffled(
             self._model, val, seed, batches, cache_budget, self._lock, self.precision
@@ -326,8 +314,7 @@ class ExplorationSession:
     def evaluate(self, *, use_cache: bool = True) -> Metrics:
         """Exact metrics of the current plan, on the live weights, on the validation subset."""
         cuts = self.layer_cuts()
-        estimate = self.evaluator.evaluate(cuts, use_cache=use_cache)
-        return Metrics.of(estimate, self._cost_model.count(cuts), str(self.device))
+        return Metrics.of(self.evaluator.evaluate(cuts, use_cache=use_cache), self.cost(), str(self.device))
 
     def baseline(self) -> Metrics:
         """Metrics of the original network: original weights, nothing pruned (computed once)."""
@@ -355,8 +342,7 @@ class ExplorationSession:
             return export_pruned(self._model, self.example_input, self.pruned, self.graph)
 
     def masked_outputs(self, inputs: torch.Tensor) -> torch.Tensor:
-        """Outputs of the masked (not exported) model under the current plan (``inputs`` go to the session's
-        device; the outputs stay there)."""
+        """Outputs of the masked (not exported) model under the current plan, on the session's device."""
         with self._lock, torch.no_grad(), apply_masks(self._model, self.layer_cuts()):
             return self._model(inputs.to(self.device))
 
