@@ -270,7 +270,9 @@ def build_app(
         explore: open the free explorer (``True``) rather than the guided lesson (default:
             ``pruning-explorer app --explore``, i.e. ``$PRUNING_EXPLORER_EXPLORE``, else the lesson); the
             other one is a click away.
-        **options: passed to ``PruningSession`` (``num_samples``, ``checkpoint``, ``criterion``, ``seed``...).
+        **options: passed to ``PruningSession`` (``num_samples``, ``checkpoint``, ``criterion``, ``seed``,
+            ``device`` ("cpu", "cuda", "cuda:1"; default ``pruning-explorer app --device``, else the best
+            present)...).
 
     Returns:
         An :class:`ExplorerApp`, or, if even the app cannot be built, a widget with the error message.
@@ -367,20 +369,25 @@ def _parse_explore(line: str) -> dict[str, Any]:
     parser.add_argument("--samples", type=int, default=None, dest="num_samples")
     parser.add_argument("--criterion", default=None)
     parser.add_argument("--checkpoint", default=None)
+    parser.add_argument("--device", default=None)
     args = parser.parse_args(shlex.split(line))
     options = {k: v for k, v in vars(args).items() if v is not None and k not in ("model", "data")}
     return {"model": args.model, "data": args.data, **options}
 
 
 def register_magic(ipython: Any) -> None:
-    """Register ``%explore [model] [--data D] [--samples N] [--criterion C] [--checkpoint F]``."""
+    """Register ``%explore [model] [--data D] [--samples N] [--criterion C] [--checkpoint F] [--device D]``
+    (the device: cpu, cuda or cuda:1)."""
 
     def explore(line: str = "") -> None:
         """Open the Pruning Explorer: ``%explore resnet20_cifar10 --samples 500``."""
         try:
             kwargs = _parse_explore(line)
         except SystemExit:  # argparse's way of saying the line is wrong
-            print("usage: %explore [model] [--data DATA] [--samples N] [--criterion C] [--checkpoint FILE]")
+            print(
+                "usage: %explore [model] [--data DATA] [--samples N] [--criterion C] [--checkpoint FILE] "
+                "[--device cpu|cuda|cuda:1]"
+            )
             return
         show(explore=True, **kwargs)  # the magic opens the free explorer; explorer.show() the lesson
 

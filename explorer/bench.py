@@ -10,7 +10,13 @@ Each kind runs in both precisions (fp32, and bf16 autocast where the CPU has it)
 
 and reports the medians and 95th percentiles (the model's headline row: random moves in the session's
 default precision), peak RSS, and the measured CPU speed-up of the exported model at a 50 % L1 plan.
-Timings are not asserted by the tests (shared machines make timed assertions flaky).
+The ImageNet-scale row (``--imagenet``, or ``--models torchvision/resnet50``) is torchvision's ResNet-50 at
+224 px, untrained, on synthetic data (256 samples: the timing does not depend on the values). It times random
+moves in the session's precision only, with two naive baselines in the same run: ``naive`` (fp32, no cache,
+as in the other rows) and ``naive_same_precision`` (the session's precision, no cache: the stricter one).
+
+Every row carries ``baseline_macs`` (per image) and ``device``. Timings are not asserted by the tests (shared
+machines make timed assertions flaky).
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ from explorer.memory import peak_rss
 from explorer.session import PruningSession
 
 DEFAULT_MODELS = {"digits_cnn": None, "resnet20_cifar": 1000}
+IMAGENET_MODELS = {"torchvision/resnet50": 256}  # name → synthetic samples (opt-in: minutes on a CPU)
 
 
 def _percentile(values: list[float], q: float) -> float:
@@ -54,7 +61,12 @@ def machine_info() -> dict:
 
 
 def bench_model(
-    name: str, num_samples: int | None, moves: int = 30, seed: int = 0, with_sensitivity: bool = True
+    name: str,
+    num_samples: int | None,
+    moves: int = 30,
+    seed: int = 0,
+    with_sensitivity: bool = True,
+    device: str | None = None,
 ) -> dict:
     """Benchmark one zoo model; returns the figures described in the module docstring."""
     from explorer.zoo import get_model_spec
@@ -65,7 +77,9 @@ def bench_model(
     if spec.dataset != "digits":
         data = _synthetic_data(spec, num_samples or 1000, seed)
         synthetic = True
-    session = PruningSession(name, data=data, num_samples=num_samples, pretrained=not synthetic, seed=seed)
+    session = PruningSession(
+        name, data=data, num_samples=num_samples, pretrained=not synthetic, seed=seed, device=device
+    )
     default = session.precision
     session.scores("l1")
     rows, naive = [], {}
@@ -88,6 +102,8 @@ def bench_model(
     exported_ms = measure_latency(exported, example)
     return {
         "samples": int(session.data.val.labels.shape[0]),
+        "baseline_macs": session.baseline_cost().macs,
+        "device": str(session.device),
         "synthetic_data": synthetic,
         "groups": len(session.groups),
         "moves": moves,
@@ -100,6 +116,54 @@ def bench_model(
         "latency_exported_ms": round(exported_ms, 2),
         "export_speedup": round(original_ms / exported_ms, 2),
         **sensitivity,
+    }
+
+
+def bench_imagenet_model(
+    name: str = "torchvision/resnet50",
+    num_samples: int = 256,
+    moves: int = 12,
+    seed: int = 0,
+    device: str | None = None,
+) -> dict:
+    """The ImageNet-scale row: random single-group moves on an untrained torchvision model at 224 px, on
+    synthetic data, in the session's precision, against both naive re-evaluations in the same run."""
+    from explorer.zoo import get_model_spec
+
+    data = _synthetic_data(get_model_spec(name), num_samples, seed)
+    start = time.perf_counter()
+    session = PruningSession(
+        name, data=data, num_samples=num_samples, pretrained=False, seed=seed, device=device
+    )
+    opened = time.perf_counter() - start
+    session.scores("l1")
+    session.baseline()
+    timed = _time_moves(session, random.Random(seed), moves, "random", with_naive=True)
+    same = timed["naive"]
+    precision = session.precision
+    session.set_precision("fp32")
+    fp32 = []
+    for _ in range(max(3, moves // 4)):  # the fp32 baseline is the slowest: a few runs give its median
+        begin = time.perf_counter()
+        session.evaluate(use_cache=False)
+        fp32.append((time.perf_counter() - begin) * 1000)
+    session.set_precision(precision)
+    summary = _summary(timed, fp32)
+    same_p50 = _percentile(same, 50)
+    return {
+        "samples": int(session.data.val.labels.shape[0]),
+        "baseline_macs": session.baseline_cost().macs,
+        "device": str(session.device),
+        "synthetic_data": True,
+        "groups": len(session.groups),
+        "moves": moves,
+        "precision": precision,
+        **summary,
+        "naive_same_precision_p50_ms": round(same_p50, 2),
+        "final_over_naive_same_precision": round(_percentile(timed["final"], 50) / same_p50, 3),
+        "session_start_s": round(opened, 1),
+        "cache_mb": round(session.evaluator.cache.used / 2**20, 1),
+        "peak_rss_mb": round(peak_rss() / 2**20, 1),
     }
 
 
@@ -148,20 +212,31 @@ def _time_sensitivity(session: PruningSession) -> dict:
 
 
 def run_benchmark(
-    models: dict[str, int | None] | None = None, moves: int = 30, with_sensitivity: bool = True
+    models: dict[str, int | None] | None = None,
+    moves: int = 30,
+    with_sensitivity: bool = True,
+    device: str | None = None,
 ) -> dict:
-    """``{"machine": {...}, "models": {name: {...}}}``."""
+    """``{"machine": {...}, "models": {name: {...}}}``; names in ``IMAGENET_MODELS`` get the ImageNet row
+    (``bench_imagenet_model``, at most 12 moves)."""
     models = models or DEFAULT_MODELS
-    return {
-        "machine": machine_info(),
-        "models": {n: bench_model(n, s, moves, with_sensitivity=with_sensitivity) for n, s in models.items()},
-    }
+    rows = {}
+    for name, samples in models.items():
+        if name in IMAGENET_MODELS:
+            rows[name] = bench_imagenet_model(
+                name, samples or IMAGENET_MODELS[name], min(moves, 12), device=device
+            )
+        else:
+            rows[name] = bench_model(name, samples, moves, with_sensitivity=with_sensitivity, device=device)
+    return {"machine": machine_info(), "models": rows}
 
 
 def format_table(result: dict) -> str:
     """A Markdown table of the benchmark result."""
     keys = [
+        "device",
         "samples",
+        "baseline_macs",
         "first_p50_ms",
         "first_p95_ms",
         "final_p50_ms",
@@ -180,7 +255,7 @@ def format_table(result: dict) -> str:
     moves += ["naive_p50_ms", "final_over_naive"]
     lines += ["", "| model | " + " | ".join(moves) + " |", "|---" * (len(moves) + 1) + "|"]
     for name, row in result["models"].items():
-        for sub in row["moves_by_kind"]:
+        for sub in row.get("moves_by_kind", []):
             lines.append(f"| {name} | " + " | ".join(str(sub[k]) for k in moves) + " |")
     lines.append("naive: a full fp32 re-evaluation without the cache, timed in the same run.")
     machine = result["machine"]

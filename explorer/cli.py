@@ -10,6 +10,8 @@ import argparse
 import sys
 from pathlib import Path
 
+DEVICE_HELP = "cpu, cuda or cuda:1 (default: $PRUNING_EXPLORER_DEVICE for app, else a GPU, else cpu)"
+
 
 def _cmd_train(args: argparse.Namespace) -> int:
     from explorer.train import train_digits_cnn
@@ -21,10 +23,15 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
 
 def _cmd_bench(args: argparse.Namespace) -> int:
-    from explorer.bench import DEFAULT_MODELS, format_table, run_benchmark
+    from explorer.bench import DEFAULT_MODELS, IMAGENET_MODELS, format_table, run_benchmark
 
-    models = {name: DEFAULT_MODELS.get(name, 1000) for name in args.models} if args.models else None
-    result = run_benchmark(models, moves=args.moves, with_sensitivity=not args.no_sensitivity)
+    sizes = {**DEFAULT_MODELS, **IMAGENET_MODELS}
+    names = list(args.models or ([] if not args.imagenet else DEFAULT_MODELS))
+    names = [f"torchvision/{n}" if f"torchvision/{n}" in IMAGENET_MODELS else n for n in names]
+    names += [n for n in IMAGENET_MODELS if args.imagenet and n not in names]
+    models = {name: sizes.get(name, 1000) for name in names} if names else None
+    options = {"with_sensitivity": not args.no_sensitivity, "device": args.device}
+    result = run_benchmark(models, moves=args.moves, **options)
     if args.json:
         import json
 
@@ -47,7 +54,7 @@ def _cmd_sensitivity(args: argparse.Namespace) -> int:
     from explorer.sensitivity import plot_sensitivity
     from explorer.session import PruningSession
 
-    session = PruningSession(args.model, data=args.data, num_samples=args.samples)
+    session = PruningSession(args.model, data=args.data, num_samples=args.samples, device=args.device)
     ratios = [float(r) for r in args.ratios.split(",")] if args.ratios else None
 
     def progress(done: int, total: int) -> None:
@@ -114,6 +121,10 @@ def _cmd_app(args: argparse.Namespace) -> int:
     if args.memory_limit is not None:
         parse_size(args.memory_limit)  # a typo is refused here, not in every visitor's kernel
     resolve_precision(args.precision)
+    if args.device is not None:
+        from explorer.device import resolve_device
+
+        resolve_device(args.device)  # an absent GPU is refused here, not in every visitor's kernel
     lang = args.lang or LaunchOptions.from_env().lang  # --lang, else $PRUNING_EXPLORER_LANG, else English
     explore = args.explore or LaunchOptions.from_env().explore
     options = LaunchOptions(
@@ -125,6 +136,7 @@ def _cmd_app(args: argparse.Namespace) -> int:
         lang=lang,
         explore=explore,
         train_data=args.train_data,
+        device=args.device,
     )
     return serve_app(args.port, options, open_browser=not args.no_browser, pool_size=args.pool_size)
 
@@ -156,6 +168,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--explore", action="store_true", help="open the free explorer instead of the guided lesson"
     )
     app.add_argument("--no-browser", action="store_true")
+    app.add_argument("--device", default=None, help=DEVICE_HELP)
     app.set_defaults(func=_cmd_app)
 
     rehearse = sub.add_parser("rehearse", help="run a class demo's whole flow and measure time and memory")
@@ -186,6 +199,12 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--models", nargs="*", help="zoo models (default: digits_cnn resnet20_cifar)")
     bench.add_argument("--moves", type=int, default=30)
     bench.add_argument("--no-sensitivity", action="store_true", help="skip the sensitivity scan timing")
+    bench.add_argument("--device", default=None, help=DEVICE_HELP)
+    bench.add_argument(
+        "--imagenet",
+        action="store_true",
+        help="add the torchvision resnet50 row (224 px, synthetic; minutes)",
+    )
     bench.set_defaults(func=_cmd_bench)
 
     crit = sub.add_parser("criteria", help="Spearman ρ of every criterion against the oracle, per layer")
@@ -213,6 +232,7 @@ def build_parser() -> argparse.ArgumentParser:
     sens.add_argument(
         "--tolerance", type=float, default=None, help="stop a cell once its 95 %% interval is this narrow"
     )
+    sens.add_argument("--device", default=None, help=DEVICE_HELP)
     sens.set_defaults(func=_cmd_sensitivity)
     return parser
 

@@ -72,8 +72,11 @@ class _Selector:
             layer = _per_channel_magnitude(x, dim)
             idxs = torch.tensor(member.idxs, dtype=torch.long)
             roots = torch.tensor(member.root_idxs, dtype=torch.long)
-            total = torch.zeros(layer.shape[0], group.num_channels).index_add_(1, roots, layer[:, idxs])
-            count = torch.zeros(group.num_channels).index_add_(0, roots, torch.ones(len(roots)))
+            idxs, roots = idxs.to(layer.device), roots.to(layer.device)
+            zeros = torch.zeros(layer.shape[0], group.num_channels, device=layer.device)
+            total = zeros.index_add_(1, roots, layer[:, idxs])
+            ones = torch.ones(len(roots), device=layer.device)
+            count = torch.zeros(group.num_channels, device=layer.device).index_add_(0, roots, ones)
             saliency = total / count.clamp_min(1)
             top = saliency.topk(self.keep[group.name], dim=1).indices
             mask = torch.zeros_like(saliency, dtype=torch.bool).scatter_(1, top, True)

@@ -19,7 +19,8 @@ from torch import nn
 from explorer import criteria as _criteria
 from explorer._autograd import autograd_enabled
 from explorer.cost import Cost, CostModel
-from explorer.evaluation import EvaluationCancelled, Evaluator, plan_batches
+from explorer.device import resolve_device
+from explorer.evaluation import EvaluationCancelled, Evaluator, first_batch_size, plan_batches
 from explorer.graph import GroupGraph, PruningGroup, build_groups, export_pruned
 from explorer.guard import CHECK_SECONDS, WorkBudget
 from explorer.history import PlanHistory, WeightsState
@@ -63,8 +64,9 @@ class ExplorationSession:
             ``PRUNING_EXPLORER_MEMORY_LIMIT``, or physical memory. Grouping, the masked = exported check and
             scoring run under budgets derived from it (``explorer.guard``); over budget, grouping falls back
             to torch.fx and ``warnings`` says so.
-        precision: ``"auto"`` (bf16 where the CPU computes it natively), ``"bf16"`` or ``"fp32"``: the
+        precision: ``"auto"`` (bf16 where the device computes it natively), ``"bf16"`` or ``"fp32"``: the
             precision of the live metrics. Export checks and the oracle criteria always run in fp32.
+        device: ``"cpu"``, ``"cuda"``, ``"cuda:1"`` or ``None`` (the best present; ``explorer.device``).
         verify: check, when the session starts, that masking each offered group equals removing it.
     """
 
@@ -81,26 +83,21 @@ class ExplorationSession:
         criterion: str = "l1",
         seed: int = 0,
         batch_size: int = 200,
-        first_batch: int = 64,
+        first_batch: int | None = None,
         cache_budget: int | None = None,
         memory_limit: str | int | None = None,
         precision: str = "auto",
+        device: str | torch.device | None = None,
         calib_samples: int = 256,
         verify: bool = True,
         root=None,
     ):
         self.seed = seed
-        self._model, self.model_name, self.spec = open_model(model, checkpoint, pretrained=pretrained)
+        self.device = resolve_device(device)  # before any work: an absent device fails fast, in words
+        self._model, self.model_name, self.spec = open_model(model, checkpoint, pretrained, self.device)
         self.trained = bool(getattr(self._model, "explorer_trained", True))
-        self.data = open_data(
-            data,
-            self.spec,
-            num_samples,
-            seed=seed,
-            root=root,
-            calib_samples=calib_samples,
-            train_data=train_data,
-        )
+        options = {"seed": seed, "root": root, "calib_samples": calib_samples, "train_data": train_data}
+        self.data = open_data(data, self.spec, num_samples, device=self.device, **options)
         val = self.data.val
         self.num_classes = check_model_accepts(self._model, val)
         self.criterion = criterion
@@ -108,14 +105,15 @@ class ExplorationSession:
         # the private model copy is shared by the evaluation thread, scoring and export: masks are
         # installed on it, and weights loaded into it, only while this lock is held
         self._lock = threading.RLock()
-        self.budget = MemoryBudget.from_limit(memory_limit_of(memory_limit))
+        self.budget = MemoryBudget.from_limit(memory_limit_of(memory_limit), device=str(self.device))
         # grouping, the masked = exported check and scoring run under budgets from the same limit
         work = WorkBudget.from_limit(self.budget.limit)
         self.graph: GroupGraph = build_groups(self._model, self.example_input, work)
         self.warnings: list[str] = list(self.graph.warnings)
         self._cost_model = CostModel(self._model, val.inputs[:1])
         cache_budget = self.budget.cache if cache_budget is None else cache_budget
-        self.precision = resolve_precision(precision)
+        self.precision = resolve_precision(precision, self.device)
+        first_batch = first_batch or first_batch_size(self.baseline_cost().macs)  # fewer for big models
         batches = plan_batches(int(val.labels.shape[0]), batch_size, first_batch)
         self.evaluator = Evaluator.shuffled(
             self._model, val, seed, batches, cache_budget, self._lock, self.precision
@@ -313,14 +311,14 @@ class ExplorationSession:
         stop = (lambda: self.generation != generation) if cancel_on_change else None
         try:
             for estimate in self.evaluator.iter_estimates(cuts, use_cache=use_cache, should_stop=stop):
-                yield Metrics.of(estimate, cost)
+                yield Metrics.of(estimate, cost, str(self.device))
         except EvaluationCancelled:
             return
 
     def evaluate(self, *, use_cache: bool = True) -> Metrics:
         """Exact metrics of the current plan, on the live weights, on the validation subset."""
         cuts = self.layer_cuts()
-        return Metrics.of(self.evaluator.evaluate(cuts, use_cache=use_cache), self._cost_model.count(cuts))
+        return Metrics.of(self.evaluator.evaluate(cuts, use_cache=use_cache), self.cost(), str(self.device))
 
     def baseline(self) -> Metrics:
         """Metrics of the original network: original weights, nothing pruned (computed once)."""
@@ -328,13 +326,13 @@ class ExplorationSession:
             # on the original weights, put back for the moment (without the cache when others are live)
             with self._weights.original_in_place():
                 estimate = self.evaluator.evaluate(LayerCuts(), use_cache=self._weights.loaded.is_original)
-            self._baseline = Metrics.of(estimate, self.baseline_cost())
+            self._baseline = Metrics.of(estimate, self.baseline_cost(), str(self.device))
         return self._baseline
 
     def set_precision(self, precision: str) -> None:
         """Switch the live metrics between ``"bf16"`` and ``"fp32"`` (``"auto"`` picks); the baseline is
         measured again in the new precision, so that the two always compare like with like."""
-        resolved = resolve_precision(precision)
+        resolved = resolve_precision(precision, self.device)
         if resolved != self.precision:
             self.precision = self.evaluator.precision = resolved
             self.evaluator.cache.clear()
@@ -348,9 +346,9 @@ class ExplorationSession:
             return export_pruned(self._model, self.example_input, self.pruned, self.graph)
 
     def masked_outputs(self, inputs: torch.Tensor) -> torch.Tensor:
-        """Outputs of the masked (not exported) model under the current plan."""
+        """Outputs of the masked (not exported) model under the current plan, on the session's device."""
         with self._lock, torch.no_grad(), apply_masks(self._model, self.layer_cuts()):
-            return self._model(inputs)
+            return self._model(inputs.to(self.device))
 
     def verify_export(self, exported: nn.Module | None = None) -> float:
         """Max |masked − exported| over the validation subset."""

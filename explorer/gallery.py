@@ -76,7 +76,7 @@ def build_gallery(
     weight = getattr(root, "weight", None)
     weights_rgb, rgb = None, False
     if isinstance(weight, torch.Tensor) and weight.dim() == 4:
-        w = weight.detach().float().numpy()
+        w = weight.detach().float().cpu().numpy()
         if w.shape[1] == 3:
             rgb = True
             lo = w.min(axis=(1, 2, 3), keepdims=True)

@@ -275,7 +275,7 @@ def capture_feature_maps(model: nn.Module, layer: str, image: torch.Tensor) -> F
     finally:
         handle.remove()
     out = captured[0][0] if captured else None
-    return out.float().numpy() if out is not None and out.dim() == 3 else None
+    return out.float().cpu().numpy() if out is not None and out.dim() == 3 else None
 
 
 def feature_maps(

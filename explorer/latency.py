@@ -15,6 +15,8 @@ def measure_latency(model: nn.Module, example: torch.Tensor, repeats: int = 20, 
         for i in range(warmup + repeats):
             start = time.perf_counter()
             model(example)
+            if example.is_cuda:  # kernels run asynchronously: wait for them before reading the clock
+                torch.cuda.synchronize(example.device)
             if i >= warmup:
                 times.append((time.perf_counter() - start) * 1000)
     times.sort()

@@ -19,6 +19,7 @@ PRECISION_ENV = "PRUNING_EXPLORER_PRECISION"
 MEMORY_ENV = "PRUNING_EXPLORER_MEMORY_LIMIT"  # also read by explorer.memory
 LANG_ENV = "PRUNING_EXPLORER_LANG"
 EXPLORE_ENV = "PRUNING_EXPLORER_EXPLORE"
+DEVICE_ENV = "PRUNING_EXPLORER_DEVICE"
 DEFAULT_MODEL = "digits_cnn"
 
 
@@ -36,6 +37,7 @@ class LaunchOptions:
         explore: open the free explorer instead of the guided lesson.
         train_data: the fine-tuning data: a source as for ``data``, or ``"held-out"`` (the samples of
             ``data`` not in the validation subset); ``None``: the source's own train split, if it has one.
+        device: ``"cpu"``, ``"cuda"``, ``"cuda:1"`` (``None``: the best present).
     """
 
     model: str = DEFAULT_MODEL
@@ -46,6 +48,7 @@ class LaunchOptions:
     lang: str = "en"
     explore: bool = False
     train_data: str | None = None
+    device: str | None = None
 
     def to_env(self) -> dict[str, str]:
         """The environment variables that carry these options (unset options are left out)."""
@@ -58,6 +61,7 @@ class LaunchOptions:
             MEMORY_ENV: self.memory_limit,
             LANG_ENV: self.lang,
             EXPLORE_ENV: "1" if self.explore else None,
+            DEVICE_ENV: self.device,
         }
         return {k: v for k, v in pairs.items() if v is not None}
 
@@ -74,6 +78,7 @@ class LaunchOptions:
             memory_limit=env.get(MEMORY_ENV) or None,
             lang=env.get(LANG_ENV) or "en",
             explore=(env.get(EXPLORE_ENV) or "").strip().lower() in ("1", "true", "yes"),
+            device=env.get(DEVICE_ENV) or None,
         )
 
     def session_options(self) -> dict:
@@ -84,7 +89,8 @@ class LaunchOptions:
             "num_samples": self.samples,
             "precision": self.precision,
             "memory_limit": self.memory_limit,
+            "device": self.device,
         }
 
 
-__all__ = ["DEFAULT_MODEL", "EXPLORE_ENV", "LANG_ENV", "MODEL_ENV", "LaunchOptions"]
+__all__ = ["DEFAULT_MODEL", "DEVICE_ENV", "EXPLORE_ENV", "LANG_ENV", "MODEL_ENV", "LaunchOptions"]

@@ -8,6 +8,10 @@ the explorer keeps is sized from one limit, found in this order:
 2. an explicit limit (``--memory-limit``, ``PRUNING_EXPLORER_MEMORY_LIMIT``, or ``memory_limit=``), which can
    only lower the cgroup's;
 3. the machine's physical memory.
+
+On a CUDA device the activation caches and scoring chunks live in device memory, so they are sized from the
+device's free memory (``torch.cuda.mem_get_info``) instead, while the limit above still governs the host
+(grouping, copies, the data as read). On the CPU both are one pool.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ _UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
 CACHE_SHARE = 0.35
 MIN_CACHE = 32 << 20
 MAX_CACHE = 1 << 30
+MAX_DEVICE_CACHE = 16 << 30  # a GPU's activations: ResNet-50 at 224 px holds ~1.6 GB per boundary per 1000
 
 
 def parse_size(text: str | int) -> int:
@@ -120,20 +125,38 @@ class MemoryBudget:
     """Byte budgets derived from one limit.
 
     Attributes:
-        limit: the process's memory limit.
-        cache: the validation activation cache.
-        calibration_cache: the calibration activation cache (oracle criteria).
-        scoring_chunk: most bytes of activations one chunk of gradient-based scoring may hold.
+        limit: the process's (host) memory limit.
+        cache: the validation activation cache, on the session's device.
+        calibration_cache: the calibration activation cache (oracle criteria), on the device.
+        scoring_chunk: most bytes of activations one chunk of gradient-based scoring may hold, on the device.
+        device: where the three above live (``"cpu"``, ``"cuda:0"``...).
+        device_free: the device's free memory when the budget was made, for a GPU; ``None`` on the CPU,
+            whose pool is the host's (``limit``).
     """
 
     limit: int
     cache: int
     calibration_cache: int
     scoring_chunk: int
+    device: str = "cpu"
+    device_free: int | None = None
 
     @classmethod
-    def from_limit(cls, limit: int, in_use: int | None = None) -> MemoryBudget:
-        """Budgets for a process that already uses ``in_use`` bytes (its RSS by default)."""
+    def from_limit(
+        cls, limit: int, in_use: int | None = None, device: str = "cpu", device_free: int | None = None
+    ) -> MemoryBudget:
+        """Budgets for a process that already uses ``in_use`` bytes of host memory (its RSS by default).
+
+        On a CUDA ``device`` the caches come from its free memory (``device_free``, by default read with
+        ``torch.cuda.mem_get_info``), with the same share, up to ``MAX_DEVICE_CACHE``.
+        """
+        if device.startswith("cuda"):
+            if device_free is None:
+                import torch
+
+                device_free = int(torch.cuda.mem_get_info(device)[0])
+            cache = int(min(MAX_DEVICE_CACHE, max(MIN_CACHE, CACHE_SHARE * device_free)))
+            return cls(limit, cache, cache // 4, max(MIN_CACHE, cache // 2), device, device_free)
         in_use = current_rss() if in_use is None else in_use
         spare = max(limit - in_use, 0)
         cache = int(min(MAX_CACHE, max(MIN_CACHE, CACHE_SHARE * spare)))

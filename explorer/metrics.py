@@ -18,6 +18,7 @@ class Metrics:
         accuracy_ci: half-width of the 95 % interval (0 once every sample is evaluated).
         macs, params: of the pruned network, per sample.
         seen, total: samples evaluated so far, and in the subset.
+        device: where the evaluation ran (``"cpu"``, ``"cuda:0"``).
     """
 
     accuracy: float
@@ -28,14 +29,15 @@ class Metrics:
     params: int
     seen: int
     total: int
+    device: str = "cpu"
 
     @property
     def final(self) -> bool:
         return self.seen == self.total
 
     @classmethod
-    def of(cls, estimate: Estimate, cost: Cost) -> Metrics:
-        """An evaluation's estimate together with the plan's analytic cost."""
+    def of(cls, estimate: Estimate, cost: Cost, device: str = "cpu") -> Metrics:
+        """An evaluation's estimate together with the plan's analytic cost, computed on ``device``."""
         return cls(
             accuracy=estimate.accuracy,
             top5=estimate.top5,
@@ -45,6 +47,7 @@ class Metrics:
             params=cost.params,
             seen=estimate.seen,
             total=estimate.total,
+            device=device,
         )
 
 

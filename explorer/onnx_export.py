@@ -101,7 +101,7 @@ def export_onnx(session: Any, path: str | Path, *, tolerance: float = ONNX_TOLER
     try:
         write_onnx(exported, example, staged)
         inputs = session.data.val.inputs
-        error = float((run_onnx(staged, inputs) - session.masked_outputs(inputs).float()).abs().max())
+        error = float((run_onnx(staged, inputs) - session.masked_outputs(inputs).float().cpu()).abs().max())
         if not error <= tolerance:
             raise ExplorerError(
                 f"the ONNX model differs from the masked model by {error:.3g} (> {tolerance:g}); "

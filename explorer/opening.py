@@ -6,6 +6,7 @@ import torch
 from torch import nn
 
 from explorer.data import DataBundle, DataSplit, load_data, load_train_split, stratified_indices
+from explorer.device import move_bundle
 from explorer.errors import DataError, ExplorerError, ModelError
 from explorer.models import load_model
 from explorer.zoo import ModelSpec, get_model_spec
@@ -15,16 +16,37 @@ HELD_OUT = "held-out"
 
 
 def open_model(
-    model: str | nn.Module, checkpoint=None, *, pretrained: bool = True
+    model: str | nn.Module, checkpoint=None, pretrained: bool = True, device: torch.device | None = None
 ) -> tuple[nn.Module, str, ModelSpec | None]:
-    """A private, eval-mode copy of ``model`` (never the user's object), its display name and zoo spec."""
+    """A private, eval-mode copy of ``model`` (never the user's object) on ``device``, its display name and
+    zoo spec."""
     name = model if isinstance(model, str) else getattr(model, "explorer_name", type(model).__name__)
     module = load_model(model, checkpoint, pretrained=pretrained).eval()
+    if device is not None:
+        module.to(device)  # the copy: the user's model stays where it is
     spec = get_model_spec(model) if isinstance(model, str) else None
     return module, name, spec
 
 
 def open_data(
+    data,
+    spec: ModelSpec | None,
+    num_samples: int | None,
+    *,
+    seed: int,
+    root,
+    calib_samples: int,
+    train_data=None,
+    device: torch.device | None = None,
+) -> DataBundle:
+    """``data`` as a ``DataBundle`` whose subsets are on ``device`` (see ``_read_data``)."""
+    bundle = _read_data(
+        data, spec, num_samples, seed=seed, root=root, calib_samples=calib_samples, train_data=train_data
+    )
+    return bundle if device is None else move_bundle(bundle, device)
+
+
+def _read_data(
     data,
     spec: ModelSpec | None,
     num_samples: int | None,

@@ -5,6 +5,9 @@ The model and the validation batches go into Ray's object store once. Each task 
 activation cache of its own, so a block costs what the same cells cost in-process. Rows stream back as
 blocks finish, and a cancelled scan cancels the tasks still queued or running.
 
+Everything goes into the object store on the CPU, so that any worker can read it; a task moves it to its
+own GPU when Ray gave it one (tasks ask for a GPU each when the cluster has GPUs), else computes on its CPU.
+
 Ray is optional: ``pip install 'pruning-explorer[ray]'``. ``address=None`` starts a local Ray (or joins the
 one this process already runs); an address joins an existing cluster.
 """
@@ -48,7 +51,10 @@ def _evaluate_block(
     block: list[tuple[int, LayerCuts]],
     tolerance: float | None,
 ) -> list[tuple[int, Estimate]]:
-    """One task: a fresh evaluator over the shared batches, then each cell of the block in turn."""
+    """One task: a fresh evaluator over the shared batches, then each cell of the block in turn (on this
+    worker's GPU when it has one)."""
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    model, inputs, labels = model.to(device), inputs.to(device), labels.to(device)
     evaluator = Evaluator(model, inputs, labels, batch_sizes, TASK_CACHE_BUDGET, None, precision)
     return [(index, evaluate_cell(evaluator, cuts, tolerance=tolerance)) for index, cuts in block]
 
@@ -72,12 +78,13 @@ def run_cells_on_ray(
     if not ray.is_initialized():
         ray.init(address=address, include_dashboard=False, log_to_driver=False, configure_logging=False)
     with evaluator.lock:
-        model = copy.deepcopy(evaluator.model)  # no evaluation's masks on it
-    inputs = torch.cat([x for x, _ in evaluator.batches])
-    labels = torch.cat([y for _, y in evaluator.batches])
+        model = copy.deepcopy(evaluator.model).cpu()  # no evaluation's masks on it
+    inputs = torch.cat([x for x, _ in evaluator.batches]).cpu()
+    labels = torch.cat([y for _, y in evaluator.batches]).cpu()
     sizes = [int(y.shape[0]) for _, y in evaluator.batches]
     shared = [ray.put(v) for v in (model, inputs, labels)]
-    task = ray.remote(_evaluate_block)
+    gpus = 1 if ray.cluster_resources().get("GPU", 0) >= 1 else 0
+    task = ray.remote(num_gpus=gpus)(_evaluate_block)
     pending = []
     for _, members in groupby(range(len(cells)), key=lambda i: cells[i].group):
         block = [(i, cuts[i]) for i in members]

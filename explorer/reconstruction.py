@@ -229,13 +229,13 @@ def reconstruct_consumers(
         module = modules[name]
         removed = cuts.inp[name]
         width = module.weight.shape[1]
-        kept = torch.tensor([i for i in range(width) if i not in removed], dtype=torch.long)
+        kept = torch.tensor([i for i in range(width) if i not in removed], device=module.weight.device)
         bn_name = follower.get(name) if module.bias is None else None
         intercept = (
             "bias" if module.bias is not None else (f"bn running mean of {bn_name}" if bn_name else None)
         )
         gram = xty = None
-        yy = torch.zeros((), dtype=torch.float64)
+        yy = torch.zeros((), dtype=torch.float64, device=calib_inputs.device)
         rows = 0
         for start in range(0, int(calib_inputs.shape[0]), batch_size):
             x = calib_inputs[start : start + batch_size]
@@ -243,7 +243,7 @@ def reconstruct_consumers(
                 a = _design(module, _run_to(student, module, "input", x), kept).double()
             y = _target(module, _run_to(teacher, teacher_modules[name], "output", x)).double()
             if intercept:
-                a = torch.cat([a, torch.ones(a.shape[0], 1, dtype=a.dtype)], dim=1)
+                a = torch.cat([a, torch.ones(a.shape[0], 1, dtype=a.dtype, device=a.device)], dim=1)
             gram = a.T @ a if gram is None else gram + a.T @ a
             xty = a.T @ y if xty is None else xty + a.T @ y
             yy += y.square().sum()
@@ -252,9 +252,10 @@ def reconstruct_consumers(
         if intercept == "bias":
             old = torch.cat([old, module.bias.detach().double().unsqueeze(0)])
         elif intercept:
-            old = torch.cat([old, torch.zeros(1, old.shape[1], dtype=old.dtype)])
+            old = torch.cat([old, torch.zeros(1, old.shape[1], dtype=old.dtype, device=old.device)])
         lam = ridge * float(gram.diagonal().mean())
-        new = torch.linalg.solve(gram + lam * torch.eye(gram.shape[0], dtype=gram.dtype), xty)
+        eye = torch.eye(gram.shape[0], dtype=gram.dtype, device=gram.device)
+        new = torch.linalg.solve(gram + lam * eye, xty)
 
         def error(w: torch.Tensor, g=gram, h=xty, total=yy) -> float:
             residual = total - 2 * (w * h).sum() + (w * (g @ w)).sum()

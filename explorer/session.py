@@ -20,6 +20,7 @@ from torch import nn
 from explorer import analyses as _analyses
 from explorer import experiments as _experiments
 from explorer._autograd import autograd_enabled
+from explorer.device import device_label
 from explorer.exploration import ExplorationSession
 from explorer.latency import measure_latency
 from explorer.metrics import Metrics
@@ -234,6 +235,8 @@ class PruningSession(ExplorationSession):
             "macs": base.macs,
             "params": base.params,
             "weights": self.weights.describe(),
+            "device": str(self.device),
+            "device_name": device_label(self.device),
         }
 
 

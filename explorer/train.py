@@ -50,14 +50,15 @@ def random_shift(inputs: torch.Tensor, generator: torch.Generator, max_shift: in
     """
     n, _, h, w = inputs.shape
     padded = F.pad(inputs, (max_shift,) * 4, mode="replicate")
-    offsets = torch.randint(0, 2 * max_shift + 1, (n, 2), generator=generator)
+    offsets = torch.randint(0, 2 * max_shift + 1, (n, 2), generator=generator).to(inputs.device)
     rows = (
-        (offsets[:, 0, None] + torch.arange(h))
+        (offsets[:, 0, None] + torch.arange(h, device=inputs.device))
         .view(n, 1, h, 1)
         .expand(n, inputs.shape[1], h, w + 2 * max_shift)
     )
     picked = padded.gather(2, rows)
-    cols = (offsets[:, 1, None] + torch.arange(w)).view(n, 1, 1, w).expand(n, inputs.shape[1], h, w)
+    cols = offsets[:, 1, None] + torch.arange(w, device=inputs.device)
+    cols = cols.view(n, 1, 1, w).expand(n, inputs.shape[1], h, w)
     return picked.gather(3, cols)
 
 

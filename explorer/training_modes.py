@@ -91,7 +91,9 @@ def _slice_norm(
     params: Sequence[torch.Tensor], layer: torch.Tensor, roots: torch.Tensor, size: int
 ) -> torch.Tensor:
     """``[size]``: per root channel, sqrt(Σ of the squares of its rows in ``params`` + 1e-12)."""
-    squares = torch.zeros(size, dtype=params[0].dtype)
+    device = params[0].device
+    squares = torch.zeros(size, dtype=params[0].dtype, device=device)
+    layer, roots = layer.to(device), roots.to(device)
     for p in params:
         squares = squares.index_add(0, roots, p[layer].reshape(len(layer), -1).square().sum(dim=1))
     return (squares + 1e-12).sqrt()

@@ -129,6 +129,7 @@ def test_launch_options_travel_through_the_environment():
         "num_samples": 100,
         "precision": "fp32",
         "memory_limit": "2G",
+        "device": None,
     }
 
 

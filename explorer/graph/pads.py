@@ -81,7 +81,7 @@ def find_channel_pads(model: nn.Module, example_input: torch.Tensor) -> dict[str
             continue
         # the example's activations may hold equal (e.g. all-zero) channels, which several layouts fit:
         # decide on random inputs of the same shape, where only the true layout does
-        probe = torch.randn(x.shape, generator=generator, dtype=x.dtype)
+        probe = torch.randn(x.shape, generator=generator, dtype=x.dtype).to(x.device)
         try:
             with torch.no_grad():
                 shape = _as_channel_pad(probe, candidates[name](probe))

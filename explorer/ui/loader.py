@@ -139,22 +139,31 @@ class SessionLoader(HasTraits):
 
         self._long_job("upload", self._t("loader.checking", name=name), body)
 
-    def switch_model(self, name: str, data: str | None = None) -> None:
-        """Explore another zoo model, on ``data`` (default: its own dataset); on any error the current session
-        stays. A pair whose weights or data are not on this machine is refused at once, with the command that
-        would make it available (see :mod:`explorer.ui.model_choices`)."""
-        from explorer.ui.model_choices import find_choice
+    def switch_model(self, name: str, data: str | None = None, device: str | None = None) -> None:
+        """Explore another zoo model, on ``data`` (default: its own dataset) and ``device`` (default: the
+        current session's); on any error the current session stays. A pair whose weights or data are not on
+        this machine, or a device that is not, is refused at once, with what would make it available (see
+        :mod:`explorer.ui.model_choices`)."""
+        from explorer.ui.model_choices import device_choices, find_choice
 
         choice = find_choice(name, data)
-        if choice is not None and not choice.available:
+        devices = device_choices()
+        old = self._session()
+        device = device or (str(old.device) if getattr(old, "device", None) is not None else None)
+        problem = ""
+        if device is not None and device not in devices and f"{device}:0" not in devices:
+            problem = self._t("models.device.absent", device=device, devices=", ".join(devices))
+        elif choice is not None and not choice.available:
             problem = unavailable_text(choice, self._t)
+        if problem:
             self._activity.set_status("model", "failed", problem)
             self._show_error(problem)
             return
 
         def body() -> str:
             old = self._session()
-            session = PruningSession(name, data, criterion=self._criterion(), seed=old.seed if old else 0)
+            seed = old.seed if old else 0
+            session = PruningSession(name, data, criterion=self._criterion(), seed=seed, device=device)
             if self._activity.should_stop():
                 raise JobCancelled
             self._replace_session(session)
@@ -170,9 +179,8 @@ class SessionLoader(HasTraits):
         old = self._session()
         # a zoo model is rebuilt by name; any other model from the session's copy (its weights are replaced)
         source = old.model_name if getattr(old, "spec", None) is not None else old.model
-        return PruningSession(
-            source, old.data, checkpoint=checkpoint, criterion=self._criterion(), seed=old.seed
-        )
+        options = {"criterion": self._criterion(), "seed": old.seed, "device": getattr(old, "device", None)}
+        return PruningSession(source, old.data, checkpoint=checkpoint, **options)
 
     def _long_job(self, name: str, text: str, body: Callable[[], str]) -> None:
         cancelled = self._t(_CANCELLED_TEXT[name])

@@ -47,6 +47,13 @@ class ModelChoice:
         return self.data_ready and self.weights in ("embedded", "cached")
 
 
+def device_choices() -> list[str]:
+    """The devices present on this machine (``"cpu"``, then ``"cuda:0"``... for each GPU PyTorch sees)."""
+    from explorer.device import available_devices
+
+    return available_devices()
+
+
 def data_root() -> Path:
     """Where the named datasets are looked for: ``$PRUNING_EXPLORER_DATA`` or the package's data cache (the
     default of ``explorer.load_data`` and of ``pruning-explorer fetch``)."""

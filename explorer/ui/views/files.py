@@ -135,7 +135,7 @@ class ModelView(w.VBox):
     greyed out with the command that would make them available."""
 
     def __init__(self, state: Any, **kwargs: Any):
-        from explorer.ui.model_choices import list_choices
+        from explorer.ui.model_choices import device_choices, list_choices
 
         self._state = state
         self._t = t = state.t
@@ -151,6 +151,16 @@ class ModelView(w.VBox):
             style={"description_width": "initial"},
             layout=w.Layout(width="420px"),
         )
+        devices = device_choices()  # only the devices present here
+        here = state.summary.get("device")
+        self._device = w.Dropdown(
+            options=devices,
+            value=here if here in devices else devices[0],
+            description=t("models.device"),
+            tooltip=t("models.device.tip"),
+            style={"description_width": "initial"},
+            layout=w.Layout(width="190px"),
+        )
         self._load = w.Button(description=t("models.explore"), icon="exchange", layout=w.Layout(width="auto"))
         self._load.on_click(lambda _button: self._switch())
         self._hint = w.HTML()
@@ -160,7 +170,7 @@ class ModelView(w.VBox):
             [
                 w.HTML(f"<h4 style='margin:4px 0'>{t('models.title')}</h4>"),
                 _help(t("models.help")),
-                w.HBox([self._choice, self._load], layout=w.Layout(align_items="center")),
+                w.HBox([self._choice, self._device, self._load], layout=w.Layout(align_items="center")),
                 self._hint,
                 JobView(state, jobs=("model",)),
                 JobStatus(state, "model"),
@@ -173,6 +183,10 @@ class ModelView(w.VBox):
     @property
     def choice(self) -> w.Dropdown:
         return self._choice
+
+    @property
+    def device(self) -> w.Dropdown:
+        return self._device
 
     @property
     def load_button(self) -> w.Button:
@@ -189,7 +203,7 @@ class ModelView(w.VBox):
 
     def _switch(self) -> None:
         choice = self._choices[self._choice.value]
-        self._state.loader.switch_model(choice.model, choice.data)
+        self._state.loader.switch_model(choice.model, choice.data, device=self._device.value)
 
     def _chosen(self, _change: Any = None) -> None:
         choice = self._choices[self._choice.value]

@@ -9,6 +9,7 @@ from typing import Any
 
 import ipywidgets as w
 
+from explorer.ui.format import escape
 from explorer.ui.i18n import LANGUAGES
 from explorer.ui.views._sync import serialized
 
@@ -30,7 +31,7 @@ class HeaderView(w.HBox):
         self._tools = w.HBox([self._lang], layout=w.Layout(flex="0 0 auto", align_items="center"))
         self.children = [self._title, self._tools]
         self.add_class("pruning-explorer-header")
-        state.observe(self._update, names="lang")
+        state.observe(self._update, names=["lang", "summary"])
         self._update()
 
     @property
@@ -47,5 +48,12 @@ class HeaderView(w.HBox):
         self._title.value = (
             f"<div style='display:flex;align-items:baseline;gap:12px;flex-wrap:wrap'>"
             f"<span style='font-size:135%;font-weight:600'>{t('app.title')}</span>"
-            f"<span style='color:#5f6368'>{t('app.intro')}</span></div>"
+            f"<span style='color:#5f6368'>{t('app.intro')}</span>{self._device(t)}</div>"
         )
+
+    def _device(self, t: Any) -> str:
+        """Where the session computes (the CPU, or which GPU), once there is a session."""
+        name = (self._state.summary or {}).get("device_name")
+        if not name:
+            return ""
+        return f"<span style='color:#5f6368;font-size:90%'>{escape(t('app.device', device=name))}</span>"

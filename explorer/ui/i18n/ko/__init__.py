@@ -3,7 +3,7 @@ the criteria and glossary in plain words)."""
 
 from __future__ import annotations
 
-from explorer.ui.i18n.ko import analyses, core, explorer, lesson, science, words
+from explorer.ui.i18n.ko import analyses, core, device, explorer, lesson, science, words
 
 TEXTS: dict[str, str] = {
     **explorer.TEXTS,
@@ -12,6 +12,7 @@ TEXTS: dict[str, str] = {
     **core.TEXTS,
     **analyses.TEXTS,
     **science.TEXTS,
+    **device.TEXTS,
 }
 
 __all__ = ["TEXTS"]
