@@ -270,7 +270,9 @@ def test_a_scan_and_li_et_als_plan(visit: ClassVisit, setup: dict[str, Any]) -> 
     page.get_by_role("button", name="Run sensitivity scan").click()
     reference.reset()
     table = reference.sensitivity(criterion="l1")
-    page.get_by_text(f"{len(table.rows)} evaluations with l1 in").wait_for(timeout=LOAD_TIMEOUT * 1000)
+    page.get_by_text(f"{len(table.rows)} evaluations with Filter size (L1) in").wait_for(
+        timeout=LOAD_TIMEOUT * 1000
+    )
     visit.timings["sensitivity_scan_s"] = round(time.perf_counter() - started, 1)
     page.get_by_role("button", name="Apply Li et al. plan").click()
     plan = reference.suggest_plan("li", table=table, epsilon=0.01)
