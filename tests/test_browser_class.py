@@ -108,6 +108,7 @@ def _rss(visit: ClassVisit, step: str) -> None:
     kernels = _kernels(visit.server_pid)
     assert visit.kernel in kernels, f"the visitor's kernel {visit.kernel} is gone: {kernels}"
     visit.rss_mb[step] = round(kernels[visit.kernel])
+    visit.rss_mb[f"{step} (peak so far)"] = round(_peak_mb(visit.kernel))
 
 
 def _cpu_seconds(pid: int) -> float:
