@@ -366,6 +366,13 @@ class Evaluator:
             seen += int(y.shape[0])
             yield _estimate(correct, correct5, loss_sum, loss_sq, seen, self.total, logits.shape[1] >= 5)
 
+    def release_cache(self) -> None:
+        """Empty the activation cache and hand its memory back to the system: before training, whose working
+        set needs the room under the same memory limit (and whose new weights make the entries stale)."""
+        with self.lock:
+            self.cache.clear()
+        release_freed_memory()
+
     def evaluate(self, cuts: LayerCuts, *, use_cache: bool = True, should_stop=None) -> Estimate:
         """The exact metrics over the whole subset."""
         *_, last = self.iter_estimates(cuts, use_cache=use_cache, should_stop=should_stop)

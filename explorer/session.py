@@ -97,6 +97,7 @@ class PruningSession(ExplorationSession):
     @autograd_enabled()
     def compare_training_modes(self, steps: int = 200, *, should_stop=None, **options) -> dict:
         """Plain masked fine-tuning vs Soft Filter Pruning vs group lasso, from the original weights."""
+        self.evaluator.release_cache()  # room for training (see finetune)
         return _analyses.compare_training_modes(self, steps, should_stop=should_stop, **options)
 
     def dynamic(self, ratio: float = 0.5, *, static_criterion: str = "mean_activation") -> dict:
@@ -193,6 +194,9 @@ class PruningSession(ExplorationSession):
         ``mode="soft"`` (Soft Filter Pruning) or ``"group_lasso"`` train *before* a hard cut that keeps each
         group's channel count but picks the channels itself (``mode_options``: ``period``, ``lam``); see
         ``explorer.training_modes``."""
+        # training's working set needs the room: on ResNet-20 under a 2 GB limit, a fine-tune after a scan
+        # peaked at 1.47 GB with the scan's activations still cached
+        self.evaluator.release_cache()
         if mode != "masked":
             options = {"lr": lr, "progress": progress, "should_stop": should_stop, **mode_options}
             return _analyses.train_for_prunability(self, mode, steps, adopt=adopt, **options)
@@ -210,6 +214,7 @@ class PruningSession(ExplorationSession):
         """One-shot vs iterative (k steps) pruning to a global ``ratio``, each with ``steps`` of training,
         both from the original weights. Runs on copies: the session's plan and weights are not changed."""
         crit = criterion or self.criterion
+        self.evaluator.release_cache()  # room for training (see finetune)
         return _experiments.compare_schedules(
             self, crit, ratio=ratio, steps=steps, k=k, should_stop=should_stop
         )
