@@ -60,13 +60,13 @@ def test_choose_global_by_hand():
     assert choose_global({"a": a, "b": b}, 3 / 7) == {"a": (), "b": (0, 1, 4)}
     assert choose_global({"a": a, "b": b}, 5 / 7) == {"a": (0,), "b": (0, 1, 2, 4)}
     # the cap: b may lose at most floor(0.5 · 5) = 2, so the next lowest come from a (one kept)
-    assert choose_global({"a": a, "b": b}, 4 / 7, cap=0.5) == {"a": (0,), "b": (0, 1)}
+    assert choose_global({"a": a, "b": b}, 4 / 7, max_pruning_ratio=0.5) == {"a": (0,), "b": (0, 1)}
     assert choose_global({"a": a, "b": b}, 0.0) == {"a": (), "b": ()}
     assert choose_global({}, 0.5) == {}
     # all-zero scores are not divided by their zero norm
     assert choose_global({"z": torch.zeros(4), "b": b}, 2 / 9) == {"z": (0, 1), "b": ()}
     # a group never loses all its channels, whatever the cap
-    assert choose_global({"c": torch.tensor([1.0, 2.0])}, 0.5, cap=1.0) == {"c": (0,)}
+    assert choose_global({"c": torch.tensor([1.0, 2.0])}, 0.5, max_pruning_ratio=1.0) == {"c": (0,)}
 
 
 def test_count_to_prune_by_hand():
