@@ -42,6 +42,7 @@ from test_browser import (
     _route_offline,
     _screenshot,
     _set_criterion,
+    _shown,
     _slider,
     _slider_handle,
     _slider_ratio,
@@ -169,18 +170,6 @@ def visit(setup: dict[str, Any], chromium: str) -> Iterator[ClassVisit]:  # noqa
                 )
                 context.close()
                 browser.close()
-
-
-def _shown(reference: Any, group: str) -> dict[str, str]:
-    from explorer.ui.format import format_accuracy, format_count
-
-    metrics = reference.evaluate()
-    return {
-        "accuracy": format_accuracy(metrics.accuracy),
-        "macs": format_count(metrics.macs),
-        "params": format_count(metrics.params),
-        "removed": str(len(reference.pruned.get(group, ()))),
-    }
 
 
 def _weights_label(page: Any) -> str:

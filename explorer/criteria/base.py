@@ -25,6 +25,7 @@ from torch import nn
 from explorer.criteria._exceptions import ScoringCancelled
 from explorer.criteria.group_scores import GroupScores
 from explorer.criteria.statistics import LossFn, collect_weight_gradients
+from explorer.errors import ExplorerError
 from explorer.graph import GroupGraph, Member, PruningGroup
 from explorer.layers import BATCH_NORMS, CHANNEL_LAYERS, CONVS
 
@@ -74,6 +75,19 @@ class ScoringRequest:
     reduction: str
     loss_fn: LossFn
     batch_size: int
+
+    def masked_loss_and_base(self) -> tuple[Callable[[str, Sequence[int]], float], float]:
+        """The session's masked calibration loss ``masked_loss(group, pruned_root_idxs)`` and the unpruned
+        loss; a clear error when the caller gave no masked loss (the oracles need one)."""
+        if self.masked_loss is None:
+            raise ExplorerError(
+                f"{self.criterion} needs masked_loss(group, pruned_root_idxs) -> loss, which the session "
+                "provides; none was given"
+            )
+        base = self.base_loss
+        if base is None:
+            base = float(self.masked_loss(self.groups[0].name, []))
+        return self.masked_loss, base
 
     def weight_gradients(self, names: Sequence[str]) -> dict[str, torch.Tensor]:
         """∂(mean calibration loss)/∂ each named parameter, over the whole calibration split (see

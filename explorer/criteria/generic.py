@@ -48,7 +48,7 @@ from explorer.criteria.statistics import (
     collect_fisher_diagonal,
     collect_post_relu_statistics,
 )
-from explorer.errors import CoreText, ExplorerError
+from explorer.errors import CoreText
 from explorer.layers import BATCH_NORMS
 
 Scored = tuple[dict[str, GroupScores], dict[str, str]]
@@ -198,17 +198,9 @@ def score_seeded(request: ScoringRequest) -> Scored:
 
 def score_by_masking(request: ScoringRequest) -> Scored:
     """``fn(loss_without, num_channels, base_loss)`` per group, with the session's masked calibration loss."""
-    masked_loss = request.masked_loss
-    if masked_loss is None:
-        raise ExplorerError(
-            f"{request.criterion} needs masked_loss(group, pruned_root_idxs) -> loss, which the session "
-            "provides; none was given"
-        )
     if not request.groups:
         return {}, {}
-    base = request.base_loss
-    if base is None:
-        base = float(masked_loss(request.groups[0].name, []))
+    masked_loss, base = request.masked_loss_and_base()
     total = sum(g.num_channels for g in request.groups)
     done = 0
     out: dict[str, GroupScores] = {}

@@ -26,7 +26,6 @@ from explorer.criteria._exceptions import ScoringCancelled
 from explorer.criteria._registry import register_criterion
 from explorer.criteria.base import ScoringRequest, explain_value
 from explorer.criteria.group_scores import GroupScores
-from explorer.errors import ExplorerError
 from explorer.graph import PruningGroup
 
 #: The greedy order is computed up to this fraction of a group's channels (the explorer removes at most 90 %
@@ -128,17 +127,9 @@ def greedy_evaluations(num_channels: int, max_ratio: float = MAX_GREEDY_RATIO) -
 def score_greedily(request: ScoringRequest) -> tuple[dict[str, GroupScores], dict[str, str]]:
     """``fn(loss_with_removed, num_channels, base_loss)`` per group, with the session's masked calibration
     loss (the same cached evaluator as ``oracle``); progress counts loss evaluations over all groups."""
-    masked_loss = request.masked_loss
-    if masked_loss is None:
-        raise ExplorerError(
-            f"{request.criterion} needs masked_loss(group, pruned_root_idxs) -> loss, which the session "
-            "provides; none was given"
-        )
     if not request.groups:
         return {}, {}
-    base = request.base_loss
-    if base is None:
-        base = float(masked_loss(request.groups[0].name, []))
+    masked_loss, base = request.masked_loss_and_base()
     total = sum(greedy_evaluations(g.num_channels) for g in request.groups)
     done = 0
 
