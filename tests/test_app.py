@@ -133,8 +133,9 @@ def test_criterion_dropdown_updates_plot_a(app: ExplorerApp, session: PruningSes
     data = app.views["filters"].source.data
     assert data["score"] == pytest.approx(sorted(fpgm.tolist()))
     bars, _scatter = app.views["filters"].figures
-    assert "fpgm" in bars.title.text
-    assert "fpgm" in bars.yaxis.axis_label
+    assert "Similarity to others (FPGM)" in bars.title.text  # plain words, not the code name
+    assert "Similarity to others (FPGM)" in bars.yaxis.axis_label
+    assert "fpgm" not in bars.title.text
     assert "Spearman ρ" in _scatter.title.text
 
 

@@ -203,10 +203,10 @@ class FilterPlotsView(w.VBox):
         self._source.data = data
         t = self._t
         layer = self._labels.get(s["group"], s["group"])
-        self._bars.title.text = t(
-            "filters.plot.title_for", layer=layer, count=len(order), criterion=s["criterion"]
-        )
-        self._bars.yaxis.axis_label = t("filters.plot.score", criterion=s["criterion"])
+        shown = criterion_label(s["criterion"], t)  # plain words in the page; the code name in tooltips
+        x_name, y_name = criterion_label(x_name, t), criterion_label(y_name, t)
+        self._bars.title.text = t("filters.plot.title_for", layer=layer, count=len(order), criterion=shown)
+        self._bars.yaxis.axis_label = t("filters.plot.score", criterion=shown)
         rho = s["rho"]
         rho_text = f"{rho:.2f}" if isinstance(rho, float) and math.isfinite(rho) else t("filters.no_rho")
         self._scatter.title.text = t(
