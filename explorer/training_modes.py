@@ -69,6 +69,15 @@ class ModeResult(FinetuneResult):
     norms_before: dict[str, torch.Tensor] = field(default_factory=dict)
     norms_after: dict[str, torch.Tensor] = field(default_factory=dict)
 
+    @classmethod
+    def after_cut(
+        cls, trained: nn.Module, losses: list[float], steps: int, before: float, after: float, **fields
+    ) -> ModeResult:
+        """A finished (or cancelled: fewer losses than ``steps``) run, judged before training and after the
+        hard cut; ``fields`` are the mode's own (``mode``, ``pruned``, ``selections``, norms...)."""
+        curve = [(0, before), (len(losses), after)]
+        return cls(trained, losses, curve, before, after, len(losses) < steps, **fields)
+
 
 def layer_slices(
     model: nn.Module, group: PruningGroup
@@ -224,13 +233,12 @@ def soft_filter_pruning(
     zeroed = copy.deepcopy(trained)
     _zero_filters(zeroed, groups, final)
     soft = compute_accuracy(zeroed, val)
-    return ModeResult(
+    return ModeResult.after_cut(
         trained,
         losses,
-        [(0, before), (len(losses), after)],
+        steps,
         before,
         after,
-        len(losses) < steps,
         mode="soft",
         accuracy_soft=soft,
         pruned=final,
@@ -270,13 +278,12 @@ def group_lasso(
     norms_after = _detached(gate_norms(trained, groups))
     final = _select(norms_after, counts)
     after = masked_accuracy(trained, cuts_of(final), val)
-    return ModeResult(
+    return ModeResult.after_cut(
         trained,
         losses,
-        [(0, before), (len(losses), after)],
+        steps,
         before,
         after,
-        len(losses) < steps,
         mode="group_lasso",
         pruned=final,
         selections=[first, final],
