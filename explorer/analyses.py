@@ -4,7 +4,8 @@ prunability, dynamic against static pruning, and the provenance log of the plans
 Each function takes the session it analyses (``PruningSession`` methods of the same names delegate here)
 and hands the real work to its own module: ``who_pays`` (Hooker et al. 2019), ``reconstruction`` (He, Zhang
 & Sun 2017), ``training_modes`` (Soft Filter Pruning, He et al. 2018; group lasso), ``dynamic`` (a
-training-free stand-in for Gao et al. 2019's FBS) and ``provenance``.
+training-free stand-in for Gao et al. 2019's FBS), ``token_pruning`` (for ViTs, a training-free stand-in
+for Rao et al. 2021's DynamicViT) and ``provenance``.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any
 from explorer import dynamic as _dynamic
 from explorer import experiments as _experiments
 from explorer import provenance, who_pays
+from explorer import token_pruning as _tokens
 from explorer.metrics import Metrics
 from explorer.plan import Plan, PlanError, count_to_prune, lowest
 from explorer.reconstruction import reconstruct_plan
@@ -124,6 +126,22 @@ def dynamic_channels(session: Any, indices: Sequence[int], ratio: float) -> list
     return _dynamic.channels_used(session.original_model(), session.groups, ratio, session.data.val, indices)
 
 
+def tokens(session: Any, keep_ratio: float, *, stages: Sequence[int] | None) -> dict:
+    """ViT token pruning on the original weights: each image keeps, after each stage block, the patch
+    tokens its class token attends to most (a training-free stand-in for DynamicViT, as the result says
+    under ``"method"`` and ``"note"``), against static and random tokens on the same schedule and MACs."""
+    return _tokens.compare_token_pruning(
+        session.original_model(), session.data.val, session.data.calib.inputs, keep_ratio, stages=stages
+    )
+
+
+def tokens_kept(
+    session: Any, indices: Sequence[int], keep_ratio: float, stages: Sequence[int] | None
+) -> list:
+    """For a few validation images, the patch positions each keeps after each stage under ``tokens``."""
+    return _tokens.tokens_kept(session.original_model(), session.data.val, indices, keep_ratio, stages)
+
+
 def record_plan(session: Any, plan: Plan, source: str, metrics: Metrics | Mapping | None) -> dict:
     """Add ``plan`` (the current one) to ``session.provenance``: criteria, ``source`` (``"slider"``,
     ``"suggestion"``, ``"file"``...), weights label, accuracy, MACs, params; returns the record. ``metrics``:
@@ -153,5 +171,7 @@ __all__ = [
     "per_class",
     "reconstruct",
     "record_plan",
+    "tokens",
+    "tokens_kept",
     "train_for_prunability",
 ]

@@ -14,11 +14,13 @@ DEVICE_HELP = "cpu, cuda or cuda:1 (default: $PRUNING_EXPLORER_DEVICE for app, e
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
-    from explorer.train import train_digits_cnn
+    from explorer.train import train_digits_model
 
     out = Path(args.out) if args.out else None
-    accuracy = train_digits_cnn(seed=args.seed, out_path=out)
-    print(f"digits_cnn validation accuracy: {accuracy:.4f}" + (f" (weights written to {out})" if out else ""))
+    accuracy = train_digits_model(args.model, seed=args.seed, out_path=out, half=args.half)
+    print(
+        f"{args.model} validation accuracy: {accuracy:.4f}" + (f" (weights written to {out})" if out else "")
+    )
     return 0
 
 
@@ -189,8 +191,9 @@ def build_parser() -> argparse.ArgumentParser:
     rehearse.set_defaults(func=_cmd_rehearse)
 
     train = sub.add_parser("train", help="retrain a zoo model deterministically")
-    train.add_argument("model", choices=["digits_cnn"])
+    train.add_argument("model", choices=["digits_cnn", "digits_vit"])
     train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--half", action="store_true", help="store the weights as float16 (half the file)")
     train.add_argument("--out", help="where to write the weights (default: do not write)")
     train.set_defaults(func=_cmd_train)
 

@@ -264,11 +264,16 @@ def capture_feature_maps(model: nn.Module, layer: str, image: torch.Tensor) -> F
     """``[C, H, W]`` outputs of ``layer`` for ``image`` (``[1, ...]``), or ``None`` if they are not maps.
 
     The hook goes on ``model`` for one forward pass: pass a private copy, never a model another thread uses.
+    A layer that returns a tuple (an attention layer: output and weights) is read by its first element.
     """
     captured: list[torch.Tensor] = []
-    handle = model.get_submodule(layer).register_forward_hook(
-        lambda _m, _i, out: captured.append(out.detach())
-    )
+
+    def keep(_module: nn.Module, _inputs: Any, out: Any) -> None:
+        tensor = out[0] if isinstance(out, (tuple, list)) and out else out
+        if isinstance(tensor, torch.Tensor):
+            captured.append(tensor.detach())
+
+    handle = model.get_submodule(layer).register_forward_hook(keep)
     try:
         with torch.no_grad():
             model(image)

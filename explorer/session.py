@@ -25,6 +25,7 @@ from explorer.exploration import ExplorationSession
 from explorer.latency import measure_latency
 from explorer.metrics import Metrics
 from explorer.sensitivity import run_sensitivity, suggest_ratios
+from explorer.token_pruning import token_blocks
 from explorer.verification import EXPORT_TOLERANCE
 
 
@@ -107,6 +108,21 @@ class PruningSession(ExplorationSession):
     def dynamic_channels(self, indices: Sequence[int] = (0, 1, 2, 3), ratio: float = 0.5) -> list[dict]:
         """For a few validation images, which channels each keeps under ``dynamic(ratio)``."""
         return _analyses.dynamic_channels(self, indices, ratio)
+
+    def tokens(self, keep_ratio: float = 0.7, *, stages: Sequence[int] | None = None) -> dict:
+        """ViT only: token pruning by the class token's attention (a training-free stand-in for DynamicViT)
+        vs static and random tokens at the same MACs; ``stages``: blocks after which tokens are dropped."""
+        return _analyses.tokens(self, keep_ratio, stages=stages)
+
+    def tokens_kept(
+        self,
+        indices: Sequence[int] = (0, 1, 2, 3),
+        keep_ratio: float = 0.7,
+        *,
+        stages: Sequence[int] | None = None,
+    ) -> list[dict]:
+        """ViT only: for a few validation images, the patch positions each keeps after each stage."""
+        return _analyses.tokens_kept(self, indices, keep_ratio, stages)
 
     def record_plan(self, source: str = "slider", metrics: Metrics | None = None) -> dict:
         """Add the current plan, with its metrics, source and weights, to ``self.provenance`` (the log)."""
@@ -242,6 +258,7 @@ class PruningSession(ExplorationSession):
             "weights": self.weights.describe(),
             "device": str(self.device),
             "device_name": device_label(self.device),
+            "token_blocks": token_blocks(self.model),
         }
 
 

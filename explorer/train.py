@@ -1,7 +1,8 @@
 """Deterministic training of the embedded default model, plus a small generic ``fit`` loop.
 
-``train_digits_cnn`` made ``explorer/zoo/weights/digits_cnn.pt``; rerun it with
-``pruning-explorer train digits_cnn --out explorer/zoo/weights/digits_cnn.pt``. With the same seed and the
+``train_digits_model`` made ``explorer/zoo/weights/digits_cnn.pt`` and ``digits_vit.pt``; rerun it with
+``pruning-explorer train digits_cnn --out explorer/zoo/weights/digits_cnn.pt`` (or ``digits_vit``, with
+``--half``). With the same seed and the
 same torch build it gives the same weights: it runs on one thread (another thread count changes the order of
 floating-point sums) and draws every random number from seeded generators.
 """
@@ -22,9 +23,11 @@ from torch import nn
 from explorer._autograd import autograd_enabled
 from explorer.data import DataSplit, load_data
 
-__all__ = ["compute_accuracy", "fit", "random_shift", "train_digits_cnn"]
+__all__ = ["DIGITS_RECIPES", "compute_accuracy", "fit", "random_shift", "train_digits_model"]
 
 _DIGITS_BATCH = 32
+# zoo model → (epochs, peak learning rate): the small CNN learns fast; the ViT needs a gentler, longer run
+DIGITS_RECIPES = {"digits_cnn": (30, 2e-2), "digits_vit": (60, 1e-3)}
 
 
 @contextlib.contextmanager
@@ -144,20 +147,23 @@ def compute_accuracy(model: nn.Module, split: DataSplit, batch_size: int = 500) 
     return correct / max(int(split.labels.shape[0]), 1)
 
 
-def train_digits_cnn(
+def train_digits_model(
+    name: str = "digits_cnn",
     seed: int = 0,
-    epochs: int = 30,
+    epochs: int | None = None,
     out_path: str | os.PathLike | None = None,
     *,
     half: bool = False,
 ) -> float:
-    """Train ``digits_cnn`` from scratch on the digits train split, deterministically.
+    """Train a digits zoo model (``digits_cnn`` or ``digits_vit``) from scratch on the digits train split,
+    deterministically.
 
     Light augmentation (random shifts of one pixel) helps the small train split (about 1440 images).
 
     Args:
+        name: the zoo model, a key of ``DIGITS_RECIPES``.
         seed: seeds the initial weights, the batch order and the augmentation.
-        epochs: passes over the train split (batches of 32).
+        epochs: passes over the train split (batches of 32); default: the model's recipe.
         out_path: when given, the state_dict is written there (atomically).
         half: store floating-point tensors as float16 (halves the file; they load back as float32).
 
@@ -170,9 +176,10 @@ def train_digits_cnn(
     assert data.train is not None
     with _single_thread():
         torch.manual_seed(seed)
-        model = create_model("digits_cnn", pretrained=False)
-        steps = epochs * math.ceil(int(data.train.labels.shape[0]) / _DIGITS_BATCH)
-        fit(model, data.train, steps, lr=2e-2, batch_size=_DIGITS_BATCH, seed=seed, augment=random_shift)
+        recipe_epochs, lr = DIGITS_RECIPES[name]
+        model = create_model(name, pretrained=False)
+        steps = (epochs or recipe_epochs) * math.ceil(int(data.train.labels.shape[0]) / _DIGITS_BATCH)
+        fit(model, data.train, steps, lr=lr, batch_size=_DIGITS_BATCH, seed=seed, augment=random_shift)
         accuracy = compute_accuracy(model, data.val)
     if out_path is not None:
         state = {

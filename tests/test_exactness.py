@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 from torch.utils.flop_counter import FlopCounterMode
 from toy_models import DepthwiseNet, FunctionalNet, GroupedNet, PlainNet, ResidualNet, seeded
 
+from explorer.attention import running_heads
 from explorer.cost import CostModel
 from explorer.graph import build_groups, export_pruned
 from explorer.layers import CHANNEL_LAYERS, channel_dim
@@ -26,8 +27,10 @@ def _one_torch_thread():
 
 
 def counted(model: torch.nn.Module, x: torch.Tensor) -> tuple[int, int]:
-    """MACs per sample from FlopCounterMode (FLOPs / 2) and the parameter count."""
-    with FlopCounterMode(display=False) as counter, torch.no_grad():
+    """MACs per sample from FlopCounterMode (FLOPs / 2) and the parameter count. An attention layer left
+    whole by the plan stays an ``nn.MultiheadAttention``, whose fused CPU kernel hides its matmuls from
+    FlopCounterMode: it is run through the same explicit matmuls (``running_heads``) to be counted."""
+    with FlopCounterMode(display=False) as counter, torch.no_grad(), running_heads(model):
         model(x[:1])
     return counter.get_total_flops() // 2, sum(p.numel() for p in model.parameters())
 

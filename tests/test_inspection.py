@@ -164,6 +164,21 @@ def test_feature_maps_are_the_root_layer_outputs_unpruned(fresh: PruningSession)
     np.testing.assert_allclose(fresh.views.feature_maps(group), maps, rtol=1e-5, atol=1e-6)
 
 
+def test_feature_maps_of_layers_that_return_tuples_or_tokens() -> None:
+    """An attention layer returns (output, weights), and a ViT's tokens are not maps: no crash, no maps; a
+    ViT's 3 × 3 stem still gives its maps (the app's gallery asks for every group's root layer)."""
+    from explorer.zoo import create_model
+
+    model = create_model("digits_vit").eval()
+    image = torch.randn(1, 1, 8, 8)
+    block = "encoder.layers.encoder_layer_0"
+    assert inspection.capture_feature_maps(model, f"{block}.self_attention", image) is None
+    assert inspection.capture_feature_maps(model, f"{block}.mlp.0", image) is None
+    with torch.no_grad():
+        stem = model.conv_proj(image)[0].numpy()
+    np.testing.assert_array_equal(inspection.capture_feature_maps(model, "conv_proj", image), stem)
+
+
 def test_tiles_are_framed_darkened_and_laid_out_row_by_row() -> None:
     images = np.stack([np.full((2, 3, 3), v) for v in (0.0, 0.5, 1.0)])  # three 2×3 tiles
     image, xs, ys, side = tile_images(images, [False, True, False])

@@ -11,7 +11,7 @@ from torch import nn
 
 from explorer.data import DataSplit, load_data
 from explorer.models import load_model
-from explorer.train import compute_accuracy, fit, random_shift, train_digits_cnn
+from explorer.train import compute_accuracy, fit, random_shift, train_digits_model
 from explorer.zoo import create_model
 
 
@@ -83,7 +83,7 @@ def test_compute_accuracy_against_a_direct_count():
 def test_train_digits_cnn_reaches_97_percent_quickly_and_saves_small_weights(tmp_path, digits):
     out = tmp_path / "weights" / "digits_cnn.pt"
     start = time.perf_counter()
-    accuracy = train_digits_cnn(seed=0, out_path=out)
+    accuracy = train_digits_model(seed=0, out_path=out)
     elapsed = time.perf_counter() - start
     assert accuracy >= 0.97
     assert elapsed < 60
@@ -94,10 +94,10 @@ def test_train_digits_cnn_reaches_97_percent_quickly_and_saves_small_weights(tmp
 
 def test_train_digits_cnn_is_deterministic_and_can_store_half_precision(tmp_path):
     full, half, again = tmp_path / "a.pt", tmp_path / "b.pt", tmp_path / "c.pt"
-    acc_full = train_digits_cnn(seed=1, epochs=1, out_path=full)
-    acc_half = train_digits_cnn(seed=1, epochs=1, out_path=half, half=True)
+    acc_full = train_digits_model(seed=1, epochs=1, out_path=full)
+    acc_half = train_digits_model(seed=1, epochs=1, out_path=half, half=True)
     assert acc_full == acc_half
-    train_digits_cnn(seed=1, epochs=1, out_path=again)
+    train_digits_model(seed=1, epochs=1, out_path=again)
     a = torch.load(full, weights_only=True)
     c = torch.load(again, weights_only=True)
     assert all(torch.equal(a[k], c[k]) for k in a)

@@ -9,7 +9,9 @@
 * **training modes**: plain masked fine-tuning vs Soft Filter Pruning vs group lasso at the same steps and
   final channel counts (``session.compare_training_modes``), a long job;
 * **dynamic channels**: which channels each of a few images keeps under per-input top-k pruning
-  (``session.dynamic_channels``), with the static comparison at the same MACs (``session.dynamic``).
+  (``session.dynamic_channels``), with the static comparison at the same MACs (``session.dynamic``);
+* **tokens** (ViTs only): which tokens each of a few images keeps when tokens are dropped after one block
+  (``session.tokens_kept``), with static and random tokens at the same MACs (``session.tokens``).
 
 It also holds the map's part, ``plans`` (:class:`~explorer.ui.plan_map.PlanMap`). :func:`attach_analyses`
 builds both for an ``ExplorerState`` and connects them to the traits they follow.
@@ -37,6 +39,7 @@ _CANCELLED = {
     "reconstruct": "analyses.cancelled.reconstruct",
     "modes": "analyses.cancelled.modes",
     "dynamic": "analyses.cancelled.dynamic",
+    "tokens": "analyses.cancelled.dynamic",
 }
 
 
@@ -57,6 +60,9 @@ class Analyses(HasTraits):
     reconstruction = Dict(help="the last reconstruction: accuracy before / after, layers refitted, weights")
     training_modes = Dict(help="session.compare_training_modes(): plain vs soft vs group lasso")
     dynamic = Dict(help="{ratio, images: [{index, label, prediction, confidence, channels, image}], summary}")
+    tokens = Dict(
+        help="{keep_ratio, block, images: [{index, label, prediction, grid, stages, image}], summary}"
+    )
 
     def __init__(
         self,
@@ -179,9 +185,34 @@ class Analyses(HasTraits):
 
         self._long_job("dynamic", self._t("analyses.dynamic.running"), body)
 
+    def show_tokens(self, keep_ratio: float = 0.5, block: int = 2, count: int = DYNAMIC_IMAGES) -> None:
+        """ViTs: which tokens each of the first ``count`` validation images keeps when only ``keep_ratio`` of
+        them go on after block ``block`` (0-based), and the accuracy of that against static and random
+        tokens at the same MACs."""
+        keep_ratio, stages = float(keep_ratio), [int(block)]
+
+        def body() -> str:
+            session = self._hooks.session()
+            indices = list(range(min(int(count), int(session.summary()["val_samples"]))))
+            rows = session.tokens_kept(indices, keep_ratio, stages=stages)
+            images = session.views.images(indices)
+            if self._activity.should_stop():
+                raise JobCancelled
+            summary = session.tokens(keep_ratio, stages=stages)
+            self.tokens = {
+                "keep_ratio": keep_ratio,
+                "block": stages[0],
+                "images": [{**row, "image": uri} for row, uri in zip(rows, images, strict=True)],
+                "summary": {k: v for k, v in summary.items() if k not in ("method", "note")},
+            }
+            return ""
+
+        self._long_job("tokens", self._t("analyses.tokens.running"), body)
+
     def reset(self) -> None:
         """Forget every result (a new session)."""
         self.who_pays, self.reconstruction, self.training_modes, self.dynamic = {}, {}, {}, {}
+        self.tokens = {}
         self.plans.reset()
 
     def _long_job(self, name: str, text: str, body: Callable[[], str]) -> None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 # isort: off
 from explorer.zoo import digits as digits
 from explorer.zoo import cifar as cifar
+from explorer.zoo import digits_vit as digits_vit
 
 # isort: on
 from explorer.zoo._registry import get_model_spec, list_models, register_model

@@ -16,18 +16,16 @@ from jupyter_bokeh import BokehModel
 
 from explorer.ui.format import escape, format_percent, format_points
 from explorer.ui.views._sync import serialized
+from explorer.ui.views.cards import CARD as _CARD
+from explorer.ui.views.cards import IMAGE as _IMAGE
+from explorer.ui.views.cards import NOTE as _NOTE
 from explorer.ui.views.controls import JobStatus, JobView, _help, disable_while_busy
 from explorer.ui.views.plots import KEPT, PRUNED, quiet_toolbar
 from explorer.ui.views.sensitivity import html_table
+from explorer.ui.views.tokens import TokensView
 
 LOST, GAINED = "#d93025", "#188038"
-_CARD = (
-    "<div style='display:inline-block;width:150px;margin:3px;padding:4px;border:1px solid #e8eaed;"
-    "border-radius:4px;font-size:85%;vertical-align:top'>{}</div>"
-)
-_IMAGE = "<img src='{}' style='width:56px;height:56px;image-rendering:pixelated;display:block'>"
 _SIDES = {"lost": "whopays.lost", "gained": "whopays.gained"}
-_NOTE = "<div style='color:#5f6368;font-size:90%'>{}</div>"
 
 
 class WhoPaysView(w.VBox):
@@ -295,15 +293,17 @@ class TrainingModesView(w.VBox):
 
 
 class AnalysesView(w.VBox):
-    """The collapsible Analyses area: who pays (live while open) and dynamic channels."""
+    """The collapsible Analyses area: who pays (live while open), dynamic channels and, for a ViT, tokens."""
 
     def __init__(self, state: Any, **kwargs: Any):
         self._state = state
         self.who_pays = WhoPaysView(state)
         self.dynamic = DynamicView(state)
-        self._accordion = w.Accordion(
-            [w.VBox([self.who_pays, self.dynamic])], titles=(state.t("analyses.title"),)
-        )
+        parts = [self.who_pays, self.dynamic]
+        self.tokens = TokensView(state) if int(state.summary.get("token_blocks", 0)) > 1 else None
+        if self.tokens is not None:
+            parts.append(self.tokens)
+        self._accordion = w.Accordion([w.VBox(parts)], titles=(state.t("analyses.title"),))
         self._accordion.selected_index = None
         self._accordion.observe(self._opened, names="selected_index")
         super().__init__([self._accordion], **kwargs)

@@ -146,4 +146,26 @@ TEXTS: dict[str, str] = {
     "modes.note": "{steps} steps each; every network ends with {share} of the original MACs.",
     "analyses.modes.running": "Training three ways, {steps} steps each…",
     "analyses.cancelled.modes": "Comparison cancelled.",
+    # ---- tokens (Vision Transformers)
+    "tokens.title": "Token pruning: each image keeps the tokens its class token looks at",
+    "tokens.help": (
+        "A Vision Transformer cuts the image into tokens (here one per pixel). DynamicViT (Rao et al. 2021) "
+        "learns which tokens to drop after some blocks. Here nothing is trained: each image keeps the tokens "
+        "that the class token attended to most in that block (Liang et al. 2022). Unlike dynamic channels, "
+        "this saves real work on ordinary hardware: every image keeps the same number of tokens, so the "
+        "later blocks simply run on fewer. It is compared with keeping the same tokens for every image, and "
+        "random ones, at the same MACs. Try an early block and a late one."
+    ),
+    "tokens.keep": "Tokens kept",
+    "tokens.after": "Drop the rest after",
+    "tokens.block": "block {block} of {depth}",
+    "tokens.run": "Show the tokens kept",
+    "tokens.run.hint": "for the first validation images, on the original weights",
+    "tokens.summary": (
+        "After block {block}, {kept} of {total} tokens go on; {share} of the original MACs. Accuracy: chosen "
+        "per image by attention {dynamic}, the same tokens for every image {static}, random tokens {random}, "
+        "original {original}."
+    ),
+    "tokens.legend": "One cell per token, in the image's layout: blue = kept by this image, grey = dropped.",
+    "analyses.tokens.running": "Finding the tokens each image keeps…",
 }

@@ -140,4 +140,27 @@ TEXTS: dict[str, str] = {
     "modes.note": "방식마다 {steps} 스텝; 모두 원래 연산량(MACs)의 {share}로 끝납니다.",
     "analyses.modes.running": "세 가지 방식으로 각각 {steps} 스텝 학습하는 중…",
     "analyses.cancelled.modes": "비교를 취소했습니다.",
+    # ---- tokens (Vision Transformers)
+    "tokens.title": "토큰 프루닝: 이미지마다 클래스 토큰이 주목하는 토큰을 남깁니다",
+    "tokens.help": (
+        "비전 트랜스포머는 이미지를 토큰으로 나눕니다 (여기서는 픽셀마다 하나). "
+        "DynamicViT (Rao et al. 2021)는 몇몇 블록 뒤에서 버릴 토큰을 학습으로 고릅니다. "
+        "여기서는 아무것도 학습하지 않습니다: 이미지마다 그 블록에서 클래스 토큰이 가장 많이 주목한(어텐션) "
+        "토큰을 남깁니다 (Liang et al. 2022). 동적 채널과 달리 이것은 보통 하드웨어에서도 실제로 연산을 "
+        "줄입니다: 모든 이미지가 같은 수의 토큰을 남기므로 뒤쪽 블록이 더 적은 토큰으로 돌아갑니다. "
+        "같은 연산량(MACs)에서, 모든 이미지에 같은 토큰을 남기는 방식, 무작위 토큰과 비교합니다. "
+        "앞쪽 블록과 뒤쪽 블록을 모두 시도해 보세요."
+    ),
+    "tokens.keep": "남기는 토큰",
+    "tokens.after": "나머지를 버리는 위치",
+    "tokens.block": "블록 {block} / {depth} 뒤",
+    "tokens.run": "남긴 토큰 보기",
+    "tokens.run.hint": "앞쪽 검증 이미지 몇 장, 원래 가중치로",
+    "tokens.summary": (
+        "블록 {block} 뒤에 토큰 {total}개 중 {kept}개가 남습니다; 원래 연산량(MACs)의 {share}. 정확도: "
+        "어텐션으로 이미지마다 고름 {dynamic}, 모든 이미지에 같은 토큰 {static}, 무작위 토큰 {random}, "
+        "원래 {original}."
+    ),
+    "tokens.legend": "이미지 배치대로 토큰마다 한 칸: 파랑 = 이 이미지가 남김, 회색 = 버림.",
+    "analyses.tokens.running": "이미지마다 남길 토큰을 찾는 중…",
 }
