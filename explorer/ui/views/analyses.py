@@ -151,7 +151,12 @@ class DynamicView(w.VBox):
             layout=w.Layout(width="300px"),
         )
         self._sizes = {g["name"]: g["num_channels"] for g in state.groups}
-        self._run = w.Button(description=t("dynamic.run"), icon="eye", tooltip=t("dynamic.run.hint"))
+        self._run = w.Button(
+            description=t("dynamic.run"),
+            icon="eye",
+            tooltip=t("dynamic.run.hint"),
+            layout=w.Layout(width="auto"),
+        )
         self._run.on_click(lambda _b: state.analyses.show_dynamic(self._ratio.value))
         disable_while_busy(state, self._run)
         self._result = w.HTML()

@@ -57,7 +57,12 @@ class TokensView(w.VBox):
             style={"description_width": "initial"},
             layout=w.Layout(width="260px"),
         )
-        self._run = w.Button(description=t("tokens.run"), icon="eye", tooltip=t("tokens.run.hint"))
+        self._run = w.Button(
+            description=t("tokens.run"),
+            icon="eye",
+            tooltip=t("tokens.run.hint"),
+            layout=w.Layout(width="auto"),
+        )
         self._run.on_click(lambda _b: state.analyses.show_tokens(self._ratio.value, self._block.value))
         disable_while_busy(state, self._run)
         self._result = w.HTML()
