@@ -97,7 +97,7 @@ TEXTS: dict[str, str] = {
     "lesson.recovery.weights": "Weights",
     "lesson.recovery.accuracy": "Accuracy",
     "lesson.recovery.change": "Against the original",
-    "lesson.recovery.macs": "MACs",
+    "lesson.recovery.macs": "MACs (of the original)",
     "lesson.recovery.pruned": "Pruned only (original weights)",
     "lesson.recovery.reconstructed": "Reconstructed (no training)",
     "lesson.recovery.finetuned": "Fine-tuned ({steps} steps)",

@@ -91,7 +91,7 @@ TEXTS: dict[str, str] = {
     "lesson.recovery.weights": "가중치",
     "lesson.recovery.accuracy": "정확도",
     "lesson.recovery.change": "원래 대비",
-    "lesson.recovery.macs": "연산량",
+    "lesson.recovery.macs": "연산량 (원래 대비 비율)",
     "lesson.recovery.pruned": "프루닝만 (원래 가중치)",
     "lesson.recovery.reconstructed": "재구성 (학습 없음)",
     "lesson.recovery.finetuned": "미세 조정 ({steps} 스텝)",
