@@ -1,5 +1,7 @@
 """The lesson panel: the current step's idea, its question and the live answer, Back / Next (the app's
-:class:`~explorer.ui.lesson.Lesson` holds where the student is)."""
+:class:`~explorer.ui.lesson.Lesson` holds where the student is). Step 5 adds its comparison table: the plan
+pruned only, reconstructed and fine-tuned (:func:`~explorer.ui.recovery.compare_recovery`), "not yet" where
+a state was not measured on this plan yet."""
 
 from __future__ import annotations
 
