@@ -3,10 +3,10 @@
 The app starts on its landing page, the lesson (no ``--explore``). Each of the six steps is walked as a
 student would: the step's question is on the page and not yet answered, the student moves the real controls
 (clicks a bar of the filter plot, drags a layer's slider with the keyboard, picks a criterion and a filter,
-runs the scan and applies Li et al.'s plan, fine-tunes, measures the latency), the page's check turns to
-answered ("✓"), and Next leads on. After the last step the pruned model is saved and downloaded through the
-page's link (a zip in a ``data:`` URI), and the zip is opened. Each language gets its own visit (a fresh
-kernel): the Korean one switches the page's language first.
+runs the scan and applies Li et al.'s plan, fine-tunes then reconstructs and reads the three-row comparison,
+measures the latency), the page's check turns to answered ("✓"), and Next leads on. After the last step
+the pruned model is saved and downloaded through the page's link (a zip in a ``data:`` URI), and the zip is
+opened. Each language gets its own visit (a fresh kernel): the Korean one switches the page's language first.
 
 The lesson's first step is photographed full page at 1280×720 in both languages: ``docs/lesson-en.png`` and
 ``docs/lesson-ko.png`` (the README shows one). Chromium, the server and offline routing are
@@ -165,6 +165,10 @@ def _walk(page: Any, t: Translator, tmp_path: Path) -> None:
             steps.locator("input").press("Enter")
             # the accessible name starts with the icon's glyph (CSS generated content): match its end
             page.get_by_role("button", name=re.compile(re.escape(t("finetune.run")) + "$")).click()
+            # once the fine-tuned row has its figure, reconstruct (the click waits for the button's enabling)
+            not_yet = t("lesson.recovery.not_yet")
+            page.locator(".pe-recovery-finetuned").filter(has_not_text=not_yet).wait_for()
+            page.get_by_role("button", name=re.compile(re.escape(t("reconstruct.run")) + "$")).click()
         else:  # the real speed-up
             page.get_by_role("button", name=t("metrics.latency.button")).click()
         _wait_answered(page, step, t)
@@ -173,6 +177,11 @@ def _walk(page: Any, t: Translator, tmp_path: Path) -> None:
         print(f"\n[{t.lang}] step {number} ({step}): {answer}")
         if step == "slider":
             assert labels["features.7"] in _lesson_text(page)
+        if step == "finetune":  # the comparison: three rows, each with its figure
+            rows = page.locator(".pe-recovery-row")
+            assert rows.count() == 3
+            for i in range(3):
+                assert re.search(r"\d+\.\d %", rows.nth(i).inner_text()), rows.nth(i).inner_text()
         next_button = page.locator(LESSON).get_by_role("button", name=t("lesson.next"))
         if number < len(STEPS):
             next_button.click()

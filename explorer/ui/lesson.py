@@ -8,7 +8,8 @@ answers by moving something; the answer is checked live from the explorer state'
    less than ten points (on the small digits network two layers out of three collapse, one barely moves).
 3. ``criteria``: L1, FPGM, Taylor and the "why" of a real filter: switch criterion, then pick a filter.
 4. ``sensitivity``: the one-layer-at-a-time scan and Li et al.'s plan: run it, apply the plan.
-5. ``finetune``: fine-tuning wins accuracy back: fine-tune a pruned plan until accuracy rises.
+5. ``finetune``: winning accuracy back: fine-tune a pruned plan, then reconstruct it (no training), and
+   compare the plan's accuracy pruned only, reconstructed and fine-tuned (:mod:`explorer.ui.recovery`).
 6. ``export``: the real speed-up: measure the exported network's latency.
 
 ``mode`` is ``"lesson"`` (the Voilà app's landing page) or ``"explore"`` (everything unlocked, the lesson
@@ -21,6 +22,8 @@ from collections.abc import Callable
 from typing import Any
 
 from traitlets import Dict, HasTraits, Int, Unicode, observe
+
+from explorer.ui.recovery import compare_recovery
 
 #: The steps, in order.
 STEPS = ("filter", "slider", "criteria", "sensitivity", "finetune", "export")
@@ -101,11 +104,17 @@ def check_sensitivity(state: Any) -> dict | None:
 
 
 def check_finetune(state: Any) -> dict | None:
-    """Step 5: a fine-tuning that won accuracy back."""
-    result = state.jobs.finetune
-    if not result or result["accuracy_after"] <= result["accuracy_before"]:
+    """Step 5: the current plan measured pruned only, reconstructed and fine-tuned, the fine-tuning winning
+    accuracy back (the numbers are the map's points: :func:`~explorer.ui.recovery.compare_recovery`)."""
+    table, metrics, points = compare_recovery(state.trajectory, state.pruned), _exact(state), state.trajectory
+    # the newest point is the live weights' exact evaluation (a reconstruction's or fine-tuning's own fp32
+    # measure comes first, then the plan is evaluated again like any plan): answer with the final figures
+    if not table["complete"] or metrics is None or points[-1]["accuracy"] != metrics["accuracy"]:
         return None
-    return {"before": result["accuracy_before"], "after": result["accuracy_after"]}
+    rows = table["rows"]
+    if rows["finetuned"]["accuracy"] <= rows["pruned"]["accuracy"]:
+        return None
+    return {name: row["accuracy"] for name, row in rows.items()}
 
 
 def check_export(state: Any) -> dict | None:
@@ -142,7 +151,16 @@ class Lesson(HasTraits):
     def __init__(self, state: Any, mode: str = "lesson", **kwargs: Any):
         self._state = state
         super().__init__(mode=mode, **kwargs)
-        names = ["pruned", "metrics", "ratios", "criterion", "selected_filter", "why", "latency"]
+        names = [
+            "pruned",
+            "metrics",
+            "ratios",
+            "criterion",
+            "selected_filter",
+            "why",
+            "latency",
+            "trajectory",
+        ]
         state.observe(self._recheck, names=names)
         state.jobs.observe(self._recheck, names=["suggestion", "finetune"])
 

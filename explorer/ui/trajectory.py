@@ -78,6 +78,7 @@ class Trajectory:
         before: float | None = None,
         steps: int | None = None,
         weights: str | None = None,
+        start: str | None = None,
     ) -> None:
         """Add (or move to the end, as the current plan) the point of ``pruned`` on the current weights.
 
@@ -91,6 +92,7 @@ class Trajectory:
             before: for those, the plan's accuracy before.
             steps: for ``"finetuned"``, the training steps.
             weights: the weights it was evaluated on (default: the live weights).
+            start: for those, the weights the fine-tuning or reconstruction started from.
         """
         with self._lock:
             weights = self._weights() if weights is None else weights
@@ -120,6 +122,7 @@ class Trajectory:
                     "kind": kind,
                     "before": before if before is not None else (old or {}).get("before"),
                     "steps": steps,
+                    "start": start if start is not None else (old or {}).get("start"),
                     **self._notes.get(key, {}),
                 }
             )
@@ -193,7 +196,7 @@ class Trajectory:
         with self._lock:
             if not any(p["key"] == self.key(pruned, old) for p in self._points):
                 self.add({**cost, "accuracy": before}, pruned, weights=old)
-            self.add({**cost, "accuracy": after}, pruned, kind=kind, before=before, steps=steps)
+            self.add({**cost, "accuracy": after}, pruned, kind=kind, before=before, steps=steps, start=old)
 
     def clear(self) -> None:
         """No point, original weights (a new session)."""

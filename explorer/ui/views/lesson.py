@@ -1,5 +1,7 @@
 """The lesson panel: the current step's idea, its question and the live answer, Back / Next (the app's
-:class:`~explorer.ui.lesson.Lesson` holds where the student is)."""
+:class:`~explorer.ui.lesson.Lesson` holds where the student is). Step 5 adds its comparison table: the plan
+pruned only, reconstructed and fine-tuned (:func:`~explorer.ui.recovery.compare_recovery`), "not yet" where
+a state was not measured on this plan yet."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ import ipywidgets as w
 from explorer.ui.format import escape, format_percent, format_points
 from explorer.ui.lesson import STEPS, TUTORIALS
 from explorer.ui.naming import criterion_label, layer_labels
+from explorer.ui.recovery import ROWS, compare_recovery
 from explorer.ui.views._sync import serialized
 
 #: Catalogue keys of each step: title, text, question, and the answer (filled in with the numbers).
@@ -43,9 +46,14 @@ _BOX = (
     "<div style='font-size:125%;font-weight:600;margin:2px 0 4px 0'>{title}</div>"
     "<div style='max-width:900px'>{text}</div>"
     "<div style='margin-top:6px'><b>{ask}</b> {task}</div>"
-    "<div style='margin-top:4px;color:{color}'>{answer}</div>"
+    "<div style='margin-top:4px;color:{color}'>{answer}</div>{table}"
     "<div style='margin-top:4px;color:#5f6368;font-size:85%'>{tutorial}</div></div>"
 )
+
+
+_CELL = "padding:2px 10px;border-bottom:1px solid #aecbfa;text-align:left"
+_TABLE = "border-collapse:collapse;margin-top:2px"
+_NOTE = "<div style='margin-top:6px'>{}</div>"
 
 
 class LessonView(w.VBox):
@@ -69,6 +77,7 @@ class LessonView(w.VBox):
         super().__init__([self._html, buttons], **kwargs)
         self.add_class("pruning-explorer-lesson")
         lesson.observe(self._update, names=["step", "answers", "mode"])
+        state.observe(self._plan_measured, names=["trajectory", "pruned"])
         self._update()
 
     @property
@@ -97,10 +106,44 @@ class LessonView(w.VBox):
                 KEYS[name][3], criterion=escape(criterion), channel=answer["channel"], rank=answer["rank"]
             )
         if name == "finetune":
-            return t(
-                KEYS[name][3], before=format_percent(answer["before"]), after=format_percent(answer["after"])
-            )
+            return t(KEYS[name][3], **{k: format_percent(answer[k]) for k in ROWS})
         return t(KEYS[name][3], speedup=f"{answer['speedup']:.2f}")
+
+    def _plan_measured(self, _change: Any) -> None:
+        if self._lesson.mode == "lesson" and self._lesson.name == "finetune":  # the comparison follows
+            self._update()
+
+    def _recovery(self) -> str:
+        """Step 5's comparison: the current plan pruned only, reconstructed and fine-tuned (the map's
+        points, :func:`~explorer.ui.recovery.compare_recovery`), "not yet" where not measured yet."""
+        t, state = self._t, self._state
+        table = compare_recovery(state.trajectory, state.pruned)
+        if not table["planned"]:
+            return _NOTE.format(escape(t("lesson.recovery.no_plan")))
+        base = state.baseline or {}
+        base_accuracy, base_macs = base.get("accuracy"), base.get("macs") or 0
+        cells = [t("lesson.recovery.weights"), t("lesson.recovery.accuracy")]
+        cells += [t("lesson.recovery.change"), t("lesson.recovery.macs")]
+        head = "".join(f"<th style='{_CELL}'>{escape(c)}</th>" for c in cells)
+        body = []
+        for name in ROWS:
+            row = table["rows"][name]
+            label = t(f"lesson.recovery.{name}", steps=(row or {}).get("steps") or 0)
+            if name == "finetuned" and row is not None and not row["from_original"]:
+                label = t("lesson.recovery.finetuned_other", steps=row.get("steps") or 0)
+            if row is None:
+                values = [f"<i>{escape(t('lesson.recovery.not_yet'))}</i>", "", ""]
+            else:
+                change = row["accuracy"] - base_accuracy if base_accuracy is not None else None
+                macs = row["macs"] / base_macs if base_macs else None
+                values = [format_percent(row["accuracy"]), format_points(change, t("unit.points"))]
+                values.append(escape(format_percent(macs)))
+            cells = [escape(label), *values]
+            tds = "".join(f"<td style='{_CELL}'>{c}</td>" for c in cells)
+            body.append(f"<tr class='pe-recovery-row pe-recovery-{name}'>{tds}</tr>")
+        caption = _NOTE.format(t("lesson.recovery.caption"))
+        rows = "".join(body)
+        return f"{caption}<table class='pe-recovery' style='{_TABLE}'><tr>{head}</tr>{rows}</table>"
 
     @serialized
     def _update(self, _change: Any = None) -> None:
@@ -121,6 +164,7 @@ class LessonView(w.VBox):
             task=t(task),
             color="#188038" if answer else "#5f6368",
             answer=("✓ " + self._answer(name, answer)) if answer else escape(t("lesson.waiting")),
+            table=self._recovery() if name == "finetune" else "",
             tutorial=tutorial,
         )
         self._back.disabled = lesson.step == 0

@@ -64,16 +64,24 @@ TEXTS: dict[str, str] = {
     ),
     "lesson.sensitivity.done": "Li et al.'s plan: accuracy {change}, MACs {macs} of the original.",
     # 5
-    "lesson.finetune.title": "Fine-tuning wins accuracy back",
+    "lesson.finetune.title": "Winning accuracy back: reconstruct or fine-tune",
     "lesson.finetune.text": (
-        "After pruning, the remaining filters can learn to do the work of the removed ones: a short "
-        "retraining, <b>fine-tuning</b>, often wins back most of the lost accuracy. The new weights belong "
-        "to this plan: the page names them, and Undo walks back through the fine-tuning too."
+        "After pruning, the network can win back much of the lost accuracy in two ways. "
+        "<b>Reconstruction</b> needs no training: each layer that read the removed filters refits its "
+        "weights, by least squares on a few images, so that from the kept channels its output matches the "
+        "original layer's. "
+        "<b>Fine-tuning</b> retrains the whole network for a few hundred steps: every remaining filter can "
+        "change, so it usually goes further, at the price of the training. Both keep the plan, so the MACs "
+        "stay the same. The new weights belong to this plan: the page names them, and Undo walks back "
+        "through them too."
     ),
     "lesson.finetune.task": (
-        "Prune until you lose a few points, then press Fine-tune in “Fine-tune & export” below."
+        "Prune the second layer by half, press Fine-tune in “Fine-tune & export” below, then Reconstruct, "
+        "and compare the three rows of the table."
     ),
-    "lesson.finetune.done": "Fine-tuning took the accuracy from {before} to {after}.",
+    "lesson.finetune.done": (
+        "The same plan: {pruned} pruned only, {reconstructed} reconstructed, {finetuned} fine-tuned."
+    ),
     # 6
     "lesson.export.title": "Export, and the real speed-up",
     "lesson.export.text": (
@@ -83,4 +91,16 @@ TEXTS: dict[str, str] = {
     ),
     "lesson.export.task": "Press “Measure latency” beside the cards: how much faster is it here?",
     "lesson.export.done": "The exported network runs ×{speedup} as fast as the original on this CPU.",
+    # ---- step 5's comparison: prune, prune + reconstruct, prune + fine-tune (issue #16)
+    "lesson.recovery.caption": "The plan you pruned, under three weights (the same MACs for all three):",
+    "lesson.recovery.no_plan": "Nothing is pruned yet: the table will compare one plan under three weights.",
+    "lesson.recovery.weights": "Weights",
+    "lesson.recovery.accuracy": "Accuracy",
+    "lesson.recovery.change": "Against the original",
+    "lesson.recovery.macs": "MACs (of the original)",
+    "lesson.recovery.pruned": "Pruned only (original weights)",
+    "lesson.recovery.reconstructed": "Reconstructed (no training)",
+    "lesson.recovery.finetuned": "Fine-tuned ({steps} steps)",
+    "lesson.recovery.finetuned_other": "Fine-tuned ({steps} steps), starting from weights already changed",
+    "lesson.recovery.not_yet": "not yet",
 }

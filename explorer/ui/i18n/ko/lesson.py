@@ -62,16 +62,20 @@ TEXTS: dict[str, str] = {
     ),
     "lesson.sensitivity.done": "Li et al. 계획: 정확도 {change}, 연산량은 원래의 {macs}.",
     # 5
-    "lesson.finetune.title": "미세 조정으로 정확도를 되찾기",
+    "lesson.finetune.title": "정확도 되찾기: 재구성과 미세 조정",
     "lesson.finetune.text": (
-        "프루닝 후에 남은 필터는 제거된 필터의 일을 배울 수 있습니다: 짧은 재학습, 곧 <b>미세 조정</b>으로 "
-        "잃은 정확도의 대부분을 되찾는 경우가 많습니다. 새 가중치는 이 계획의 것입니다: 페이지가 이름을 "
-        "붙여 보여 주고, 실행 취소로 미세 조정도 되돌릴 수 있습니다."
+        "프루닝 후에 잃은 정확도의 상당 부분은 두 가지 방법으로 되찾을 수 있습니다. <b>재구성</b>은 학습이 "
+        "필요 없습니다: 제거된 필터를 읽던 층마다, 남은 채널만으로 원래 층과 같은 출력을 내도록 몇 장의 "
+        "이미지에서 최소 제곱으로 가중치를 다시 맞춥니다. <b>미세 조정</b>은 네트워크 전체를 수백 스텝 "
+        "다시 학습합니다: 남은 필터가 모두 바뀔 수 있으므로 대개 더 멀리 가지만, 학습 비용이 듭니다. 두 "
+        "방법 모두 계획을 그대로 두므로 연산량은 같습니다. 새 가중치는 이 계획의 것입니다: 페이지가 이름을 "
+        "붙여 보여 주고, 실행 취소로 되돌릴 수도 있습니다."
     ),
     "lesson.finetune.task": (
-        "정확도가 몇 포인트 떨어질 때까지 프루닝한 뒤, 아래 “미세 조정과 내보내기”에서 미세 조정을 누르세요."
+        "두 번째 층을 절반 프루닝하고, 아래 “미세 조정과 내보내기”에서 미세 조정을 누른 뒤 재구성을 눌러 "
+        "표의 세 줄을 비교하세요."
     ),
-    "lesson.finetune.done": "미세 조정으로 정확도가 {before}에서 {after}(으)로 올랐습니다.",
+    "lesson.finetune.done": ("같은 계획: 프루닝만 {pruned}, 재구성 {reconstructed}, 미세 조정 {finetuned}."),
     # 6
     "lesson.export.title": "내보내기와 실제 속도 향상",
     "lesson.export.text": (
@@ -81,4 +85,16 @@ TEXTS: dict[str, str] = {
     ),
     "lesson.export.task": "카드 옆의 “지연 시간 측정”을 누르세요: 이 컴퓨터에서 얼마나 빨라졌나요?",
     "lesson.export.done": "내보낸 네트워크는 이 CPU에서 원래보다 ×{speedup} 빠르게 실행됩니다.",
+    # ---- step 5's comparison: prune, prune + reconstruct, prune + fine-tune (issue #16)
+    "lesson.recovery.caption": "프루닝한 계획을 세 가지 가중치로 (셋 모두 연산량이 같습니다):",
+    "lesson.recovery.no_plan": "아직 프루닝한 것이 없습니다: 표는 한 계획을 세 가지 가중치로 비교합니다.",
+    "lesson.recovery.weights": "가중치",
+    "lesson.recovery.accuracy": "정확도",
+    "lesson.recovery.change": "원래 대비",
+    "lesson.recovery.macs": "연산량 (원래 대비 비율)",
+    "lesson.recovery.pruned": "프루닝만 (원래 가중치)",
+    "lesson.recovery.reconstructed": "재구성 (학습 없음)",
+    "lesson.recovery.finetuned": "미세 조정 ({steps} 스텝)",
+    "lesson.recovery.finetuned_other": "미세 조정 ({steps} 스텝), 이미 바뀐 가중치에서 시작",
+    "lesson.recovery.not_yet": "아직 없음",
 }
