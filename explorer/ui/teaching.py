@@ -1,4 +1,5 @@
-"""Display helpers for the tutorial notebooks: a table and three charts that show themselves in Jupyter.
+"""Display helpers for the tutorial notebooks: a table, charts and an image gallery that show themselves in
+Jupyter.
 
 They take plain numbers (dicts and lists, never tensors to compute on) and return objects with
 ``_repr_html_`` / ``_repr_png_``, so a cell can simply end with them. The charts use matplotlib's
@@ -174,4 +175,141 @@ def line_chart(
     return Chart(figure)
 
 
-__all__ = ["Chart", "Table", "bar_chart", "line_chart", "scatter_against"]
+# ---------------------------------------------------------------------------------------------- who pays
+# Hooker, Courville, Clark, Dauphin & Frome, "What Do Compressed Deep Neural Networks Forget?" (2019),
+# https://arxiv.org/abs/1911.05248: the overall accuracy of a pruned network hides which classes pay.
+# These helpers take the plain rows of ``PruningSession.per_class()`` and ``flipped()`` (see
+# ``explorer.who_pays``).
+
+
+def overall_change(rows: Sequence[Mapping[str, Any]]) -> float:
+    """Change of the overall accuracy in percentage points, from ``session.per_class()`` rows.
+
+    Each class weighs by its number of images: 100 · Σ_c n_c (pruned_c − original_c) / Σ_c n_c, which is the
+    change of the accuracy over all images (not the mean of the per-class changes, unless the classes are
+    the same size). Classes without images are left out.
+    """
+    counted = [r for r in rows if r["count"]]
+    total = sum(r["count"] for r in counted)
+    if not total:
+        raise ValueError("no class has a validation image")
+    return 100 * sum(r["count"] * (r["pruned_accuracy"] - r["original_accuracy"]) for r in counted) / total
+
+
+def class_spread(rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """The overall change and the classes that pay most and least (Hooker et al. 2019), in points.
+
+    Returns:
+        ``{overall, worst, worst_change, best, best_change, ratio}``: ``overall`` from ``overall_change``;
+        ``worst`` / ``best`` the names of the classes with the lowest / highest change (the first in class
+        order on a tie); ``ratio`` = worst_change / overall when the overall accuracy fell, else ``None``.
+    """
+    counted = [r for r in rows if r["count"]]
+    overall = overall_change(counted)
+    worst = min(counted, key=lambda r: r["change"])
+    best = max(counted, key=lambda r: r["change"])
+    return {
+        "overall": overall,
+        "worst": worst["name"],
+        "worst_change": worst["change"],
+        "best": best["name"],
+        "best_change": best["change"],
+        "ratio": worst["change"] / overall if overall < 0 else None,
+    }
+
+
+def class_change_chart(rows: Sequence[Mapping[str, Any]], *, title: str = "") -> Chart:
+    """Per-class change of accuracy in points (one bar per class, most paid first) against the overall one.
+
+    Args:
+        rows: ``session.per_class()``. Classes whose change is worse than the overall change are red, the
+            others blue; the dashed line is the overall change (``overall_change``). Each class's tick
+            says how many images it has, since one image is worth 100 / n points of its accuracy.
+        title: the chart's title (default: "Who pays: change of accuracy per class").
+    """
+    counted = sorted((r for r in rows if r["count"]), key=lambda r: (r["change"], r["class"]))
+    overall = overall_change(counted)
+    figure = _figure(1.2 + 0.75 * len(counted), 3.6)
+    ax = figure.add_subplot()
+    names = [f"{r['name']}\n({r['count']} img)" for r in counted]
+    changes = [float(r["change"]) for r in counted]
+    colours = [COLORS[2] if c < overall else COLORS[0] for c in changes]
+    bars = ax.bar(names, changes, color=colours)
+    ax.bar_label(bars, labels=[f"{c:+.0f}" for c in changes], padding=2, fontsize=8)
+    label = f"all images: {overall:+.1f} points"
+    ax.axhline(overall, color="black", linestyle="--", linewidth=1, label=label)
+    ax.axhline(0, color=COLORS[1], linewidth=0.8)
+    ax.set_title(title or "Who pays: change of accuracy per class")
+    ax.set_xlabel("class (number of validation images)")
+    ax.set_ylabel("change of accuracy (points)")
+    ax.tick_params(axis="x", labelsize=8)
+    # explicit limits: bars stick to 0, so margins alone would leave no room for the labels of +0 bars
+    low, high = min(0.0, overall, *changes), max(0.0, *changes)
+    pad = 0.12 * (high - low) or 1.0
+    ax.set_ylim(low - pad, high + pad)
+    ax.grid(axis="y", alpha=0.3)
+    ax.legend(loc="lower right")
+    return Chart(figure)
+
+
+class Gallery:
+    """Images with a caption each: an HTML strip in Jupyter, the captions as text for ``print``.
+
+    Args:
+        images: ``data:image/png;base64,…`` URIs (e.g. ``session.views.images(indices)``).
+        captions: one caption per image; lines separated by ``"\n"``.
+        size: the displayed width and height of each image in pixels (small images are scaled up, pixelated).
+    """
+
+    def __init__(self, images: Sequence[str], captions: Sequence[str], size: int = 96):
+        if len(images) != len(captions):
+            raise ValueError(f"{len(images)} images but {len(captions)} captions")
+        self.images, self.captions, self.size = list(images), list(captions), int(size)
+
+    def __str__(self) -> str:
+        return "\n\n".join(self.captions)
+
+    __repr__ = __str__
+
+    def _repr_html_(self) -> str:
+        cells = []
+        for uri, caption in zip(self.images, self.captions, strict=True):
+            lines = "<br>".join(html.escape(line) for line in caption.split("\n"))
+            cells.append(
+                f'<figure style="margin:4px;width:{self.size + 40}px;text-align:center">'
+                f'<img src="{html.escape(uri, quote=True)}" width="{self.size}" height="{self.size}" '
+                'style="image-rendering:pixelated">'
+                f'<figcaption style="font-size:12px">{lines}</figcaption></figure>'
+            )
+        return f'<div style="display:flex;flex-wrap:wrap">{"".join(cells)}</div>'
+
+
+def flipped_gallery(rows: Sequence[Mapping[str, Any]], images: Sequence[str]) -> Gallery:
+    """The images of ``session.flipped()`` rows, each captioned with its true class and both predictions.
+
+    Args:
+        rows: rows of ``flipped()["lost"]`` or ``["gained"]`` (``label_name``, ``original_name``,
+            ``original_confidence``, ``pruned_name``, ``pruned_confidence``).
+        images: their PNG data URIs, in the same order (``session.views.images([r["index"] for r in rows])``).
+    """
+    captions = [
+        f"true: {r['label_name']}\n"
+        f"original: {r['original_name']} ({r['original_confidence']:.0%})\n"
+        f"pruned: {r['pruned_name']} ({r['pruned_confidence']:.0%})"
+        for r in rows
+    ]
+    return Gallery(images, captions)
+
+
+__all__ = [
+    "Chart",
+    "Gallery",
+    "Table",
+    "bar_chart",
+    "class_change_chart",
+    "class_spread",
+    "flipped_gallery",
+    "line_chart",
+    "overall_change",
+    "scatter_against",
+]
