@@ -19,6 +19,7 @@ from explorer.ui.views._sync import serialized
 from explorer.ui.views.cards import CARD as _CARD
 from explorer.ui.views.cards import IMAGE as _IMAGE
 from explorer.ui.views.cards import NOTE as _NOTE
+from explorer.ui.views.cards import WIDE_CARD, ImagesJobView, ratio_slider
 from explorer.ui.views.controls import JobStatus, JobView, _help, disable_while_busy
 from explorer.ui.views.plots import KEPT, PRUNED, quiet_toolbar
 from explorer.ui.views.sensitivity import html_table
@@ -134,61 +135,21 @@ class WhoPaysView(w.VBox):
         return head + "".join(cards) + empty
 
 
-class DynamicView(w.VBox):
+class DynamicView(ImagesJobView):
     """Which channels each of a few validation images keeps when each input picks its own top-k."""
 
     def __init__(self, state: Any, **kwargs: Any):
-        self._state = state
-        self._t = t = state.t
-        self._ratio = w.FloatSlider(
-            value=0.5,
-            min=0.1,
-            max=0.9,
-            step=0.1,
-            readout_format=".0%",
-            description=t("dynamic.ratio"),
-            style={"description_width": "initial"},
-            layout=w.Layout(width="300px"),
-        )
+        t = state.t
         self._sizes = {g["name"]: g["num_channels"] for g in state.groups}
-        self._run = w.Button(
-            description=t("dynamic.run"),
-            icon="eye",
-            tooltip=t("dynamic.run.hint"),
-            layout=w.Layout(width="auto"),
-        )
-        self._run.on_click(lambda _b: state.analyses.show_dynamic(self._ratio.value))
-        disable_while_busy(state, self._run)
-        self._result = w.HTML()
-        state.analyses.observe(self._update, names="dynamic")
-        self._update()
-        super().__init__(
-            [
-                w.HTML(f"<h4 style='margin:8px 0 4px 0'>{t('dynamic.title')}</h4>"),
-                _help(t("dynamic.help")),
-                w.HBox([self._ratio, self._run]),
-                JobView(state, jobs=("dynamic",)),
-                JobStatus(state, "dynamic"),
-                self._result,
-            ],
-            **kwargs,
-        )
+        self._ratio = ratio_slider(t("dynamic.ratio"))
+        texts = (t("dynamic.title"), t("dynamic.help"), t("dynamic.run"), t("dynamic.run.hint"))
+        super().__init__(state, "dynamic", texts, [self._ratio], self._show, **kwargs)
 
-    @property
-    def run_button(self) -> w.Button:
-        return self._run
+    def _show(self) -> None:
+        self._state.analyses.show_dynamic(self._ratio.value)
 
-    @property
-    def text(self) -> str:
-        return self._result.value
-
-    @serialized
-    def _update(self, _change: Any = None) -> None:
-        d, t = self._state.analyses.dynamic, self._t
-        if not d:
-            self._result.value = ""
-            return
-        s = d["summary"]
+    def render(self, d: dict) -> str:
+        t, s = self._t, d["summary"]
         head = t(
             "dynamic.summary",
             dynamic=format_percent(s["dynamic_accuracy"]),
@@ -208,12 +169,8 @@ class DynamicView(w.VBox):
                 )
                 strips.append(f"<div title='{escape(group)}' style='line-height:10px'>{cells}</div>")
             caption = t("dynamic.image", label=row["label"], prediction=row["prediction"])
-            images.append(
-                _CARD.replace("width:150px", "width:auto").format(
-                    _IMAGE.format(row["image"]) + escape(caption) + "".join(strips)
-                )
-            )
-        self._result.value = _NOTE.format(head) + "".join(images) + _NOTE.format(t("dynamic.legend"))
+            images.append(WIDE_CARD.format(_IMAGE.format(row["image"]) + escape(caption) + "".join(strips)))
+        return _NOTE.format(head) + "".join(images) + _NOTE.format(t("dynamic.legend"))
 
 
 class TrainingModesView(w.VBox):

@@ -13,9 +13,7 @@ from typing import Any
 import ipywidgets as w
 
 from explorer.ui.format import escape, format_percent
-from explorer.ui.views._sync import serialized
-from explorer.ui.views.cards import CARD, IMAGE, NOTE
-from explorer.ui.views.controls import JobStatus, JobView, _help, disable_while_busy
+from explorer.ui.views.cards import IMAGE, NOTE, WIDE_CARD, ImagesJobView, ratio_slider
 from explorer.ui.views.plots import KEPT, PRUNED
 
 _CELL = "<span style='display:inline-block;width:6px;height:6px;margin:0 1px 1px 0;background:{}'></span>"
@@ -32,23 +30,13 @@ def token_grid(grid: list[int], kept: list[int]) -> str:
     return "".join(f"<div style='line-height:7px'>{line}</div>" for line in lines)
 
 
-class TokensView(w.VBox):
+class TokensView(ImagesJobView):
     """Keep a share of a ViT's tokens after one block: per image by attention, against static and random."""
 
     def __init__(self, state: Any, **kwargs: Any):
-        self._state = state
-        self._t = t = state.t
+        t = state.t
         depth = int(state.summary.get("token_blocks", 0))
-        self._ratio = w.FloatSlider(
-            value=0.5,
-            min=0.1,
-            max=0.9,
-            step=0.1,
-            readout_format=".0%",
-            description=t("tokens.keep"),
-            style={"description_width": "initial"},
-            layout=w.Layout(width="300px"),
-        )
+        self._ratio = ratio_slider(t("tokens.keep"))
         blocks = [(t("tokens.block", block=b + 1, depth=depth), b) for b in range(max(depth - 1, 0))]
         self._block = w.Dropdown(
             options=blocks,
@@ -57,32 +45,11 @@ class TokensView(w.VBox):
             style={"description_width": "initial"},
             layout=w.Layout(width="260px"),
         )
-        self._run = w.Button(
-            description=t("tokens.run"),
-            icon="eye",
-            tooltip=t("tokens.run.hint"),
-            layout=w.Layout(width="auto"),
-        )
-        self._run.on_click(lambda _b: state.analyses.show_tokens(self._ratio.value, self._block.value))
-        disable_while_busy(state, self._run)
-        self._result = w.HTML()
-        state.analyses.observe(self._update, names="tokens")
-        self._update()
-        super().__init__(
-            [
-                w.HTML(f"<h4 style='margin:8px 0 4px 0'>{t('tokens.title')}</h4>"),
-                _help(t("tokens.help")),
-                w.HBox([self._ratio, self._block, self._run]),
-                JobView(state, jobs=("tokens",)),
-                JobStatus(state, "tokens"),
-                self._result,
-            ],
-            **kwargs,
-        )
+        texts = (t("tokens.title"), t("tokens.help"), t("tokens.run"), t("tokens.run.hint"))
+        super().__init__(state, "tokens", texts, [self._ratio, self._block], self._show, **kwargs)
 
-    @property
-    def run_button(self) -> w.Button:
-        return self._run
+    def _show(self) -> None:
+        self._state.analyses.show_tokens(self._ratio.value, self._block.value)
 
     @property
     def ratio(self) -> w.FloatSlider:
@@ -92,17 +59,8 @@ class TokensView(w.VBox):
     def block(self) -> w.Dropdown:
         return self._block
 
-    @property
-    def text(self) -> str:
-        return self._result.value
-
-    @serialized
-    def _update(self, _change: Any = None) -> None:
-        d, t = self._state.analyses.tokens, self._t
-        if not d:
-            self._result.value = ""
-            return
-        s = d["summary"]
+    def render(self, d: dict) -> str:
+        t, s = self._t, d["summary"]
         grid = s["grid"]
         head = t(
             "tokens.summary",
@@ -118,13 +76,9 @@ class TokensView(w.VBox):
         cards = []
         for row in d["images"]:
             caption = t("dynamic.image", label=row["label"], prediction=row["prediction"])
-            picture = IMAGE.format(row["image"]) + token_grid(
-                row["grid"], row["stages"][-1] if row["stages"] else []
-            )
-            cards.append(CARD.replace("width:150px", "width:auto").format(picture + escape(caption)))
-        self._result.value = (
-            NOTE.format(escape(head)) + "".join(cards) + NOTE.format(escape(t("tokens.legend")))
-        )
+            kept = token_grid(row["grid"], row["stages"][-1] if row["stages"] else [])
+            cards.append(WIDE_CARD.format(IMAGE.format(row["image"]) + kept + escape(caption)))
+        return NOTE.format(escape(head)) + "".join(cards) + NOTE.format(escape(t("tokens.legend")))
 
 
 __all__ = ["TokensView", "token_grid"]
