@@ -25,6 +25,7 @@ from explorer.evaluation import (
     Evaluator,
     SegmentedModel,
     _estimate,
+    first_batch_size,
     plan_batches,
 )
 from explorer.graph import build_groups
@@ -105,6 +106,8 @@ def test_plan_json_round_trip_and_fields():
         },
     }
     assert plan.pruned() == {"a": (1, 4)}
+    assert plan.to_json() == json.dumps(plan.to_dict(), indent=2)  # a saved plan is indented, for reading
+    assert plan.to_json(indent=None) == json.dumps(plan.to_dict())
     again = Plan.from_json(plan.to_json(indent=None))
     assert again == plan
     loose = Plan.from_dict({"groups": {"a": {"pruned": [4, 1]}}, "model": 3})
@@ -115,8 +118,8 @@ def test_plan_json_round_trip_and_fields():
 @pytest.mark.parametrize(
     ("data", "match"),
     [
-        ([], "expected a JSON object"),
-        ({"groups": []}, "expected a JSON object"),
+        ([], "^not a pruning plan: expected a JSON object whose 'groups' is an object$"),
+        ({"groups": []}, "^not a pruning plan: expected a JSON object"),
         ({"format": "other", "groups": {}}, "format is 'other'"),
         ({"groups": {"a": {"pruned": 3}}}, "needs a 'pruned' list"),
         ({"groups": {"a": [1]}}, "needs a 'pruned' list"),
@@ -214,6 +217,10 @@ def test_layer_norm_is_recomputed_over_its_kept_channels():
     want = F.layer_norm(x[..., kept], (4,), norm.weight[kept], norm.bias[kept], norm.eps)
     assert torch.allclose(masked[..., kept], want, atol=1e-6)
     assert (masked[..., [1, 4]] == 0).all()
+    with apply_masks(norm.double(), cuts), torch.no_grad():  # computed in float32, returned in the model's
+        wide = norm(x.double())
+    assert wide.dtype == torch.float64
+    assert torch.allclose(wide, masked.double(), atol=1e-6)
 
 
 # ----------------------------------------------------------------------------------------------- cost
@@ -253,6 +260,8 @@ def test_cost_of_grouped_and_depthwise_convs_by_hand():
     assert per_layer["grouped"] == 64 * 9 * (4 // 2) * 10
     weight = 10 * (4 // 2) * 9  # [C_out, C_in / groups, 3, 3]
     assert cost.count(cuts).params - cost.count(LayerCuts()).params == weight - 12 * 4 * 9
+    assert type(cost.count(cuts).params) is int
+    assert type(cost.count(cuts).macs) is int
     depthwise = seeded(DepthwiseNet())
     cost = CostModel(depthwise, x)
     cuts = LayerCuts()
@@ -260,12 +269,6 @@ def test_cost_of_grouped_and_depthwise_convs_by_hand():
     cuts.add("depthwise", "inp", [3, 7])  # either side removes the channel: 3 of 8 go
     assert cost.count_macs_per_layer(cuts)["depthwise"] == 64 * 9 * 5
     assert cost.count(cuts).params - cost.count(LayerCuts()).params == -3 * 9
-
-
-def counted_macs(model: nn.Module, x: torch.Tensor) -> int:
-    with FlopCounterMode(display=False) as counter, torch.no_grad():
-        model(x[:1])
-    return counter.get_total_flops() // 2
 
 
 def test_transposed_conv_is_counted():
@@ -286,6 +289,88 @@ def test_transposed_conv_is_counted():
     assert cost.count(LayerCuts()).macs == 16 * 4 * 4 * 6 + 6 * 3
     assert cost.count(LayerCuts()).macs == counted_macs(model, x)
     # (a transposed conv is never cut: the graph refuses any group that holds one)
+
+
+class Scalar(nn.Module):
+    """A layer whose only parameter is a 0-dim tensor (a learnt temperature)."""
+
+    def __init__(self):
+        super().__init__()
+        self.t = nn.Parameter(torch.tensor(2.0))
+
+    def forward(self, x):
+        return x * self.t
+
+
+class OddShapes(nn.Module):
+    """One output filter, linears whose input width is odd, a matmul between activations, a bare parameter."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 1, 3, padding=1)
+        self.fc = nn.Linear(25, 3)
+        self.gamma = nn.Parameter(torch.tensor([1.0, 2.0, 3.0]))
+        self.head = nn.Linear(9, 4)
+        self.temp = Scalar()
+
+    def forward(self, x):
+        y = self.fc(self.conv(x).flatten(1)) * self.gamma
+        z = torch.bmm(y.unsqueeze(2), y.unsqueeze(1))  # [N, 3, 3]: no weight, its cost is fixed
+        return self.temp(self.head(z.flatten(1)))
+
+
+def test_cost_of_odd_shapes_by_hand():
+    """A batch of 2 is divided out even where a row count is odd; the counts are ints."""
+    model = seeded(OddShapes())
+    x = torch.randn(2, 3, 5, 5)
+    cost = CostModel(model, x)
+    full = cost.count(LayerCuts())
+    macs = 25 * 9 * 3 * 1 + 25 * 3 + 3 * 3 + 9 * 4  # conv, fc, bmm (3×1 by 1×3), head
+    params = (27 + 1) + (75 + 3) + 3 + (36 + 4) + 1
+    assert (full.macs, full.params) == (macs, params)
+    assert type(full.macs) is int
+    assert type(full.params) is int
+    assert full.macs == counted_macs(model, x)
+    assert cost.count_macs_per_layer(LayerCuts())[None] == 9  # the matmul belongs to no layer
+    cuts = LayerCuts()
+    cuts.add("fc", "inp", [0, 1, 2, 3, 4])
+    cuts.add_param("gamma", 0, [1])  # a bare parameter loses one entry along its dimension 0
+    cuts.add("temp", "out", [0])  # a 0-dim parameter has no channel to lose
+    cut = cost.count(cuts)
+    assert cut.macs == macs - 5 * 3
+    assert cut.params == params - 5 * 3 - 1
+    assert type(cut.macs) is int
+    assert type(cut.params) is int
+
+
+def counted_macs(model: nn.Module, x: torch.Tensor) -> int:
+    with FlopCounterMode(display=False) as counter, torch.no_grad():
+        model(x[:1])
+    return counter.get_total_flops() // 2
+
+
+def test_recording_the_cost_computes_what_the_model_computes():
+    """The recording pass runs every op with its keyword arguments (``alpha=``, ``approximate=``)."""
+
+    class Keywords(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(4, 4)
+            self.out = nn.Linear(4, 2)
+
+        def forward(self, x):
+            h = torch.add(x, self.fc(x), alpha=3.0)
+            return self.out(F.gelu(h, approximate="tanh"))
+
+    model = seeded(Keywords())
+    x = torch.randn(3, 4)
+    seen = []
+    model.out.register_forward_hook(lambda _m, _i, out: seen.append(out.detach().clone()))
+    CostModel(model, x)
+    with torch.no_grad():
+        h = x + 3.0 * model.fc(x)
+        want = model.out(0.5 * h * (1 + torch.tanh(math.sqrt(2 / math.pi) * (h + 0.044715 * h**3))))
+    assert torch.allclose(seen[0], want, atol=1e-6)
 
 
 # ------------------------------------------------------------------------------------------ evaluation
@@ -320,6 +405,16 @@ def test_plan_batches_by_hand():
     assert plan_batches(65) == [64, 1]
     assert plan_batches(500) == [64, 200, 200, 36]
     assert plan_batches(10, batch_size=4, first_batch=3) == [3, 4, 3]
+
+
+def test_first_batch_size_by_hand():
+    """32e9 MACs' worth of samples, between 8 and ``largest``."""
+    assert first_batch_size(10**15) == 8  # never below 8
+    assert first_batch_size(int(32e9 // 9)) == 9
+    assert first_batch_size(int(32e9 // 20)) == 20
+    assert first_batch_size(1) == 64
+    assert first_batch_size(0) == 64  # a model that costs nothing: no division by zero
+    assert first_batch_size(1, largest=16) == 16
 
 
 def test_activation_cache_is_lru_within_its_budget():
@@ -378,6 +473,48 @@ def test_segments_cut_between_blocks_and_run_like_the_model():
         assert torch.equal(segmented.run(seen[1], 2, lambda *_: None), out)
         stem = model.stem_bn(model.stem(x))  # the boundary sits before the ReLU (a function, not a module)
         assert torch.allclose(seen[0], stem, atol=1e-6)
+
+
+class Traced(nn.Module):
+    """Every kind of traced node a segment must replay: a parameter read directly (get_attr), a node passed
+    by keyword to a function and to a method, a value computed and never used, and a function after the last
+    layer."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(1, 4, 3, padding=1)
+        self.scale = nn.Parameter(torch.tensor([0.5, -1.0, 2.0, 3.0]).view(1, 4, 1, 1))
+        self.conv2 = nn.Conv2d(4, 4, 3, padding=1)
+        self.fc = nn.Linear(4, 3)
+
+    def forward(self, x):
+        h = self.conv(x)
+        h.sum()  # dead: traced, never read
+        h = torch.add(h, other=h * self.scale)
+        h = self.conv2(h).relu()
+        return self.fc(h.mean(dim=(2, 3))) * 2.0 - 1.0
+
+
+def by_hand(model: Traced, x: torch.Tensor) -> torch.Tensor:
+    h = F.conv2d(x, model.conv.weight, model.conv.bias, padding=1)
+    h = h + h * model.scale
+    h = F.conv2d(h, model.conv2.weight, model.conv2.bias, padding=1).clamp_min(0)
+    return (h.mean((2, 3)) @ model.fc.weight.T + model.fc.bias) * 2.0 - 1.0
+
+
+def test_segments_replay_every_kind_of_traced_node():
+    model = seeded(Traced())
+    segmented = SegmentedModel(model)
+    assert segmented.traced
+    assert [sorted(s.modules) for s in segmented.segments] == [["conv"], ["conv2"], ["fc"]]
+    x = torch.randn(2, 1, 6, 6)
+    seen: dict[int, torch.Tensor] = {}
+    with torch.no_grad():
+        want = by_hand(model, x)
+        assert torch.allclose(segmented.run(x, 0, seen.__setitem__), want, atol=1e-5)
+        assert torch.allclose(seen[0], model.conv(x), atol=1e-6)  # the boundary right after the first layer
+        assert torch.allclose(segmented.run(seen[0], 1, lambda *_: None), want, atol=1e-5)
+        assert torch.allclose(segmented.run(seen[1], 2, lambda *_: None), want, atol=1e-5)
 
 
 def _toy_evaluator(model, n=23, batches=(5, 8, 10), budget=1 << 20, seed=0):
@@ -440,6 +577,11 @@ def test_the_cache_starts_at_the_first_changed_segment():
     assert calls == {"stem": 2 * batches, "conv1": 3 * batches, "head": 3 * batches}
     assert evaluator.evaluate(LayerCuts()) == empty
     assert evaluator.cache.hits > 0
+    head = LayerCuts()
+    head.add("head", "inp", [0])  # a change in the last segment only: the block's outputs are reused
+    before = dict(calls)
+    evaluator.evaluate(head)
+    assert calls == {"stem": before["stem"], "conv1": before["conv1"], "head": before["head"] + batches}
 
 
 def test_cancelling_stops_between_batches():
@@ -456,6 +598,26 @@ def test_cancelling_stops_between_batches():
     assert next(running).seen == 13
     with pytest.raises(EvaluationCancelled):
         next(running)
+    with pytest.raises(EvaluationCancelled):
+        evaluator.evaluate(LayerCuts(), should_stop=lambda: True)
+
+
+def test_bf16_evaluation_runs_under_autocast():
+    """precision="bf16": the logits are what autocast to bfloat16 computes, batch by batch, not fp32's."""
+    model = seeded(PlainNet())
+    generator = torch.Generator().manual_seed(0)
+    inputs = torch.randn(12, 1, 8, 8, generator=generator)
+    labels = torch.randint(0, 5, (12,), generator=generator)
+    got = Evaluator(model, inputs, labels, [5, 7], precision="bf16").evaluate(LayerCuts())
+    losses = []
+    with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16):
+        for part, y in ((slice(0, 5), labels[:5]), (slice(5, 12), labels[5:])):
+            x = inputs[part].contiguous(memory_format=torch.channels_last)
+            losses.append(F.cross_entropy(model(x).float(), y, reduction="none").double())
+    want = float(torch.cat(losses).mean())
+    assert got.loss == pytest.approx(want, rel=1e-6)
+    fp32 = Evaluator(model, inputs, labels, [5, 7]).evaluate(LayerCuts()).loss
+    assert abs(fp32 - want) > 1e-4 * abs(want)  # bf16's rounding shows: the check above can fail
 
 
 def test_shuffled_visits_a_seeded_permutation():
