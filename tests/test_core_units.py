@@ -68,6 +68,18 @@ def test_choose_global_by_hand():
     assert choose_global({"z": torch.zeros(4), "b": b}, 2 / 9) == {"z": (0, 1), "b": ()}
     # a group never loses all its channels, whatever the cap
     assert choose_global({"c": torch.tensor([1.0, 2.0])}, 0.5, max_pruning_ratio=1.0) == {"c": (0,)}
+    # ... even when the other groups would let the total reach it: z keeps one of its two zeros
+    ones = torch.ones(4)
+    assert choose_global({"z": torch.zeros(2), "b": ones}, 0.5, max_pruning_ratio=1.0) == {
+        "z": (0,),
+        "b": (0, 1),
+    }
+    # a norm below 1 is divided out too: c = [1, 2, 2] / 10 and d = [2, 1, 2] both become [1/3, 2/3, 2/3]-like
+    c, d = torch.tensor([0.1, 0.2, 0.2]), torch.tensor([2.0, 1.0, 2.0])
+    assert choose_global({"c": c, "d": d}, 2 / 6) == {"c": (0,), "d": (1,)}
+    for cap in (0, 0.0, 1.5, -0.5):
+        with pytest.raises(PlanError, match=rf"^max_pruning_ratio must be in \(0, 1\], not {cap!r}$"):
+            choose_global({"c": c}, 0.3, max_pruning_ratio=cap)
 
 
 def test_count_to_prune_by_hand():
@@ -79,8 +91,14 @@ def test_count_to_prune_by_hand():
     for bad in (1.0, -0.1, 1.5, float("nan"), float("inf"), "0.5", None):
         with pytest.raises(PlanError, match=r"outside \[0, 1\)"):
             count_to_prune(10, bad, "g")
-    with pytest.raises(PlanError, match="for conv7"):
+    message = "is outside [0, 1): a ratio of 1 would remove all 10 channels, "
+    message += "and at least one channel is always kept"
+    with pytest.raises(PlanError) as error:
         count_to_prune(10, 1.0, "conv7")
+    assert str(error.value) == f"ratio 1.0 for conv7 {message}"
+    with pytest.raises(PlanError) as error:
+        count_to_prune(10, 1.0)
+    assert str(error.value) == f"ratio 1.0 {message}"
 
 
 def test_validate_indices_by_hand():
@@ -393,6 +411,8 @@ def test_estimate_by_hand():
     assert (final.accuracy_ci, final.loss_ci, final.final) == (0.0, 0.0, True)
     single = _estimate(1, 1, 0.5, 0.25, 1, 1, True)  # one sample in all: no division by N − 1 = 0
     assert (single.accuracy_ci, single.loss_ci) == (0.0, 0.0)
+    two = _estimate(1, 1, 1.5, 1.25, 2, 9, True)  # losses 0.5 and 1.0: sample variance 0.125 (n − 1 = 1)
+    assert two.loss_ci == pytest.approx(1.96 * math.sqrt(0.125 / 2 * (9 - 2) / 8), rel=1e-12)
     one_of_many = _estimate(0, 0, 0.5, 0.25, 1, 9, True)  # one seen: the variance's n − 1 is kept ≥ 1
     assert one_of_many.loss_ci == 0.0
     assert one_of_many.accuracy_ci == 0.0
@@ -627,7 +647,13 @@ def test_shuffled_visits_a_seeded_permutation():
         inputs = torch.randn(12, 1, 8, 8)
         labels = torch.arange(12) % 5
 
-    a = Evaluator.shuffled(model, Split, 3, [4, 8], 1 << 20, threading.RLock())
+    lock = threading.RLock()
+    a = Evaluator.shuffled(model, Split, 3, [4, 8], 1 << 20, lock)
+    assert a.lock is lock  # the session's lock: its scorers never see the evaluation's masks
+    assert (a.precision, Evaluator.shuffled(model, Split, 3, [12], 1 << 20, lock, "bf16").precision) == (
+        "fp32",
+        "bf16",
+    )
     order = torch.randperm(12, generator=torch.Generator().manual_seed(3))
     assert torch.equal(torch.cat([y for _, y in a.batches]), Split.labels[order])
     assert torch.equal(torch.cat([x for x, _ in a.batches]), Split.inputs[order])
