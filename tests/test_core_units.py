@@ -218,6 +218,21 @@ def test_a_mask_follows_the_shape_dtype_and_channel_dim_it_meets():
         assert (out[..., [0, 5]] == 0).all()
         assert (out[..., 1:5] != 0).all()
     assert c.dtype == torch.double
+    with apply_masks(linear, cuts), torch.no_grad():
+        d = linear.bfloat16()(torch.randn(2, 4, dtype=torch.bfloat16))
+    assert d.dtype == torch.bfloat16  # the vector follows the dtype: no promotion to a wider one
+    assert (d[:, [0, 5]] == 0).all()
+    norm = nn.BatchNorm1d(4).eval()  # along dim 1 of [N, C] and of [N, C, L]: two shapes, two vectors
+    cuts = LayerCuts()
+    cuts.add("", "out", [2])
+    with apply_masks(norm, cuts), torch.no_grad():
+        flat, seq = norm(torch.ones(3, 4)), norm(torch.ones(3, 4, 5))
+    assert flat.shape == (3, 4)
+    assert seq.shape == (3, 4, 5)
+    assert (flat[:, 2] == 0).all()
+    assert (seq[:, 2] == 0).all()
+    assert (flat[:, [0, 1, 3]] != 0).all()
+    assert (seq[:, [0, 1, 3]] != 0).all()
 
 
 def test_layer_norm_is_recomputed_over_its_kept_channels():
@@ -328,7 +343,7 @@ class OddShapes(nn.Module):
         self.conv = nn.Conv2d(3, 1, 3, padding=1)
         self.fc = nn.Linear(25, 3)
         self.gamma = nn.Parameter(torch.tensor([1.0, 2.0, 3.0]))
-        self.head = nn.Linear(9, 4)
+        self.head = nn.Linear(9, 4, bias=False)  # a matmul without bias: mm, not addmm
         self.temp = Scalar()
 
     def forward(self, x):
@@ -344,7 +359,7 @@ def test_cost_of_odd_shapes_by_hand():
     cost = CostModel(model, x)
     full = cost.count(LayerCuts())
     macs = 25 * 9 * 3 * 1 + 25 * 3 + 3 * 3 + 9 * 4  # conv, fc, bmm (3×1 by 1×3), head
-    params = (27 + 1) + (75 + 3) + 3 + (36 + 4) + 1
+    params = (27 + 1) + (75 + 3) + 3 + 36 + 1
     assert (full.macs, full.params) == (macs, params)
     assert type(full.macs) is int
     assert type(full.params) is int
@@ -467,6 +482,24 @@ def test_activation_cache_is_lru_within_its_budget():
     cache.clear()
     assert cache.used == 0
     assert cache.get(("a",)) is None
+
+
+def test_an_evaluation_pass_keeps_its_own_entries():
+    """Within a pass, the entries it wrote are kept and a newcomer that does not fit is dropped; outside
+    any pass, plain LRU."""
+    cache = ActivationCache(budget_bytes=80)  # two entries of 40 bytes
+    with cache.evaluation_pass():
+        cache.put(("a",), torch.zeros(10))
+        cache.put(("b",), torch.zeros(10))
+        cache.put(("c",), torch.zeros(10))  # would evict a, which this pass wrote: c is dropped instead
+        assert [k for k in (("a",), ("b",), ("c",)) if cache.get(k) is not None] == [("a",), ("b",)]
+    with cache.evaluation_pass():  # a new pass: the old one's entries give way
+        cache.put(("c",), torch.zeros(10))
+        assert cache.get(("c",)) is not None
+        assert cache.get(("a",)) is None
+    cache.put(("d",), torch.zeros(10))  # no pass open: LRU evicts b
+    assert cache.get(("b",)) is None
+    assert cache.used == 80
 
 
 def test_segments_cut_between_blocks_and_run_like_the_model():

@@ -260,12 +260,15 @@ def test_weiszfeld_matches_brute_force_minimisation(points):
 
 
 def test_a_median_on_a_data_point_is_returned_exactly():
-    """The mean (0, 0) is a data point, and the unit vectors to the others sum to a norm of 0.77 ≤ 1, so
-    (0, 0) is the median (Vardi & Zhang 2000, Theorem 1): the Vardi-Zhang step stays there, exactly."""
-    pts = torch.tensor([[0.0, 0.0], [2.0, 0.0], [-1.0, 0.0], [0.0, 1.0], [-1.0, -1.0]], dtype=torch.float64)
-    pull = sum(p / p.norm() for p in pts[1:])
+    """The mean (3, −2) is a data point, and the unit vectors to the others sum to a norm of 0.77 ≤ 1, so
+    (3, −2) is the median (Vardi & Zhang 2000, Theorem 1): the Vardi-Zhang step stays there, exactly."""
+    offsets = torch.tensor(
+        [[0.0, 0.0], [2.0, 0.0], [-1.0, 0.0], [0.0, 1.0], [-1.0, -1.0]], dtype=torch.float64
+    )
+    centre = torch.tensor([3.0, -2.0], dtype=torch.float64)
+    pull = sum(p / p.norm() for p in offsets[1:])
     assert 0.7 < float(pull.norm()) < 1.0
-    assert torch.equal(geometric_median(pts), torch.zeros(2, dtype=torch.float64))
+    assert torch.equal(geometric_median(offsets + centre), centre)
 
 
 def test_the_median_of_tiny_points_scales_with_them():
