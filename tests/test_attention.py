@@ -14,7 +14,7 @@ from toy_models import TinyViT, seeded
 from explorer import PruningSession, load_pruned, save_pruned
 from explorer.attention import HeadAttention
 from explorer.cost import CostModel
-from explorer.criteria import compute_group_scores, explain
+from explorer.criteria import ScoringCancelled, compute_group_scores, explain
 from explorer.errors import ModelError
 from explorer.graph import build_groups, export_pruned
 from explorer.masks import LayerCuts
@@ -95,6 +95,24 @@ def test_head_scores_follow_their_definitions():
     per_sample = (a * a.grad).view(6, a.shape[1], 4, 4).mean(dim=(1, 3)).abs().mean(0).double()
     expected = per_sample / per_sample.norm()
     assert torch.allclose(taylor.score.double(), expected, rtol=1e-4, atol=1e-8)
+
+
+def test_taylor_scores_heads_and_channels_together_and_can_be_cancelled():
+    model = _tiny()
+    graph = build_groups(model, X)
+    calib = type("Split", (), {"inputs": X, "labels": torch.arange(6) % 5})()
+    names = [g.name for g in graph.prunable]
+    assert names.index("attention") < len(names) - 1  # a channel group comes after the heads
+    scores = compute_group_scores("taylor", model, graph, calib=calib)
+    assert list(scores) == names
+    polls: list[int] = []
+
+    def stop() -> bool:
+        polls.append(1)
+        return len(polls) > 1  # one batch per pass: the channel groups' pass runs, the heads' pass stops
+
+    with pytest.raises(ScoringCancelled):
+        compute_group_scores("taylor", model, graph, groups=["attention"], calib=calib, should_stop=stop)
 
 
 def test_the_weight_explanations_of_a_head_group_have_no_terms():

@@ -273,6 +273,7 @@ def test_cost_of_plain_convs_and_linears_by_hand():
     cut = cost.count(compute_layer_cuts(graph, plan))
     assert cut.macs == 64 * 9 * (1 * 3 + 3 * 6) + 16 * 9 * 6 * 5 + 5 * 5
     assert cut.params == (9 * 3 + 3) + 2 * 3 + (9 * 3 * 6 + 6) + 2 * 6 + (9 * 6 * 5 + 5) + 2 * 5 + (5 * 5 + 5)
+    assert type(cut.params) is int
     per_layer = cost.count_macs_per_layer(compute_layer_cuts(graph, plan))
     assert per_layer == {
         "features.0": 64 * 9 * 3,
@@ -302,6 +303,11 @@ def test_cost_of_grouped_and_depthwise_convs_by_hand():
     cuts.add("depthwise", "inp", [3, 7])  # either side removes the channel: 3 of 8 go
     assert cost.count_macs_per_layer(cuts)["depthwise"] == 64 * 9 * 5
     assert cost.count(cuts).params - cost.count(LayerCuts()).params == -3 * 9
+    assert type(cost.count(cuts).params) is int
+    pair = nn.Conv2d(2, 2, 3, padding=1, groups=2)  # depthwise with two channels
+    cuts = LayerCuts()
+    cuts.add("", "inp", [0])
+    assert CostModel(pair, x.repeat(1, 2, 1, 1)).count_macs(cuts) == 64 * 9 * 1
 
 
 def test_transposed_conv_is_counted():
@@ -321,6 +327,15 @@ def test_transposed_conv_is_counted():
     # transposed conv: each input pixel meets the whole kernel: H_in·W_in·k²·C_in·C_out
     assert cost.count(LayerCuts()).macs == 16 * 4 * 4 * 6 + 6 * 3
     assert cost.count(LayerCuts()).macs == counted_macs(model, x)
+    assert type(cost.count(LayerCuts()).macs) is int
+    single = nn.Sequential(nn.ConvTranspose2d(1, 1, 3, stride=2), nn.Conv1d(1, 2, 3))  # 1 sample, 1 channel
+    one = torch.randn(1, 1, 4, 4)
+    cost = CostModel(single[0], one)
+    assert cost.count(LayerCuts()).macs == 16 * 9 == counted_macs(single[0], one)
+    line = torch.randn(1, 1, 10)  # Conv1d: L_out · k · C_in · C_out
+    assert (
+        CostModel(single[1], line).count(LayerCuts()).macs == 8 * 3 * 1 * 2 == counted_macs(single[1], line)
+    )
     # (a transposed conv is never cut: the graph refuses any group that holds one)
 
 
@@ -369,9 +384,11 @@ def test_cost_of_odd_shapes_by_hand():
     cuts.add("fc", "inp", [0, 1, 2, 3, 4])
     cuts.add_param("gamma", 0, [1])  # a bare parameter loses one entry along its dimension 0
     cuts.add("temp", "out", [0])  # a 0-dim parameter has no channel to lose
+    cuts.add("head", "inp", [0])
     cut = cost.count(cuts)
-    assert cut.macs == macs - 5 * 3
-    assert cut.params == params - 5 * 3 - 1
+    assert cut.macs == macs - 5 * 3 - 4
+    assert cut.params == params - 5 * 3 - 1 - 4
+    assert cost.count_macs_per_layer(cuts) == {"conv": 25 * 9 * 3, "fc": 20 * 3, None: 9, "head": 8 * 4}
     assert type(cut.macs) is int
     assert type(cut.params) is int
 
@@ -497,9 +514,19 @@ def test_an_evaluation_pass_keeps_its_own_entries():
         cache.put(("c",), torch.zeros(10))
         assert cache.get(("c",)) is not None
         assert cache.get(("a",)) is None
-    cache.put(("d",), torch.zeros(10))  # no pass open: LRU evicts b
-    assert cache.get(("b",)) is None
+    with cache.evaluation_pass():  # what a pass reads is kept as well: b is read, a gives way, then nothing
+        assert cache.get(("b",)) is not None
+        cache.put(("a",), torch.zeros(10))
+        cache.put(("d",), torch.zeros(10))
+        assert [k for k in (("a",), ("b",), ("c",), ("d",)) if cache.get(k) is not None] == [("a",), ("b",)]
+    cache.put(("d",), torch.zeros(10))  # no pass open: LRU evicts a, read before b
+    assert cache.get(("a",)) is None
     assert cache.used == 80
+    cache.resize(80)  # exactly what is held: nothing goes
+    assert cache.used == 80
+    exact = ActivationCache(budget_bytes=40)
+    exact.put(("e",), torch.zeros(10))  # exactly the budget: kept
+    assert exact.used == 40
 
 
 def test_segments_cut_between_blocks_and_run_like_the_model():
@@ -545,7 +572,7 @@ class Traced(nn.Module):
         h.sum()  # dead: traced, never read
         h = torch.add(h, other=h * self.scale)
         h = self.conv2(h).relu()
-        return self.fc(h.mean(dim=(2, 3))) * 2.0 - 1.0
+        return self.fc(input=h.mean(dim=(2, 3))) * 2.0 - 1.0  # a layer called by keyword, on a boundary
 
 
 def by_hand(model: Traced, x: torch.Tensor) -> torch.Tensor:
@@ -604,6 +631,21 @@ def test_evaluator_equals_a_plain_loop_under_the_masks(toy):
     assert estimates[-1].accuracy_ci == 0.0
     assert evaluator.evaluate(cuts) == estimates[-1]
     assert not any(m._forward_hooks or m._forward_pre_hooks for m in model.modules())
+
+
+def test_top5_counts_the_label_among_the_five_highest_of_ten():
+    model = seeded(PlainNet(num_classes=10))
+    generator = torch.Generator().manual_seed(1)
+    inputs = torch.randn(16, 1, 8, 8, generator=generator)
+    labels = torch.randint(0, 10, (16,), generator=generator)
+    evaluator = Evaluator(model, inputs, labels, [16])
+    with torch.no_grad():
+        ranked = model(inputs).argsort(dim=1, descending=True)[:, :5].tolist()
+    hits = sum(int(y) in row for row, y in zip(ranked, labels.tolist(), strict=True))
+    assert 0 < hits < 16  # neither all nor none: the count can be wrong both ways
+    assert evaluator.evaluate(LayerCuts()).top5 == hits / 16
+    list(evaluator.iter_estimates(LayerCuts()))  # iter_estimates uses the cache unless told not to
+    assert evaluator.cache.hits == 1  # the second pass reads the logits the first one left
 
 
 def test_the_cache_starts_at_the_first_changed_segment():

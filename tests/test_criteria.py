@@ -271,6 +271,15 @@ def test_a_median_on_a_data_point_is_returned_exactly():
     assert torch.equal(geometric_median(offsets + centre), centre)
 
 
+def test_a_first_iterate_on_a_data_point_that_is_not_the_median_moves_on():
+    """The mean (0, 0) is a data point, but the unit vectors to the others sum to a norm of √2 > 1: the
+    median lies elsewhere, and the Vardi-Zhang step must leave the point."""
+    pts = np.array([[0.0, 0.0], [3.0, 0.0], [-1.0, 0.0], [-1.0, 1.0], [-1.0, -1.0]])
+    got = geometric_median(torch.tensor(pts)).numpy()
+    assert np.linalg.norm(got) > 0.1
+    assert np.allclose(got, _brute_force_median(pts), atol=1e-6)
+
+
 def test_the_median_of_tiny_points_scales_with_them():
     """argmin Σ‖x_c − y‖ is scale-equivariant. The test for an iterate landing on a point is relative to the
     points' spread; the stopping rule, tol·(1 + ‖y‖), is absolute at this scale, so tol is scaled too."""
@@ -521,6 +530,20 @@ def test_the_gradient_criteria_report_progress_per_group(tiny):
     for criterion, calls in seen.items():
         compute_group_scores(criterion, model, graph, calib=_calib(8), progress=partial(_append, calls))
     assert seen == {"taylor": [(1, 2), (2, 2)], "taylor_weight": [(1, 2), (2, 2)]}
+    scores = compute_group_scores("taylor_weight", model, graph, calib=_calib(8))
+    assert [(name, s.group) for name, s in scores.items()] == [("conv1", "conv1"), ("conv2", "conv2")]
+
+
+def test_taylor_is_cancelled_while_it_collects_gradients(tiny):
+    model, graph = tiny
+    polls: list[int] = []
+
+    def stop() -> bool:
+        polls.append(1)
+        return len(polls) > 1  # polled before each batch of 4: the second batch stops
+
+    with pytest.raises(ScoringCancelled):
+        compute_group_scores("taylor", model, graph, calib=_calib(8), should_stop=stop, batch_size=4)
 
 
 def _append(calls: list, done: int, total: int) -> None:
