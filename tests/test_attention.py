@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import random
 
 import pytest
@@ -12,9 +13,11 @@ from toy_models import TinyViT, seeded
 
 from explorer import PruningSession, load_pruned, save_pruned
 from explorer.attention import HeadAttention
-from explorer.criteria import compute_group_scores
+from explorer.cost import CostModel
+from explorer.criteria import ScoringCancelled, compute_group_scores, explain
 from explorer.errors import ModelError
 from explorer.graph import build_groups, export_pruned
+from explorer.masks import LayerCuts
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -77,7 +80,11 @@ def test_head_scores_follow_their_definitions():
     assert torch.allclose(got.double(), l1.double(), rtol=1e-5)
     # taylor: |mean over the head's output of a·∂ℓ/∂a|, read here at the input of the exported projection
     calib = type("Split", (), {"inputs": X, "labels": torch.arange(6) % 5})()
-    taylor = compute_group_scores("taylor", model, graph, groups=["attention"], calib=calib)["attention"]
+    progress: list[tuple[int, int]] = []
+    taylor = compute_group_scores(
+        "taylor", model, graph, groups=["attention"], calib=calib, progress=lambda *a: progress.append(a)
+    )["attention"]
+    assert progress == [(1, 1)]
     twin = export_pruned(model, X, {})
     twin.attention = HeadAttention.from_attention(twin.attention)
     seen = {}
@@ -88,6 +95,37 @@ def test_head_scores_follow_their_definitions():
     per_sample = (a * a.grad).view(6, a.shape[1], 4, 4).mean(dim=(1, 3)).abs().mean(0).double()
     expected = per_sample / per_sample.norm()
     assert torch.allclose(taylor.score.double(), expected, rtol=1e-4, atol=1e-8)
+
+
+def test_taylor_scores_heads_and_channels_together_and_can_be_cancelled():
+    model = _tiny()
+    graph = build_groups(model, X)
+    calib = type("Split", (), {"inputs": X, "labels": torch.arange(6) % 5})()
+    names = [g.name for g in graph.prunable]
+    assert names.index("attention") < len(names) - 1  # a channel group comes after the heads
+    scores = compute_group_scores("taylor", model, graph, calib=calib)
+    assert list(scores) == names
+    polls: list[int] = []
+
+    def stop() -> bool:
+        polls.append(1)
+        return len(polls) > 1  # one batch per pass: the channel groups' pass runs, the heads' pass stops
+
+    with pytest.raises(ScoringCancelled):
+        compute_group_scores("taylor", model, graph, groups=["attention"], calib=calib, should_stop=stop)
+
+
+def test_the_weight_explanations_of_a_head_group_have_no_terms():
+    """A group of heads has no root filter to list (its root has no ``.weight``): the explanation is the
+    criterion's value alone."""
+    model = _tiny()
+    graph = build_groups(model, X)
+    group = graph["attention"]
+    scores = compute_group_scores("l1", model, graph, groups=["attention"])["attention"]
+    for name in ("l1", "l2", "fpgm", "bn_scale"):
+        got = explain(name, model, group, scores, 2)
+        assert (got["kind"], got["terms"], got["n_terms"]) == ("value", [], 0), name
+        assert math.isnan(got["layer_value"]), name
 
 
 def test_a_session_prunes_heads_and_saves_and_loads_them(tmp_path):
@@ -138,6 +176,7 @@ def test_swin_window_attention_heads_are_groups_and_exact():
     table = "features.1.1.attn.relative_position_bias_table"
     assert [(p.module, p.dim) for p in heads[1].params] == [(table, 1)]
     check_plan(model, x, graph, {"features.1.0.attn": (0,), "features.1.1.attn": (1,)}, graph_for_export=True)
+    assert type(CostModel(model, x).count(LayerCuts()).macs) is int  # heads × rows per head, in ints
     scores = compute_group_scores("taylor", model, graph, groups=[g.name for g in heads], calib=_split(x))
     assert all(s.score.shape == (2,) and bool(s.score.isfinite().all()) for s in scores.values())
 

@@ -6,6 +6,7 @@ import copy
 import itertools
 import math
 import warnings
+from functools import partial
 from types import SimpleNamespace
 
 import numpy as np
@@ -28,6 +29,7 @@ from explorer.criteria import (
     spearman,
     statistics,
 )
+from explorer.criteria.fpgm import _pairwise_distances
 from explorer.criteria.report import format_oracle_table, oracle_correlations
 from explorer.errors import DataError, ExplorerError, ModelError
 from explorer.graph import build_groups
@@ -257,6 +259,48 @@ def test_weiszfeld_matches_brute_force_minimisation(points):
     assert np.allclose(distances.numpy(), np.linalg.norm(pts - expected, axis=1), atol=1e-5)
 
 
+def test_a_median_on_a_data_point_is_returned_exactly():
+    """The mean (3, −2) is a data point, and the unit vectors to the others sum to a norm of 0.77 ≤ 1, so
+    (3, −2) is the median (Vardi & Zhang 2000, Theorem 1): the Vardi-Zhang step stays there, exactly."""
+    offsets = torch.tensor(
+        [[0.0, 0.0], [2.0, 0.0], [-1.0, 0.0], [0.0, 1.0], [-1.0, -1.0]], dtype=torch.float64
+    )
+    centre = torch.tensor([3.0, -2.0], dtype=torch.float64)
+    pull = sum(p / p.norm() for p in offsets[1:])
+    assert 0.7 < float(pull.norm()) < 1.0
+    assert torch.equal(geometric_median(offsets + centre), centre)
+
+
+def test_a_first_iterate_on_a_data_point_that_is_not_the_median_moves_on():
+    """The mean (0, 0) is a data point, but the unit vectors to the others sum to a norm of √2 > 1: the
+    median lies elsewhere, and the Vardi-Zhang step must leave the point."""
+    pts = np.array([[0.0, 0.0], [3.0, 0.0], [-1.0, 0.0], [-1.0, 1.0], [-1.0, -1.0]])
+    got = geometric_median(torch.tensor(pts)).numpy()
+    assert np.linalg.norm(got) > 0.1
+    assert np.allclose(got, _brute_force_median(pts), atol=1e-6)
+
+
+def test_the_median_of_tiny_points_scales_with_them():
+    """argmin Σ‖x_c − y‖ is scale-equivariant. The test for an iterate landing on a point is relative to the
+    points' spread; the stopping rule, tol·(1 + ‖y‖), is absolute at this scale, so tol is scaled too."""
+    pts = torch.tensor([[0.0, 0.0], [4.0, 0.0], [0.0, 3.0], [5.0, 5.0], [1.0, 4.0], [3.0, 1.0]])
+    big = geometric_median(pts)
+    assert float((big - pts.double().mean(0)).norm()) > 0.1  # the median is not the first iterate
+    assert torch.allclose(geometric_median(pts * 1e-14, tol=1e-24) * 1e14, big, rtol=1e-6)
+
+
+def test_pairwise_distances_of_near_duplicate_filters_are_exact():
+    """600 filters within 1e-3 of one point of norm 1e3: ‖a‖² + ‖b‖² − 2a·b would lose all but a few digits
+    (a difference of numbers of 1e6 for a result of 1e-6); every row is recomputed from real differences."""
+    gen = torch.Generator().manual_seed(0)
+    centre = 1e3 * torch.randn(1, 4, generator=gen, dtype=torch.float64)
+    points = centre + 1e-3 * torch.randn(600, 4, generator=gen, dtype=torch.float64)
+    exact = torch.cdist(points, points, compute_mode="donot_use_mm_for_euclid_dist")
+    got = _pairwise_distances(points)
+    assert torch.allclose(got, exact, rtol=1e-9, atol=0.0)
+    assert torch.equal(got.diagonal(), torch.zeros(600, dtype=torch.float64))
+
+
 def test_fpgm_follows_the_paper_not_torch_pruning():
     torch.manual_seed(1)
     model = nn.Sequential(nn.Conv2d(8, 16, 3), nn.ReLU(), nn.Conv2d(16, 4, 1))
@@ -478,6 +522,57 @@ def test_oracle_matches_explicit_masking(tiny):
                 loss = F.cross_entropy(copy_(calib.inputs), calib.labels).item()
             assert got[group].score[c].item() == pytest.approx(loss - base, abs=1e-6)
     assert seen == [(i, 10) for i in range(1, 11)]
+
+
+def test_the_gradient_criteria_report_progress_per_group(tiny):
+    model, graph = tiny
+    seen: dict[str, list[tuple[int, int]]] = {"taylor": [], "taylor_weight": []}
+    for criterion, calls in seen.items():
+        compute_group_scores(criterion, model, graph, calib=_calib(8), progress=partial(_append, calls))
+    assert seen == {"taylor": [(1, 2), (2, 2)], "taylor_weight": [(1, 2), (2, 2)]}
+    scores = compute_group_scores("taylor_weight", model, graph, calib=_calib(8))
+    assert [(name, s.group) for name, s in scores.items()] == [("conv1", "conv1"), ("conv2", "conv2")]
+
+
+def test_taylor_is_cancelled_while_it_collects_gradients(tiny):
+    model, graph = tiny
+    polls: list[int] = []
+
+    def stop() -> bool:
+        polls.append(1)
+        return len(polls) > 1  # polled before each batch of 4: the second batch stops
+
+    with pytest.raises(ScoringCancelled):
+        compute_group_scores("taylor", model, graph, calib=_calib(8), should_stop=stop, batch_size=4)
+
+
+def _append(calls: list, done: int, total: int) -> None:
+    calls.append((done, total))
+
+
+def test_a_criterion_on_the_taylor_strategy_names_itself_when_data_is_missing(tiny):
+    """The strategy is public (``register_criterion(score=...)``): its errors name the criterion using it."""
+    from explorer.criteria import register_criterion, unregister_criterion
+    from explorer.criteria.taylor import score_activation_gradients
+
+    @register_criterion(
+        "taylor_max",
+        needs="gradients",
+        title="t",
+        url="u",
+        formula="f",
+        description="d",
+        score=score_activation_gradients,
+    )
+    def taylor_max(products: torch.Tensor) -> torch.Tensor:
+        return products.abs().amax(dim=0).float()
+
+    try:
+        model, graph = tiny
+        with pytest.raises(DataError, match=r"^taylor_max needs calibration data"):
+            compute_group_scores("taylor_max", model, graph)
+    finally:
+        unregister_criterion("taylor_max")
 
 
 def test_oracle_can_be_cancelled(tiny):
