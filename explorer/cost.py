@@ -138,11 +138,6 @@ class CostModel:
             for name, module in self.modules.items()
         }
 
-    def _channels(self, module: str | None, c_out: int, c_in: int, cuts: LayerCuts) -> tuple[int, int]:
-        if module is None:
-            return c_out, c_in
-        return c_out - len(cuts.out.get(module, ())), c_in - len(cuts.inp.get(module, ()))
-
     def count_macs(self, cuts: LayerCuts) -> int:
         """MACs per sample when the channels in ``cuts`` are removed."""
         return sum(_op_macs(rec, cuts) for rec in self.records)
