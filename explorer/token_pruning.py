@@ -28,7 +28,7 @@ Only torchvision's ``VisionTransformer`` layout (``class_token``, ``encoder.laye
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -249,9 +249,7 @@ def static_positions(parts: ViTParts, calib: torch.Tensor, schedule: Sequence[in
     return chosen
 
 
-def _batches(inputs: torch.Tensor, size: int = 200) -> Iterator[torch.Tensor]:
-    for start in range(0, int(inputs.shape[0]), size):
-        yield inputs[start : start + size]
+_BATCH = 200
 
 
 @torch.no_grad()
@@ -277,8 +275,8 @@ def compare_token_pruning(
     generator = torch.Generator().manual_seed(seed)
     labels = val.labels
     correct = dict.fromkeys(("dynamic", "static", "random", "baseline"), 0)
-    for start, images in zip(range(0, len(labels), 200), _batches(val.inputs), strict=False):
-        truth = labels[start : start + images.shape[0]]
+    for start in range(0, int(labels.shape[0]), _BATCH):
+        images, truth = val.inputs[start : start + _BATCH], labels[start : start + _BATCH]
         runs: Mapping[str, torch.Tensor] = {
             "dynamic": run_tokens(parts, images, schedule)[0],
             "static": run_tokens(parts, images, schedule, "static", static=static)[0],
