@@ -29,7 +29,8 @@ const t0 = performance.now();
 const tick = () => {
   const now = performance.now();
   if (window.__tti.bokeh === undefined && window.Bokeh !== undefined) window.__tti.bokeh = now;
-  if (window.__tti.slider === undefined && document.querySelector('.widget-slider')) window.__tti.slider = now;
+  const slider = document.querySelector('.widget-slider');
+  if (window.__tti.slider === undefined && slider) window.__tti.slider = now;
   if (window.__tti.slider === undefined || window.__tti.bokeh === undefined) setTimeout(tick, 20);
 };
 setTimeout(tick, 0);
