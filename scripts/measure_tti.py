@@ -36,6 +36,12 @@ const tick = () => {
 setTimeout(tick, 0);
 """
 
+#: (name, what to click, a text that shows once the content is there)
+OPEN = (
+    ("finetune_tab_s", "Fine-tune & export", "Fine-tune the pruned network"),
+    ("analyses_s", "Analyses: who pays for the pruning, and dynamic pruning", "The average accuracy hides"),
+)
+
 
 def _free_port() -> int:
     with socket.socket() as sock:
@@ -43,7 +49,7 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def measure(loads: int, warmup: float, pause: float) -> list[dict]:
+def measure(loads: int, warmup: float, pause: float, open_tabs: bool = False) -> list[dict]:
     from playwright.sync_api import sync_playwright
 
     port = _free_port()
@@ -77,6 +83,13 @@ def measure(loads: int, warmup: float, pause: float) -> list[dict]:
                 )
                 tti = page.evaluate("window.__tti")
                 size = page.evaluate("document.documentElement.outerHTML.length")
+                opened = {}
+                if open_tabs:  # a tab and the Analyses area opened for the first time: click → content shown
+                    for key, header, content in OPEN:
+                        start = time.perf_counter()
+                        page.get_by_text(header, exact=True).first.click()
+                        page.get_by_text(content).first.wait_for(state="visible", timeout=60_000)
+                        opened[key] = round(time.perf_counter() - start, 3)
                 row = {
                     "load": i,
                     "response_end_s": nav["responseEnd"] / 1000,
@@ -85,6 +98,7 @@ def measure(loads: int, warmup: float, pause: float) -> list[dict]:
                     "slider_s": tti["slider"] / 1000,
                     "html_bytes": nav.get("transferSize"),
                     "dom_chars": size,
+                    **opened,
                 }
                 print(json.dumps(row), flush=True)
                 results.append(row)
@@ -107,9 +121,10 @@ def main() -> None:
     parser.add_argument("--loads", type=int, default=3)
     parser.add_argument("--warmup", type=float, default=40.0)
     parser.add_argument("--pause", type=float, default=35.0)
+    parser.add_argument("--open-tabs", action="store_true", help="also time opening a closed tab (s)")
     args = parser.parse_args()
     (REPO / "test-artifacts").mkdir(exist_ok=True)
-    rows = measure(args.loads, args.warmup, args.pause)
+    rows = measure(args.loads, args.warmup, args.pause, args.open_tabs)
     keys = ("response_end_s", "load_event_s", "bokeh_s", "slider_s")
     print("median", json.dumps({k: round(statistics.median(r[k] for r in rows), 3) for k in keys}))
 
