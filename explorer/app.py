@@ -19,12 +19,13 @@ import os
 import shlex
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import ipywidgets as w
 
 from explorer.launch_options import MODEL_ENV, LaunchOptions
+from explorer.ui.views.lazy import LazyTab, ObserverLog
 from explorer.ui.worker import close_at_exit
 
 log = logging.getLogger(__name__)
@@ -60,8 +61,9 @@ class ExplorerApp(w.VBox):
         views: view name → view, once the session is ready (``summary``, ``metrics``, ``controls``, ``job``,
             ``filters``, ``why``, ``overview``, ``trajectory`` (the map of plans), ``gallery``,
             ``analyses``; in the tabs below: ``sensitivity``, ``plans``, ``finetune``, ``compare``,
-            ``modes``, ``export``, ``upload``, ``model``).
-        panels: the ``Tab`` holding the last eight (``None`` until the session is ready).
+            ``modes``, ``export``, ``upload``, ``model``). A ``LazyViews`` mapping: the views in the tabs are
+            built when their tab is first opened, or on first access here (``app.views["finetune"]``).
+        panels: the ``LazyTab`` holding the last eight (``None`` until the session is ready).
 
     When an uploaded checkpoint replaces the session (``state.session_version`` changes), or the language
     changes (``state.lang``), the views are built again and the old ones stop observing the state.
@@ -75,9 +77,9 @@ class ExplorerApp(w.VBox):
         from explorer.ui.views.layout import page_style
 
         self.state = state
-        self.views: dict[str, w.Widget] = {}
-        self.panels: w.Tab | None = None
-        self._view_observers: list[tuple[Any, str, str, Any]] = []
+        self.views: Mapping[str, w.Widget] = {}
+        self.panels: LazyTab | None = None
+        self._view_log = ObserverLog(lambda: _observers(state, self.lesson))
         self._loader: threading.Thread | None = None
         self._exiting = False
         if not state.status_text and state.status == "loading":
@@ -186,42 +188,52 @@ class ExplorerApp(w.VBox):
 
         self._name_mode()
         show_unlocked(self._parts, self.lesson.unlocked)
+        if self.panels is not None and "panels" in self.lesson.unlocked:
+            self.panels.fill()  # the selected tab's views, built once the tabs are shown
         tab = TABS.get(self.lesson.name)
         stepped = change is None or change.get("name") == "step"
         if self.panels is not None and tab is not None and self.lesson.mode == "lesson" and stepped:
             self.panels.selected_index = tab
 
     def _build_views(self) -> None:
+        """Build the views: those on the first screen now, the ones in the tabs and the closed Analyses
+        area's content when first opened (or asked for: ``app.views[name]``), see :mod:`~.views.lazy`."""
         from explorer.ui import views as v
         from explorer.ui.views.layout import arrange, build_panels
+        from explorer.ui.views.lazy import LazyViews
 
-        state = self.state
-        for owner, name, kind, handler in self._view_observers:  # the previous session's views, if any
-            owner.unobserve(handler, names=name, type=kind)
-        known = {id(handler) for *_, handler in _observers(state, self.lesson)}
-        self.views = {
-            "summary": v.SummaryView(state),
-            "weights": v.WeightsView(state),
-            "metrics": v.MetricsView(state),
-            "controls": v.ControlsView(state),
-            "job": v.JobView(state),
-            "filters": v.FilterPlotsView(state),
-            "why": v.WhyView(state),
-            "gallery": v.GalleryView(state),
-            "overview": v.OverviewView(state),
-            "trajectory": v.TrajectoryView(state),
-            "sensitivity": v.SensitivityView(state),
-            "plans": v.PlanView(state),
-            "finetune": v.FinetuneView(state),
-            "compare": v.CompareView(state),
-            "modes": v.TrainingModesView(state),
-            "analyses": v.AnalysesView(state),
-            "export": v.ExportView(state),
-            "upload": v.UploadView(state),
-            "model": v.ModelView(state),
-            "lesson": v.LessonView(state, self.lesson),
+        state, log = self.state, self._view_log
+        log.release()  # the previous session's views, if any, stop observing the state
+
+        def later(make: Callable[[Any], w.Widget]) -> Callable[[], w.Widget]:
+            return lambda: log.build(lambda: make(state))
+
+        eager = {
+            "summary": v.SummaryView,
+            "weights": v.WeightsView,
+            "metrics": v.MetricsView,
+            "controls": v.ControlsView,
+            "job": v.JobView,
+            "filters": v.FilterPlotsView,
+            "why": v.WhyView,
+            "gallery": v.GalleryView,
+            "overview": v.OverviewView,
+            "trajectory": v.TrajectoryView,
+            "analyses": lambda s: v.AnalysesView(s, build=log.build),
+            "lesson": lambda s: v.LessonView(s, self.lesson),
         }
-        self._view_observers = [o for o in _observers(state, self.lesson) if id(o[3]) not in known]
+        lazy = {
+            "sensitivity": v.SensitivityView,
+            "plans": v.PlanView,
+            "finetune": v.FinetuneView,
+            "compare": v.CompareView,
+            "modes": v.TrainingModesView,
+            "export": v.ExportView,
+            "upload": v.UploadView,
+            "model": v.ModelView,
+        }
+        built = log.build(lambda: {name: make(state) for name, make in eager.items()})
+        self.views = LazyViews(built, {name: later(make) for name, make in lazy.items()})
         selected = self.panels.selected_index if self.panels is not None else 0  # the upload tab, after one
         self.panels = build_panels(self.views, state.t, selected or 0)
         children, self._parts = arrange(self.views, self.panels, state.t)

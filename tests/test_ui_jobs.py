@@ -521,9 +521,10 @@ def test_uploaded_checkpoint_replaces_the_session(app: ExplorerApp, tmp_path: Pa
     weights["features.0.weight"] *= -1  # other weights: another accuracy
     path = tmp_path / "mine.pth"
     torch.save({"model_state_dict": weights}, path)
+    app.panels.selected_index = 2  # the upload's tab
+    built = app.views.built  # the views in the tabs are built when first opened (or asked for)
     observers = len(_observers(state))
     controls = app.views["controls"]
-    app.panels.selected_index = 2  # the upload's tab
     _upload(app, "mine.pth", path.read_bytes())
     assert state.error == ""
     assert state.activity.job_status["upload"]["state"] == "done"
@@ -535,6 +536,8 @@ def test_uploaded_checkpoint_replaces_the_session(app: ExplorerApp, tmp_path: Pa
     assert state.baseline["accuracy"] != pytest.approx(old.baseline().accuracy)
     assert [p["label"] for p in state.trajectory] == ["original"]
     assert app.views["controls"] is not controls  # views built again for the new session
+    for name in built:  # the same ones as before
+        app.views[name]
     assert len(_observers(state)) == observers  # and the old ones no longer listen
     assert "mine.pth" in app.views["upload"].text
     assert app.panels.selected_index == 2  # still on the upload's tab

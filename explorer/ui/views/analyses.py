@@ -7,6 +7,7 @@ The data is ``state.analyses``' (``who_pays``, ``dynamic``, ``training_modes``),
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import ipywidgets as w
@@ -255,17 +256,23 @@ class TrainingModesView(w.VBox):
 
 
 class AnalysesView(w.VBox):
-    """The collapsible Analyses area: who pays (live while open), dynamic channels and, for a ViT, tokens."""
+    """The collapsible Analyses area: who pays (live while open), dynamic channels and, for a ViT, tokens.
 
-    def __init__(self, state: Any, **kwargs: Any):
+    The area starts closed, and its content is built the first time it is opened (or asked for: ``.who_pays``,
+    ``.dynamic``, ``.tokens``): see :mod:`explorer.ui.views.lazy`.
+
+    Args:
+        state: the explorer state.
+        build: calls the function it is given and returns its result; the app passes its ``ObserverLog.build``
+            to remember the observers the content adds.
+    """
+
+    def __init__(self, state: Any, build: Callable[[Callable[[], Any]], Any] | None = None, **kwargs: Any):
         self._state = state
-        self.who_pays = WhoPaysView(state)
-        self.dynamic = DynamicView(state)
-        parts = [self.who_pays, self.dynamic]
-        self.tokens = TokensView(state) if int(state.summary.get("token_blocks", 0)) > 1 else None
-        if self.tokens is not None:
-            parts.append(self.tokens)
-        self._accordion = w.Accordion([w.VBox(parts)], titles=(state.t("analyses.title"),))
+        self._build = build or (lambda make: make())
+        self._parts: tuple[WhoPaysView, DynamicView, TokensView | None] | None = None
+        self._page = w.VBox()
+        self._accordion = w.Accordion([self._page], titles=(state.t("analyses.title"),))
         self._accordion.selected_index = None
         self._accordion.observe(self._opened, names="selected_index")
         super().__init__([self._accordion], **kwargs)
@@ -275,7 +282,38 @@ class AnalysesView(w.VBox):
         """Its ``selected_index`` is 0 while the area is open, ``None`` while it is closed."""
         return self._accordion
 
+    @property
+    def built(self) -> bool:
+        """Whether the content is built (it is the first time the area opens)."""
+        return self._parts is not None
+
+    @property
+    def who_pays(self) -> WhoPaysView:
+        return self._content()[0]
+
+    @property
+    def dynamic(self) -> DynamicView:
+        return self._content()[1]
+
+    @property
+    def tokens(self) -> TokensView | None:
+        """The tokens view, for a ViT (``None`` for other networks)."""
+        return self._content()[2]
+
+    def _content(self) -> tuple[WhoPaysView, DynamicView, TokensView | None]:
+        if self._parts is None:
+            self._parts = self._build(self._make)
+            self._page.children = [p for p in self._parts if p is not None]
+        return self._parts
+
+    def _make(self) -> tuple[WhoPaysView, DynamicView, TokensView | None]:
+        state = self._state
+        tokens = TokensView(state) if int(state.summary.get("token_blocks", 0)) > 1 else None
+        return WhoPaysView(state), DynamicView(state), tokens
+
     def _opened(self, change: dict) -> None:
+        if change["new"] == 0:
+            self._content()
         self._state.analyses.follow(change["new"] == 0)
 
 

@@ -13,6 +13,8 @@ from collections.abc import Callable, Mapping
 
 import ipywidgets as w
 
+from explorer.ui.views.lazy import LazyTab
+
 #: The tabs below the explorer: catalogue keys of their titles, and the views each one holds.
 PANELS = (
     ("panels.sensitivity", ("sensitivity", "plans")),
@@ -45,13 +47,18 @@ def section(title: str, *children: w.Widget) -> w.VBox:
     return w.VBox([w.HTML(f"<h3 style='margin:10px 0 2px 0'>{title}</h3>"), *children])
 
 
-def build_panels(views: Mapping[str, w.Widget], t: Callable[..., str], selected: int = 0) -> w.Tab:
-    """The tabs of the longer jobs (sensitivity and plans, fine-tuning and export, models and weights)."""
-    panels = w.Tab(
-        [w.VBox([views[name] for name in names]) for _key, names in PANELS],
+def build_panels(views: Mapping[str, w.Widget], t: Callable[..., str], selected: int = 0) -> LazyTab:
+    """The tabs of the longer jobs (sensitivity and plans, fine-tuning and export, models and weights).
+
+    Their pages are empty until selected (``LazyTab``): the app fills the selected one when the tabs are
+    shown, the others when the user opens them.
+    """
+    panels = LazyTab(
+        views,
+        tuple(names for _key, names in PANELS),
         titles=tuple(t(key) for key, _names in PANELS),
+        selected_index=selected,
     )
-    panels.selected_index = selected
     panels.add_class("pruning-explorer-panels")
     return panels
 
