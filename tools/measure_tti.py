@@ -5,7 +5,7 @@ pool's kernel, then loads the page ``--loads`` times (sleeping between loads so 
 script polls every 20 ms and records when ``window.Bokeh`` is defined and when the first ``.widget-slider``
 appears; navigation timing gives the response and load event. Prints one JSON line per load and the medians.
 
-    python scripts/measure_tti.py --loads 3
+    python tools/measure_tti.py --loads 3
 """
 
 from __future__ import annotations
