@@ -127,12 +127,13 @@ TEXTS: dict[str, str] = {
         "The points: do two criteria agree? Spearman ρ near 1 means they rank the filters alike."
     ),
     "filters.plot.title": "Filters by score",
-    "filters.plot.title_for": "{layer}: {count} filters by {criterion} score",
+    # two lines: a 375 px plot cut the one-line title after a long criterion name
+    "filters.plot.title_for": "{layer}: {count} filters\nby {criterion} score",
     "filters.plot.x": "rank (1 = removed first)",
     "filters.plot.y": "score",
     "filters.plot.score": "{criterion} score",
     "filters.scatter.title": "Two criteria",
-    "filters.scatter.title_for": "{layer}: {x} vs {y}, Spearman ρ = {rho}",
+    "filters.scatter.title_for": "{layer}: {x}\nvs {y}, Spearman ρ = {rho}",
     "filters.no_rho": "not computed yet",
     "overview.channels.title": "Channels kept per layer",
     "overview.channels.y": "channels",
