@@ -193,7 +193,11 @@ def load_checkpoint_state_dict(
 
 
 def load_state_dict_into(
-    model: nn.Module, state: Mapping[str, torch.Tensor], *, source: str = "checkpoint"
+    model: nn.Module,
+    state: Mapping[str, torch.Tensor],
+    *,
+    source: str = "checkpoint",
+    name: str | None = None,
 ) -> None:
     """Load ``state`` into ``model`` with strict key checking.
 
@@ -203,6 +207,8 @@ def load_state_dict_into(
         model: the module to fill in place.
         state: parameter and buffer names mapped to tensors.
         source: how to name the state in error messages.
+        name: the bare name of the weights (a file or model name) for the app's translated messages;
+            ``source`` when not given.
 
     Raises:
         CheckpointError: missing or unexpected keys (all listed), or tensors of the wrong shape.
@@ -213,7 +219,7 @@ def load_state_dict_into(
         raise CheckpointError(
             f"{source} does not fit the model: {error}",
             code="checkpoint.wrong_shapes",
-            values={"source": str(source), "detail": str(error)},
+            values={"source": str(source if name is None else name), "detail": str(error)},
         ) from error
     if result.missing_keys or result.unexpected_keys:
         raise CheckpointError(
@@ -221,7 +227,7 @@ def load_state_dict_into(
             f"missing keys {list(result.missing_keys)}; unexpected keys {list(result.unexpected_keys)}",
             code="checkpoint.keys_mismatch",
             values={
-                "source": str(source),
+                "source": str(source if name is None else name),
                 "missing": ", ".join(result.missing_keys) or "-",
                 "unexpected": ", ".join(result.unexpected_keys) or "-",
             },

@@ -269,7 +269,7 @@ def apply_pretrained(
     name = entry.spec.name
     try:
         state = load_pretrained_state_dict(name, cache_dir=cache_dir, allow_download=allow_download)
-        load_state_dict_into(model, state, source=f"the pretrained weights of {name!r}")
+        load_state_dict_into(model, state, source=f"the pretrained weights of {name!r}", name=name)
     except (WeightsUnavailableError, CheckpointError) as error:
         if strict:
             if isinstance(error, WeightsUnavailableError):

@@ -75,10 +75,10 @@ TEXTS: dict[str, str] = {
     ),
     "core.checkpoint.not_torch": "{path} is damaged or not a PyTorch checkpoint ({detail})",
     "core.checkpoint.unreadable": "{path} is cut off, damaged or not a PyTorch checkpoint ({detail})",
-    "core.checkpoint.wrong_shapes": "{source} does not fit the model: {detail}",
+    "core.checkpoint.wrong_shapes": "the weights {source} do not fit the model: {detail}",
     "core.checkpoint.keys_mismatch": (
-        "{source} does not match the model: weights missing from the file: {missing}; weights the model "
-        "does not have: {unexpected}"
+        "the weights {source} do not match the model: weights missing "
+        "from the file: {missing}; weights the model does not have: {unexpected}"
     ),
     "core.plan.not_a_plan": (
         "this is not a pruning plan: it should be a JSON object whose 'groups' is an object"
@@ -164,5 +164,9 @@ TEXTS: dict[str, str] = {
         "the data {data} has no training data to fine-tune on, and the validation data is never trained on "
         '(its accuracy would no longer mean anything): open it with training data, or with "held-out" to '
         "train on the samples left out of the validation data"
+    ),
+    "core.model.non_finite_weights": (
+        "non-finite weights (NaN or Inf) in {layers}: the model is broken (a "
+        "diverged training run or a bad checkpoint?), so its channels cannot be scored"
     ),
 }

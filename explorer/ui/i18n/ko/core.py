@@ -73,9 +73,10 @@ TEXTS: dict[str, str] = {
     "core.checkpoint.unreadable": (
         "{path}이(가) 잘렸거나 손상되었거나 PyTorch 체크포인트가 아닙니다 ({detail})"
     ),
-    "core.checkpoint.wrong_shapes": "{source}이(가) 모델에 맞지 않습니다: {detail}",
+    "core.checkpoint.wrong_shapes": "가중치 {source}이(가) 모델에 맞지 않습니다: {detail}",
     "core.checkpoint.keys_mismatch": (
-        "{source}이(가) 모델과 맞지 않습니다: 파일에 없는 가중치: {missing}; 모델에 없는 가중치: {unexpected}"
+        "가중치 {source}이(가) 모델과 맞지 않습니다: 파일에 "
+        "없는 가중치: {missing}; 모델에 없는 가중치: {unexpected}"
     ),
     "core.plan.not_a_plan": "프루닝 계획이 아닙니다: 'groups'가 객체인 JSON 객체여야 합니다",
     "core.plan.format": "프루닝 계획이 아닙니다: 형식이 {format}입니다",
@@ -162,5 +163,9 @@ TEXTS: dict[str, str] = {
         "데이터 {data}에는 미세 조정에 쓸 학습 데이터가 없고, 검증 데이터로는 학습하지 않습니다 (그러면 "
         "검증 정확도가 더 이상 의미가 없습니다): 학습 데이터와 함께 열거나, 검증에 쓰이지 않은 샘플로 "
         '학습하는 "held-out"으로 여세요'
+    ),
+    "core.model.non_finite_weights": (
+        "{layers}에 유한하지 않은 가중치(NaN 또는 Inf)가 있습니다: 모델이 망가져 "
+        "있어(학습이 발산했거나 체크포인트가 잘못되었나요?) 채널의 점수를 매길 수 없습니다"
     ),
 }
