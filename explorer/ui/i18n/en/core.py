@@ -75,9 +75,9 @@ TEXTS: dict[str, str] = {
     ),
     "core.checkpoint.not_torch": "{path} is damaged or not a PyTorch checkpoint ({detail})",
     "core.checkpoint.unreadable": "{path} is cut off, damaged or not a PyTorch checkpoint ({detail})",
-    "core.checkpoint.wrong_shapes": "the weights {source} do not fit the model: {detail}",
+    "core.checkpoint.wrong_shapes": "{source} does not fit the model: {detail}",
     "core.checkpoint.keys_mismatch": (
-        "the weights {source} do not match the model: weights missing "
+        "{source} does not match the model: weights missing "
         "from the file: {missing}; weights the model does not have: {unexpected}"
     ),
     "core.plan.not_a_plan": (
