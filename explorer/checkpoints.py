@@ -63,9 +63,17 @@ def _unwrap(obj: object, path: Path) -> dict[str, torch.Tensor]:
                 obj = inner
                 break
     if not isinstance(obj, Mapping):
-        raise CheckpointError(f"{path} holds a {type(obj).__name__}, not a state_dict (a dict of tensors)")
+        raise CheckpointError(
+            f"{path} holds a {type(obj).__name__}, not a state_dict (a dict of tensors)",
+            code="checkpoint.not_state_dict",
+            values={"path": str(path), "kind": type(obj).__name__},
+        )
     if not obj:
-        raise CheckpointError(f"{path} holds an empty dict, not a state_dict")
+        raise CheckpointError(
+            f"{path} holds an empty dict, not a state_dict",
+            code="checkpoint.empty_dict",
+            values={"path": str(path)},
+        )
     not_tensors = [
         str(k) for k, v in obj.items() if not isinstance(k, str) or not isinstance(v, torch.Tensor)
     ]
@@ -73,7 +81,9 @@ def _unwrap(obj: object, path: Path) -> dict[str, torch.Tensor]:
         raise CheckpointError(
             f"{path} is a dict but not a state_dict: entries {not_tensors[:8]} are not tensors, and none of "
             f"the keys {list(_WRAPPER_KEYS)} holds a state_dict. Save the weights with "
-            "torch.save(model.state_dict(), path)."
+            "torch.save(model.state_dict(), path).",
+            code="checkpoint.not_tensors",
+            values={"path": str(path), "entries": ", ".join(not_tensors[:8])},
         )
     return strip_wrapper_prefixes(dict(obj))
 
@@ -100,7 +110,9 @@ def _check_zip_checksums(path: Path) -> None:
     if bad is not None:
         raise CheckpointError(
             f"{path} is corrupt: the stored checksum of its entry {bad!r} does not match its bytes "
-            "(a damaged copy or download?)"
+            "(a damaged copy or download?)",
+            code="checkpoint.checksum",
+            values={"path": str(path), "entry": bad},
         )
 
 
@@ -127,14 +139,22 @@ def load_checkpoint_state_dict(
     """
     path = Path(path)
     if not path.is_file():
-        raise CheckpointError(f"checkpoint {path} does not exist or is not a file")
+        raise CheckpointError(
+            f"checkpoint {path} does not exist or is not a file",
+            code="checkpoint.missing",
+            values={"path": str(path)},
+        )
     size = path.stat().st_size
     if max_bytes is not None and size > max_bytes:
         raise CheckpointError(
-            f"checkpoint {path} is {size:,} bytes, more than the limit of {max_bytes:,} bytes"
+            f"checkpoint {path} is {size:,} bytes, more than the limit of {max_bytes:,} bytes",
+            code="checkpoint.too_large",
+            values={"path": str(path), "size": f"{size:,}", "limit": f"{max_bytes:,}"},
         )
     if size == 0:
-        raise CheckpointError(f"checkpoint {path} is empty (0 bytes)")
+        raise CheckpointError(
+            f"checkpoint {path} is empty (0 bytes)", code="checkpoint.empty_file", values={"path": str(path)}
+        )
     _check_zip_checksums(path)
     try:
         obj = torch.load(path, map_location="cpu", weights_only=True)
@@ -143,7 +163,9 @@ def load_checkpoint_state_dict(
         if _is_garbled_pickle(text):
             raise CheckpointError(
                 f"{path} is corrupt: its pickled header holds bytes that are not pickle instructions "
-                "(a damaged or truncated download?)"
+                "(a damaged or truncated download?)",
+                code="checkpoint.garbled",
+                values={"path": str(path)},
             ) from error
         if "weights_only" in text or "Weights only" in text or "Unsupported" in text:
             # name the offending global, but not torch's advice to allow-list it
@@ -151,21 +173,31 @@ def load_checkpoint_state_dict(
             what = f" such as {found.group(1)}" if found else ""
             raise CheckpointError(
                 f"{path} was refused: it contains pickled Python objects{what}, not only tensors. "
-                + _REFUSED_HINT
+                + _REFUSED_HINT,
+                code="checkpoint.pickled_objects",
+                values={"path": str(path)},
             ) from error
         raise CheckpointError(
-            f"{path} is corrupt or not a PyTorch checkpoint ({text.strip()[:200]})"
+            f"{path} is corrupt or not a PyTorch checkpoint ({text.strip()[:200]})",
+            code="checkpoint.not_torch",
+            values={"path": str(path), "detail": text.strip()[:200]},
         ) from error
     except Exception as error:  # a damaged file makes the unpickler fail in many ways
         raise CheckpointError(
             f"{path} is truncated, corrupt or not a PyTorch checkpoint "
-            f"({type(error).__name__}: {str(error).strip()[:200]})"
+            f"({type(error).__name__}: {str(error).strip()[:200]})",
+            code="checkpoint.unreadable",
+            values={"path": str(path), "detail": f"{type(error).__name__}: {str(error).strip()[:200]}"},
         ) from error
     return _unwrap(obj, path)
 
 
 def load_state_dict_into(
-    model: nn.Module, state: Mapping[str, torch.Tensor], *, source: str = "checkpoint"
+    model: nn.Module,
+    state: Mapping[str, torch.Tensor],
+    *,
+    source: str = "checkpoint",
+    name: str | None = None,
 ) -> None:
     """Load ``state`` into ``model`` with strict key checking.
 
@@ -175,6 +207,8 @@ def load_state_dict_into(
         model: the module to fill in place.
         state: parameter and buffer names mapped to tensors.
         source: how to name the state in error messages.
+        name: the bare name of the weights (a file or model name) for the app's translated messages;
+            ``source`` when not given.
 
     Raises:
         CheckpointError: missing or unexpected keys (all listed), or tensors of the wrong shape.
@@ -182,9 +216,19 @@ def load_state_dict_into(
     try:
         result = model.load_state_dict(dict(state), strict=False)
     except RuntimeError as error:
-        raise CheckpointError(f"{source} does not fit the model: {error}") from error
+        raise CheckpointError(
+            f"{source} does not fit the model: {error}",
+            code="checkpoint.wrong_shapes",
+            values={"source": str(source if name is None else name), "detail": str(error)},
+        ) from error
     if result.missing_keys or result.unexpected_keys:
         raise CheckpointError(
             f"{source} does not match the model ({type(model).__name__}): "
-            f"missing keys {list(result.missing_keys)}; unexpected keys {list(result.unexpected_keys)}"
+            f"missing keys {list(result.missing_keys)}; unexpected keys {list(result.unexpected_keys)}",
+            code="checkpoint.keys_mismatch",
+            values={
+                "source": str(source if name is None else name),
+                "missing": ", ".join(result.missing_keys) or "-",
+                "unexpected": ", ".join(result.unexpected_keys) or "-",
+            },
         )

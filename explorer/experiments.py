@@ -93,7 +93,9 @@ def training_split(host: TrainingHost) -> DataSplit:
             "data is never trained on (its accuracy would no longer mean anything): open the session with "
             "PruningSession(model, data=..., train_data=...), train_data being a Dataset, a DataLoader, an "
             '(inputs, labels) pair or an image folder of training samples, or "held-out" to train on the '
-            "source's samples left out of the validation subset (pruning-explorer app --train-data held-out)"
+            "source's samples left out of the validation subset (pruning-explorer app --train-data held-out)",
+            code="train.no_training_split",
+            values={"data": host.data.name},
         )
     return train
 

@@ -181,7 +181,11 @@ def load_pruned(
     try:
         plan_dict = json.loads((folder / PLAN_FILE).read_text())
     except (OSError, json.JSONDecodeError) as error:
-        raise CheckpointError(f"cannot read {folder / PLAN_FILE}: {error}") from error
+        raise CheckpointError(
+            f"cannot read {folder / PLAN_FILE}: {error}",
+            code="export.unreadable_plan",
+            values={"file": str(folder / PLAN_FILE), "detail": str(error)},
+        ) from error
     plan = Plan.from_dict(plan_dict)
     shape = plan_dict.get("input_shape")
     if example_input is None and isinstance(shape, list) and all(isinstance(v, int) for v in shape):
@@ -195,7 +199,9 @@ def load_pruned(
             raise CheckpointError(
                 f"the plan was saved from {plan.model or 'a model'!r}, which is not a zoo model: pass the "
                 "original (unpruned) architecture, e.g. load_pruned(path, model=MyNet()); its weights do "
-                "not matter"
+                "not matter",
+                code="export.not_zoo_model",
+                values={"model": str(plan.model or "?")},
             )
         model = load_model(plan.model, pretrained=False)
         if example_input is None:
@@ -208,6 +214,11 @@ def load_pruned(
     if result.missing_keys or result.unexpected_keys:
         raise CheckpointError(
             f"the saved weights do not fit the pruned architecture: missing {result.missing_keys}, "
-            f"unexpected {result.unexpected_keys}"
+            f"unexpected {result.unexpected_keys}",
+            code="export.weights_mismatch",
+            values={
+                "missing": ", ".join(result.missing_keys) or "-",
+                "unexpected": ", ".join(result.unexpected_keys) or "-",
+            },
         )
     return smaller.eval()

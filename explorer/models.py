@@ -71,6 +71,8 @@ def load_model(
         else:
             state = load_checkpoint_state_dict(checkpoint, max_bytes=max_bytes)
             what = f"checkpoint {checkpoint}"
-        load_state_dict_into(model, state, source=what)
+        load_state_dict_into(
+            model, state, source=what, name=None if isinstance(checkpoint, Mapping) else str(checkpoint)
+        )
         model.explorer_trained = True
     return model.eval()

@@ -100,20 +100,31 @@ def _read_data(
 def check_model_accepts(model: nn.Module, split: DataSplit) -> int:
     """Run ``model`` on two samples of ``split``; returns its number of classes, or says what does not fit."""
     if split.labels.numel() == 0:
-        raise DataError("the validation subset is empty")
+        raise DataError("the validation subset is empty", code="data.empty_validation", values={})
     try:
         with torch.no_grad():
             out = model(split.inputs[:2])
     except Exception as error:
         raise ModelError(
             f"the model failed on inputs of shape {tuple(split.inputs.shape[1:])} "
-            f"({type(error).__name__}: {error})"
+            f"({type(error).__name__}: {error})",
+            code="model.failed_on_inputs",
+            values={
+                "shape": str(tuple(split.inputs.shape[1:])),
+                "detail": f"{type(error).__name__}: {error}",
+            },
         ) from error
     if not isinstance(out, torch.Tensor) or out.dim() != 2:
-        raise ModelError("the model must return class logits of shape [N, num_classes]")
+        raise ModelError(
+            "the model must return class logits of shape [N, num_classes]", code="model.not_logits", values={}
+        )
     top = int(split.labels.max())
     if top >= out.shape[1]:
-        raise DataError(f"labels go up to {top} but the model has only {out.shape[1]} outputs")
+        raise DataError(
+            f"labels go up to {top} but the model has only {out.shape[1]} outputs",
+            code="data.labels_beyond_outputs",
+            values={"top": top, "outputs": int(out.shape[1])},
+        )
     return int(out.shape[1])
 
 

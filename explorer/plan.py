@@ -67,21 +67,45 @@ class Plan:
     @classmethod
     def from_dict(cls, data: Mapping) -> Plan:
         if not isinstance(data, Mapping) or not isinstance(data.get("groups"), Mapping):
-            raise PlanError("not a pruning plan: expected a JSON object whose 'groups' is an object")
+            raise PlanError(
+                "not a pruning plan: expected a JSON object whose 'groups' is an object",
+                code="plan.not_a_plan",
+                values={},
+            )
         if data.get("format", PLAN_FORMAT) != PLAN_FORMAT:
-            raise PlanError(f"not a pruning plan: format is {data.get('format')!r}")
+            raise PlanError(
+                f"not a pruning plan: format is {data.get('format')!r}",
+                code="plan.format",
+                values={"format": str(data.get("format"))},
+            )
         choices = {}
         for name, entry in data["groups"].items():
             if not isinstance(entry, Mapping) or not isinstance(entry.get("pruned"), list):
-                raise PlanError(f"plan entry for {name!r} needs a 'pruned' list of channel indices")
+                raise PlanError(
+                    f"plan entry for {name!r} needs a 'pruned' list of channel indices",
+                    code="plan.no_pruned",
+                    values={"group": str(name)},
+                )
             if not all(isinstance(i, int) and not isinstance(i, bool) for i in entry["pruned"]):
-                raise PlanError(f"plan entry for {name!r}: 'pruned' must hold integer channel indices")
+                raise PlanError(
+                    f"plan entry for {name!r}: 'pruned' must hold integer channel indices",
+                    code="plan.pruned_not_integers",
+                    values={"group": str(name)},
+                )
             ratio = entry.get("ratio", 0.0)
             if not isinstance(ratio, (int, float)) or isinstance(ratio, bool):
-                raise PlanError(f"plan entry for {name!r}: 'ratio' must be a number, not {ratio!r}")
+                raise PlanError(
+                    f"plan entry for {name!r}: 'ratio' must be a number, not {ratio!r}",
+                    code="plan.ratio_not_number",
+                    values={"group": str(name), "ratio": repr(ratio)},
+                )
             criterion = entry.get("criterion", "manual")
             if not isinstance(criterion, str):
-                raise PlanError(f"plan entry for {name!r}: 'criterion' must be a string, not {criterion!r}")
+                raise PlanError(
+                    f"plan entry for {name!r}: 'criterion' must be a string, not {criterion!r}",
+                    code="plan.criterion_not_text",
+                    values={"group": str(name), "criterion": repr(criterion)},
+                )
             choices[name] = GroupChoice(tuple(sorted(entry["pruned"])), float(ratio), criterion)
         model = data.get("model")
         return cls(choices, model if isinstance(model, str) else None)
@@ -91,7 +115,9 @@ class Plan:
         try:
             return cls.from_dict(json.loads(text))
         except json.JSONDecodeError as error:
-            raise PlanError(f"the plan is not valid JSON: {error}") from error
+            raise PlanError(
+                f"the plan is not valid JSON: {error}", code="plan.not_json", values={"detail": str(error)}
+            ) from error
 
 
 def count_to_prune(num_channels: int, ratio: float, group: str = "") -> int:
@@ -173,7 +199,15 @@ def validate_indices(group: str, num_channels: int, pruned: Sequence[int]) -> tu
     unique = sorted({int(i) for i in pruned})
     bad = [i for i in unique if i < 0 or i >= num_channels]
     if bad:
-        raise PlanError(f"{group} has {num_channels} channels; indices {bad} are out of range")
+        raise PlanError(
+            f"{group} has {num_channels} channels; indices {bad} are out of range",
+            code="plan.out_of_range",
+            values={"group": group, "channels": num_channels, "indices": ", ".join(map(str, bad))},
+        )
     if len(unique) >= num_channels:
-        raise PlanError(f"the plan removes all {num_channels} channels of {group}; at least one must be kept")
+        raise PlanError(
+            f"the plan removes all {num_channels} channels of {group}; at least one must be kept",
+            code="plan.removes_all",
+            values={"group": group, "channels": num_channels},
+        )
     return tuple(unique)

@@ -97,7 +97,11 @@ class ProvenanceLog:
         try:
             text = Path(path).read_text()
         except (OSError, UnicodeDecodeError) as error:
-            raise PlanError(f"cannot read the provenance file {path}: {error}") from error
+            raise PlanError(
+                f"cannot read the provenance file {path}: {error}",
+                code="provenance.unreadable",
+                values={"path": str(path), "detail": str(error)},
+            ) from error
         records = parse_records(text, self.model)
         for record in records:
             self.add(record)
@@ -113,27 +117,57 @@ def parse_records(text: str, model: str | None = None) -> list[dict[str, Any]]:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as error:
-        raise PlanError(f"the provenance file is not valid JSON: {error}") from error
+        raise PlanError(
+            f"the provenance file is not valid JSON: {error}",
+            code="provenance.not_json",
+            values={"detail": str(error)},
+        ) from error
     if not isinstance(data, Mapping) or data.get("format") != PROVENANCE_FORMAT:
-        raise PlanError(f"not a plan provenance file (expected format {PROVENANCE_FORMAT!r})")
+        raise PlanError(
+            f"not a plan provenance file (expected format {PROVENANCE_FORMAT!r})",
+            code="provenance.not_history",
+            values={},
+        )
     if model is not None and data.get("model") not in (None, model):
-        raise PlanError(f"the provenance file is for {data.get('model')!r}, not {model!r}")
+        raise PlanError(
+            f"the provenance file is for {data.get('model')!r}, not {model!r}",
+            code="provenance.other_model",
+            values={"found": str(data.get("model")), "model": str(model)},
+        )
     records = data.get("records")
     if not isinstance(records, Sequence) or isinstance(records, str):
-        raise PlanError("the provenance file's 'records' must be a list")
+        raise PlanError(
+            "the provenance file's 'records' must be a list", code="provenance.records_not_list", values={}
+        )
     checked = []
     for i, record in enumerate(records):
         if not isinstance(record, Mapping):
-            raise PlanError(f"provenance record {i} is not an object")
+            raise PlanError(
+                f"provenance record {i} is not an object",
+                code="provenance.record_not_object",
+                values={"record": i},
+            )
         for name in _NUMBERS:
             value = record.get(name)
             if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value):
-                raise PlanError(f"provenance record {i}: {name!r} must be a finite number, not {value!r}")
+                raise PlanError(
+                    f"provenance record {i}: {name!r} must be a finite number, not {value!r}",
+                    code="provenance.record_not_number",
+                    values={"record": i, "field": name, "value": repr(value)},
+                )
         for name in ("source", "weights"):
             if not isinstance(record.get(name), str):
-                raise PlanError(f"provenance record {i}: {name!r} must be a string")
+                raise PlanError(
+                    f"provenance record {i}: {name!r} must be a string",
+                    code="provenance.record_not_text",
+                    values={"record": i, "field": name},
+                )
         if not isinstance(record.get("plan_number"), int):
-            raise PlanError(f"provenance record {i}: 'plan_number' must be an integer")
+            raise PlanError(
+                f"provenance record {i}: 'plan_number' must be an integer",
+                code="provenance.record_plan_number",
+                values={"record": i},
+            )
         Plan.from_dict(record.get("plan"))  # raises PlanError with the reason
         checked.append(dict(record))
     return checked

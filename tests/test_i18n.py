@@ -222,3 +222,68 @@ def test_the_korean_page_says_the_core_texts_in_korean(tmp_path) -> None:
         assert said in app.state.activity.job_status["export"]["text"]
     finally:
         app.state.close()
+
+
+def test_a_student_s_wrong_files_are_refused_in_korean(tmp_path) -> None:
+    """Weights for another network, and plan-history files that do not fit, are refused on the Korean page
+    with the catalogue's Korean text and the file's own names filled in (scripts keep the English)."""
+    import json
+
+    import torch
+
+    from explorer.app import build_app
+    from explorer.provenance import PROVENANCE_FORMAT, parse_records
+    from explorer.session import PruningSession
+
+    session = PruningSession("digits_cnn")
+    app = build_app(session=session, background=False, lang="ko")
+    try:
+        state = app.state
+        # weights of another network, uploaded as a .pt file
+        torch.save({"conv.weight": torch.zeros(3, 3)}, tmp_path / "wrong.pt")
+        content = (tmp_path / "wrong.pt").read_bytes()
+        item = {"name": "wrong.pt", "type": "", "size": len(content), "content": memoryview(content)}
+        app.views["upload"].upload.set_state({"value": [{**item, "last_modified": 0}]})
+        assert state.wait_idle(60)
+        expected = [k for k in session.model.state_dict() if not k.endswith("num_batches_tracked")]
+        said = translate(
+            "ko",
+            "core.checkpoint.keys_mismatch",
+            source="wrong.pt",
+            missing=", ".join(expected),
+            unexpected="conv.weight",
+        )
+        assert said.startswith(
+            "가중치 wrong.pt이(가) 모델과 맞지 않습니다: 파일에 없는 가중치: features.0.weight, "
+        )
+        assert state.error == said
+        assert state.session is session  # refused: nothing changed
+        # a plan history saved for another model
+        other = tmp_path / "other.json"
+        other.write_text(json.dumps({"format": PROVENANCE_FORMAT, "model": "resnet_cifar", "records": []}))
+        state.analyses.plans.load(other)
+        assert state.wait_idle(60)
+        assert state.error == "이 기록 파일은 digits_cnn이(가) 아니라 모델 resnet_cifar의 것입니다"
+        # a history whose second record lost its accuracy
+        record = {
+            "macs": 1,
+            "params": 1,
+            "accuracy": 0.5,
+            "source": "s",
+            "weights": "w",
+            "plan_number": 0,
+            "macs_fraction": 1.0,
+            "plan": {"groups": {}},
+        }
+        broken = {"format": PROVENANCE_FORMAT, "model": "digits_cnn", "records": [record, {**record}]}
+        broken["records"][1]["accuracy"] = "high"
+        (tmp_path / "broken.json").write_text(json.dumps(broken))
+        state.analyses.plans.load(tmp_path / "broken.json")
+        assert state.wait_idle(60)
+        assert state.error == translate(
+            "ko", "core.provenance.record_not_number", record=1, field="accuracy", value="'high'"
+        )
+        with pytest.raises(Exception, match="provenance record 1: 'accuracy' must be a finite number"):
+            parse_records(json.dumps(broken))  # a script reads the English
+    finally:
+        app.state.close()

@@ -147,5 +147,7 @@ def _check_finite(modules: Mapping[str, nn.Module], names: Sequence[str]) -> Non
     if bad:
         raise ModelError(
             f"non-finite weights (NaN or Inf) in {', '.join(bad)}: the model is broken (a diverged training "
-            "run or a bad checkpoint?), so its channels cannot be scored"
+            "run or a bad checkpoint?), so its channels cannot be scored",
+            code="model.non_finite_weights",
+            values={"layers": ", ".join(bad)},
         )

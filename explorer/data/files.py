@@ -35,15 +35,25 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
         with opener(path, "rb") as handle:
             raw = handle.read()
     except (OSError, EOFError) as error:
-        raise DataError(f"cannot read {path}: {error}") from error
+        raise DataError(
+            f"cannot read {path}: {error}",
+            code="data.unreadable",
+            values={"path": str(path), "detail": str(error)},
+        ) from error
     if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] != 0x08:
-        raise DataError(f"{path} is not an unsigned-byte IDX file")
+        raise DataError(
+            f"{path} is not an unsigned-byte IDX file", code="data.not_idx", values={"path": str(path)}
+        )
     ndim = raw[3]
     dims = [int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim)]
     start = 4 + 4 * ndim
     expected = int(np.prod(dims))
     if len(raw) - start != expected:
-        raise DataError(f"{path} is truncated: {len(raw) - start} bytes of data, expected {expected}")
+        raise DataError(
+            f"{path} is truncated: {len(raw) - start} bytes of data, expected {expected}",
+            code="data.idx_truncated",
+            values={"path": str(path), "size": len(raw) - start, "expected": expected},
+        )
     return np.frombuffer(raw, dtype=np.uint8, offset=start).reshape(dims)
 
 
@@ -62,7 +72,11 @@ def find_idx(root: Path, dataset: str, split: str) -> tuple[Path, Path] | None:
 def idx_pool(files: tuple[Path, Path], dataset: str) -> Pool:
     images, labels = read_idx(files[0]), read_idx(files[1])
     if images.ndim != 3 or labels.ndim != 1 or images.shape[0] != labels.shape[0]:
-        raise DataError(f"{files[0]} and {files[1]} do not hold matching images [N, H, W] and labels [N]")
+        raise DataError(
+            f"{files[0]} and {files[1]} do not hold matching images [N, H, W] and labels [N]",
+            code="data.idx_mismatch",
+            values={"images": str(files[0]), "labels": str(files[1])},
+        )
     return array_pool(images, labels, dataset)
 
 
@@ -82,18 +96,32 @@ def load_cifar10_csv(path: str | os.PathLike) -> DataSplit:
     try:
         table = np.loadtxt(path, delimiter=",", dtype=np.float64, ndmin=2)
     except (OSError, ValueError) as error:
-        raise DataError(f"cannot read CIFAR-10 CSV {path}: {error}") from error
+        raise DataError(
+            f"cannot read CIFAR-10 CSV {path}: {error}",
+            code="data.csv_unreadable",
+            values={"path": str(path), "detail": str(error)},
+        ) from error
     if table.shape[0] == 0:
-        raise DataError(f"CIFAR-10 CSV {path} has no rows")
+        raise DataError(f"CIFAR-10 CSV {path} has no rows", code="data.csv_empty", values={"path": str(path)})
     if table.shape[1] != 1 + 32 * 32 * 3:
         raise DataError(
-            f"CIFAR-10 CSV {path}: rows have {table.shape[1]} values, expected 1 label + 3072 pixels"
+            f"CIFAR-10 CSV {path}: rows have {table.shape[1]} values, expected 1 label + 3072 pixels",
+            code="data.csv_columns",
+            values={"path": str(path), "columns": int(table.shape[1])},
         )
     labels, pixels = table[:, 0], table[:, 1:]
     if np.any(labels != np.round(labels)) or labels.min() < 0 or labels.max() > 9:
-        raise DataError(f"CIFAR-10 CSV {path}: labels must be integers 0-9")
+        raise DataError(
+            f"CIFAR-10 CSV {path}: labels must be integers 0-9",
+            code="data.csv_labels",
+            values={"path": str(path)},
+        )
     if pixels.min() < 0 or pixels.max() > 255:
-        raise DataError(f"CIFAR-10 CSV {path}: pixel values must be in 0-255")
+        raise DataError(
+            f"CIFAR-10 CSV {path}: pixel values must be in 0-255",
+            code="data.csv_pixels",
+            values={"path": str(path)},
+        )
     pool = array_pool(pixels.astype(np.uint8).reshape(-1, 32, 32, 3), labels.astype(np.int64), "cifar10")
     return DataSplit(pool.fetch(np.arange(len(pool.labels))), torch.from_numpy(pool.labels))
 
@@ -126,6 +154,10 @@ def image_folder_pool(
     try:
         folder = torchvision.datasets.ImageFolder(str(path), transform=transforms.Compose(steps))
     except (FileNotFoundError, OSError) as error:
-        raise DataError(f"cannot read the image folder {path}: {error}") from error
+        raise DataError(
+            f"cannot read the image folder {path}: {error}",
+            code="data.folder_unreadable",
+            values={"path": str(path), "detail": str(error)},
+        ) from error
     pool = dataset_pool(folder, labels=np.asarray(folder.targets, dtype=np.int64))
     return pool, list(folder.classes)

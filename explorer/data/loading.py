@@ -43,13 +43,19 @@ def _resolve(source: object, root, download: bool, input_shape) -> SourcePools:
         return SourcePools(path.name, classes, pool, None)
     raise DataError(
         f"unknown data source {source!r}: use one of {list_sources()}, an image folder, a Dataset or a "
-        "DataLoader"
+        "DataLoader",
+        code="data.unknown_source",
+        values={"source": str(source), "sources": ", ".join(list_sources())},
     )
 
 
 def _check(split: DataSplit, what: str, input_shape, num_classes: int | None) -> None:
     if split.labels.numel() and int(split.labels.min()) < 0:
-        raise DataError(f"{what}: labels must be >= 0, got {int(split.labels.min())}")
+        raise DataError(
+            f"{what}: labels must be >= 0, got {int(split.labels.min())}",
+            code="data.negative_labels",
+            values={"data": what, "label": int(split.labels.min())},
+        )
     if input_shape is not None:
         expected = tuple(int(v) for v in input_shape)
         given = tuple(split.inputs.shape[1:])
@@ -59,11 +65,19 @@ def _check(split: DataSplit, what: str, input_shape, num_classes: int | None) ->
                 if given and given[0] != expected[0]
                 else ""
             )
-            raise DataError(f"{what}: inputs have shape (C, H, W) = {given}, expected {expected}{channels}")
+            raise DataError(
+                f"{what}: inputs have shape (C, H, W) = {given}, expected {expected}{channels}",
+                code="data.wrong_shape",
+                values={"data": what, "given": str(given), "expected": str(expected)},
+            )
     if num_classes is not None and split.labels.numel():
         top = int(split.labels.max())
         if top >= num_classes:
-            raise DataError(f"{what}: labels must be in [0, {num_classes}) but go up to {top}")
+            raise DataError(
+                f"{what}: labels must be in [0, {num_classes}) but go up to {top}",
+                code="data.labels_too_large",
+                values={"data": what, "classes": num_classes, "top": top},
+            )
 
 
 # Tensors made inside torch.inference_mode() could never join autograd (gradient criteria, fine-tuning,
@@ -120,11 +134,21 @@ def load_data(
     name, classes, pool, train_pool = pools.name, pools.classes, pools.test, pools.train
     total = len(pool.labels)
     if total == 0:
-        raise DataError(f"the data source {name!r} is empty")
+        raise DataError(
+            f"the data source {name!r} is empty", code="data.empty_source", values={"source": name}
+        )
     if pool.labels.min() < 0:
-        raise DataError(f"{name}: labels must be >= 0, got {int(pool.labels.min())}")
+        raise DataError(
+            f"{name}: labels must be >= 0, got {int(pool.labels.min())}",
+            code="data.negative_labels",
+            values={"data": name, "label": int(pool.labels.min())},
+        )
     if num_classes is not None and pool.labels.max() >= num_classes:
-        raise DataError(f"{name}: labels must be in [0, {num_classes}) but go up to {int(pool.labels.max())}")
+        raise DataError(
+            f"{name}: labels must be in [0, {num_classes}) but go up to {int(pool.labels.max())}",
+            code="data.labels_too_large",
+            values={"data": name, "classes": num_classes, "top": int(pool.labels.max())},
+        )
     n_val = min(num_samples if num_samples is not None else MAX_DEFAULT_VAL, total)
     val_pos = stratified_indices(pool.labels, n_val, seed)
     val = DataSplit(pool.fetch(val_pos), torch.from_numpy(pool.labels[val_pos]))
@@ -189,7 +213,11 @@ def load_train_split(
     pools = _resolve(source, root, download, input_shape)
     pool = pools.train if pools.train is not None and len(pools.train.labels) else pools.test
     if len(pool.labels) == 0:
-        raise DataError(f"the training data {pools.name!r} is empty")
+        raise DataError(
+            f"the training data {pools.name!r} is empty",
+            code="data.empty_training",
+            values={"source": pools.name},
+        )
     n_train = min(train_samples if train_samples is not None else MAX_DEFAULT_TRAIN, len(pool.labels))
     pos = stratified_indices(pool.labels, n_train, seed + 2_000_003)
     train = DataSplit(pool.fetch(pos), torch.from_numpy(pool.labels[pos]))

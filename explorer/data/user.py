@@ -53,7 +53,7 @@ def dataset_pool(dataset: Dataset, labels: np.ndarray | None = None) -> Pool:
     except TypeError as error:
         raise DataError("the dataset has no length; wrap an iterable dataset in a DataLoader") from error
     if size == 0:
-        raise DataError("the dataset is empty")
+        raise DataError("the dataset is empty", code="data.empty_dataset", values={})
     if labels is None:
         targets = getattr(dataset, "targets", None)
         if targets is not None and len(targets) == size:
@@ -79,7 +79,11 @@ def dataset_pool(dataset: Dataset, labels: np.ndarray | None = None) -> Pool:
 def _stack(inputs: list[torch.Tensor]) -> torch.Tensor:
     shapes = {tuple(x.shape) for x in inputs}
     if len(shapes) > 1:
-        raise DataError(f"the inputs have different shapes {sorted(shapes)[:4]}; resize them to one shape")
+        raise DataError(
+            f"the inputs have different shapes {sorted(shapes)[:4]}; resize them to one shape",
+            code="data.mixed_shapes",
+            values={"shapes": ", ".join(str(s) for s in sorted(shapes)[:4])},
+        )
     return torch.stack(inputs)
 
 

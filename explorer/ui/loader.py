@@ -128,8 +128,12 @@ class SessionLoader(HasTraits):
                 except ExplorerError as error:
                     # name the user's file, not the temporary copy
                     message = str(error).replace(str(path), name)
+                    values = {
+                        key: value.replace(str(path), name) if isinstance(value, str) else value
+                        for key, value in error.values.items()
+                    }
                     raise (CheckpointError if isinstance(error, CheckpointError) else ExplorerError)(
-                        message
+                        message, code=error.code, values=values
                     ) from error
             if self._activity.should_stop():
                 raise JobCancelled

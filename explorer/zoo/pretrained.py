@@ -70,7 +70,9 @@ def sha256_file(path: str | os.PathLike) -> str:
 def _source_of(name: str) -> tuple[ModelEntry, WeightsSource]:
     entry = get_model_entry(name)
     if entry.weights is None:
-        raise WeightsUnavailableError(f"the zoo model {name!r} has no pretrained weights")
+        raise WeightsUnavailableError(
+            f"the zoo model {name!r} has no pretrained weights", code="weights.none", values={"model": name}
+        )
     return entry, entry.weights
 
 
@@ -79,7 +81,9 @@ def _check_digest(name: str, source: WeightsSource, digest: str, what: str) -> N
     if expected is None or not digest.startswith(expected):
         raise WeightsUnavailableError(
             f"{what} is not the expected weights file for {name!r}: its SHA-256 is {digest}, expected "
-            f"{'a digest starting with ' if expected and len(expected) < 64 else ''}{expected}"
+            f"{'a digest starting with ' if expected and len(expected) < 64 else ''}{expected}",
+            code="weights.digest",
+            values={"file": str(what), "model": name, "digest": digest, "expected": str(expected)},
         )
 
 
@@ -150,7 +154,11 @@ def install_weights(name: str, path: str | os.PathLike, cache_dir: str | os.Path
         raise WeightsUnavailableError(f"{name!r} uses weights embedded in the package; nothing to install")
     path = Path(path)
     if not path.is_file():
-        raise WeightsUnavailableError(f"cannot install weights for {name!r}: {path} does not exist")
+        raise WeightsUnavailableError(
+            f"cannot install weights for {name!r}: {path} does not exist",
+            code="weights.install_missing",
+            values={"model": name, "path": str(path)},
+        )
     with open(path, "rb") as handle:
         return _store_atomically(name, source, _read_chunks(handle), get_cache_dir(cache_dir), str(path))
 
@@ -188,7 +196,9 @@ def fetch_weights(
         reason = getattr(error, "reason", error)
         raise WeightsUnavailableError(
             f"could not download the weights of {name!r} from {url} ({reason}). Offline, download "
-            f"{source.url} elsewhere and run explorer.zoo.pretrained.install_weights({name!r}, path)."
+            f"{source.url} elsewhere and run explorer.zoo.pretrained.install_weights({name!r}, path).",
+            code="weights.download_failed",
+            values={"model": name, "url": str(url), "reason": str(reason), "source": str(source.url)},
         ) from error
 
 
@@ -221,7 +231,9 @@ def load_pretrained_state_dict(
                 raise WeightsUnavailableError(
                     f"the pretrained weights of {name!r} are not in the cache {get_cache_dir(cache_dir)} and "
                     f"downloading is off. Pass allow_download=True, or download {source.url} and run "
-                    f"explorer.zoo.pretrained.install_weights({name!r}, path)."
+                    f"explorer.zoo.pretrained.install_weights({name!r}, path).",
+                    code="weights.not_cached",
+                    values={"model": name, "cache": str(get_cache_dir(cache_dir)), "source": str(source.url)},
                 )
             path = fetch_weights(name, cache_dir=cache_dir)
         else:
@@ -257,12 +269,12 @@ def apply_pretrained(
     name = entry.spec.name
     try:
         state = load_pretrained_state_dict(name, cache_dir=cache_dir, allow_download=allow_download)
-        load_state_dict_into(model, state, source=f"the pretrained weights of {name!r}")
+        load_state_dict_into(model, state, source=f"the pretrained weights of {name!r}", name=name)
     except (WeightsUnavailableError, CheckpointError) as error:
         if strict:
             if isinstance(error, WeightsUnavailableError):
                 raise
-            raise WeightsUnavailableError(str(error)) from error
+            raise WeightsUnavailableError(str(error), code=error.code, values=error.values) from error
         warnings.warn(f"{error} Using random weights instead.", UserWarning, stacklevel=3)
         return False
     return True
