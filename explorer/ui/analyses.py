@@ -165,25 +165,17 @@ class Analyses(HasTraits):
     def show_dynamic(self, ratio: float = 0.5, count: int = DYNAMIC_IMAGES) -> None:
         """Which channels each of the first ``count`` validation images keeps at ``ratio`` (per input)."""
         ratio = float(ratio)
+        keep = ("dynamic_accuracy", "static_accuracy", "baseline_accuracy", "static_criterion")
+        keep += ("dynamic_macs", "static_macs", "baseline_macs", "keep")
 
-        def body() -> str:
-            session = self._hooks.session()
-            indices = list(range(min(int(count), int(session.summary()["val_samples"]))))
-            rows = session.dynamic_channels(indices, ratio)
-            images = session.views.images(indices)
-            if self._activity.should_stop():
-                raise JobCancelled
-            summary = session.dynamic(ratio)
-            keep = ("dynamic_accuracy", "static_accuracy", "baseline_accuracy", "static_criterion")
-            keep += ("dynamic_macs", "static_macs", "baseline_macs", "keep")
-            self.dynamic = {
-                "ratio": ratio,
-                "images": [{**row, "image": uri} for row, uri in zip(rows, images, strict=True)],
-                "summary": {k: summary[k] for k in keep},
-            }
-            return ""
+        def summary(session: Any) -> dict:
+            result = session.dynamic(ratio)
+            return {k: result[k] for k in keep}
 
-        self._long_job("dynamic", self._t("analyses.dynamic.running"), body)
+        def rows(session: Any, indices: list[int]) -> list[dict]:
+            return session.dynamic_channels(indices, ratio)
+
+        self._images_job("dynamic", "analyses.dynamic.running", count, rows, summary, {"ratio": ratio})
 
     def show_tokens(self, keep_ratio: float = 0.5, block: int = 2, count: int = DYNAMIC_IMAGES) -> None:
         """ViTs: which tokens each of the first ``count`` validation images keeps when only ``keep_ratio`` of
@@ -191,23 +183,41 @@ class Analyses(HasTraits):
         tokens at the same MACs."""
         keep_ratio, stages = float(keep_ratio), [int(block)]
 
+        def summary(session: Any) -> dict:
+            result = session.tokens(keep_ratio, stages=stages)
+            return {k: v for k, v in result.items() if k not in ("method", "note")}
+
+        def rows(session: Any, indices: list[int]) -> list[dict]:
+            return session.tokens_kept(indices, keep_ratio, stages=stages)
+
+        settings = {"keep_ratio": keep_ratio, "block": stages[0]}
+        self._images_job("tokens", "analyses.tokens.running", count, rows, summary, settings)
+
+    def _images_job(
+        self,
+        name: str,
+        running: str,
+        count: int,
+        rows_of: Callable[[Any, list[int]], list[dict]],
+        summary_of: Callable[[Any], dict],
+        settings: Mapping[str, Any],
+    ) -> None:
+        """The long job ``name``: per-image rows for the first ``count`` validation images (each with its
+        picture), then a summary; the result, with ``settings``, goes to the trait of the same name."""
+
         def body() -> str:
             session = self._hooks.session()
             indices = list(range(min(int(count), int(session.summary()["val_samples"]))))
-            rows = session.tokens_kept(indices, keep_ratio, stages=stages)
+            rows = rows_of(session, indices)
             images = session.views.images(indices)
             if self._activity.should_stop():
                 raise JobCancelled
-            summary = session.tokens(keep_ratio, stages=stages)
-            self.tokens = {
-                "keep_ratio": keep_ratio,
-                "block": stages[0],
-                "images": [{**row, "image": uri} for row, uri in zip(rows, images, strict=True)],
-                "summary": {k: v for k, v in summary.items() if k not in ("method", "note")},
-            }
+            summary = summary_of(session)
+            pictured = [{**row, "image": uri} for row, uri in zip(rows, images, strict=True)]
+            setattr(self, name, {**settings, "images": pictured, "summary": summary})
             return ""
 
-        self._long_job("tokens", self._t("analyses.tokens.running"), body)
+        self._long_job(name, self._t(running), body)
 
     def reset(self) -> None:
         """Forget every result (a new session)."""
